@@ -1,0 +1,71 @@
+"""The one config object of a trained model: saved as config.json beside the weights,
+bundled into every exported file, and rebuilt from there by later stages (never re-derived)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+from nextword.runtime.errors import InputError, UnsupportedVersionError
+
+CONFIG_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seq_len: int = 3  # words per training window: the first seq_len - 1 predict the last
+    embedding_dim: int = 8  # Embedding(vocab_size, embedding_dim), as in the classic lesson
+    units: int = 8  # LSTM units
+    hidden: int = 8  # width of the Dense(relu) layer before the softmax
+    epochs: int = 20
+    batch_size: int = 128
+    validation_split: float = 0.1  # the last fraction of windows, never shuffled into training
+    learning_rate: float = 0.01  # Adam; the lesson's tiny model learns too slowly at Keras' 1e-3
+    seed: int = 0  # same seed, same corpus -> same weights
+    vocab_size: int = 0  # len(index_word) + 1: id 0 is reserved for padding
+    corpus_sha256: str = ""  # which text these weights came from
+    corpus_name: str = ""  # a path or the name of the embedded corpus, for people
+    preset: str = "default"
+    version: int = CONFIG_VERSION
+
+    def __post_init__(self):
+        if self.seq_len < 2:
+            raise InputError(f"seq_len must be at least 2 (one context word and one target), got {self.seq_len}")
+        for name in ("embedding_dim", "units", "hidden", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise InputError(f"validation_split must be in [0, 1), got {self.validation_split}")
+        if not self.learning_rate > 0:
+            raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
+
+    @property
+    def context_len(self) -> int:
+        """How many ids the model reads: the window minus the predicted word."""
+        return self.seq_len - 1
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        if not isinstance(data, dict):
+            raise InputError("config must be a JSON object")
+        version = data.get("version")
+        if version != CONFIG_VERSION:
+            raise UnsupportedVersionError(f"config version {version!r} is not supported; this nextword reads version {CONFIG_VERSION}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"config has unknown fields: {', '.join(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"config is not valid JSON: {exc.msg}") from None
+        return cls.from_dict(data)
