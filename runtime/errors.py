@@ -38,3 +38,7 @@ class UnsafeModelError(ModelFormatError):
 
 class ValidationError(NextwordError):
     """An export disagreed with Keras beyond its tolerance."""
+
+
+class OutputError(NextwordError):
+    """The output could not be written (read-only folder, full disk); nothing half-written is left."""

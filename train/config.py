@@ -23,6 +23,8 @@ class TrainConfig:
     validation_split: float = 0.1  # the last fraction of windows, never shuffled into training
     learning_rate: float = 0.01  # Adam; the lesson's tiny model learns too slowly at Keras' 1e-3
     seed: int = 0  # same seed, same corpus -> same weights
+    num_words: int | None = None  # keep only the num_words - 1 most frequent words (None: all); shrinks the softmax
+    oov_token: str | None = None  # if set, unknown words map to id 1 instead of being dropped
     vocab_size: int = 0  # len(index_word) + 1: id 0 is reserved for padding
     corpus_sha256: str = ""  # which text these weights came from
     corpus_name: str = ""  # a path or the name of the embedded corpus, for people
@@ -38,6 +40,8 @@ class TrainConfig:
                 raise InputError(f"{name} must be a positive integer, got {value!r}")
         if not 0.0 <= self.validation_split < 1.0:
             raise InputError(f"validation_split must be in [0, 1), got {self.validation_split}")
+        if self.num_words is not None and (not isinstance(self.num_words, int) or self.num_words < 2):
+            raise InputError(f"num_words must be an integer of at least 2, got {self.num_words!r}")
         if not self.learning_rate > 0:
             raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
 
@@ -69,3 +73,10 @@ class TrainConfig:
         except json.JSONDecodeError as exc:
             raise InputError(f"config is not valid JSON: {exc.msg}") from None
         return cls.from_dict(data)
+
+
+# Named configurations. "default" is the classic lesson's model; "small" is the one we recommend
+# for devices (see the README's evaluation table for how it was chosen).
+PRESETS = {
+    "default": TrainConfig(),
+}

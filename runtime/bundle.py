@@ -1,0 +1,78 @@
+"""What every exported file carries so that nothing else has to ship beside it.
+
+Three metadata entries, the same in ONNX metadata_props and in TFLite Model.metadata:
+the format version, the legacy-Keras tokenizer JSON, and the training config JSON.
+The runtime names both versions when it refuses a file (as llama2.c does with its "Bad version").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nextword.runtime.errors import (CorruptModelError, InputError, MissingMetadataError, NextwordError,
+                                     UnsupportedVersionError, VocabularyMismatchError)
+from nextword.train.config import TrainConfig
+from nextword.train.tokenizer import Tokenizer, tokenizer_from_json
+
+FORMAT_VERSION = 1
+KEY_FORMAT_VERSION = "nextword.format_version"
+KEY_TOKENIZER = "nextword.tokenizer"
+KEY_CONFIG = "nextword.config"
+KEYS = (KEY_FORMAT_VERSION, KEY_TOKENIZER, KEY_CONFIG)
+
+
+def vocab_size_of(tokenizer: Tokenizer) -> int:
+    """Ids the model can output: 0 (padding) plus every word id, capped by num_words as the Tokenizer caps it."""
+    size = len(tokenizer.index_word) + 1
+    return min(size, tokenizer.num_words) if tokenizer.num_words else size
+
+
+@dataclass(frozen=True)
+class Bundle:
+    format_version: int
+    tokenizer: Tokenizer
+    config: TrainConfig
+
+
+def encode_bundle(tokenizer: Tokenizer, config: TrainConfig) -> dict[str, str]:
+    return {KEY_FORMAT_VERSION: str(FORMAT_VERSION), KEY_TOKENIZER: tokenizer.to_json(), KEY_CONFIG: config.to_json()}
+
+
+def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
+    missing = [key for key in KEYS if key not in entries]
+    if missing:
+        raise MissingMetadataError(f"{source} has no nextword metadata ({', '.join(missing)} missing); was it exported by `nextword export`?")
+    raw_version = entries[KEY_FORMAT_VERSION]
+    if not raw_version.isdigit():
+        raise CorruptModelError(f"{source} has a malformed format version {raw_version[:20]!r}")
+    version = int(raw_version)
+    if version != FORMAT_VERSION:
+        relation = "newer than" if version > FORMAT_VERSION else "older than"
+        raise UnsupportedVersionError(f"{source} has format version {version}, {relation} this runtime's version {FORMAT_VERSION}")
+    try:
+        tokenizer = tokenizer_from_json(entries[KEY_TOKENIZER])
+        config = TrainConfig.from_json(entries[KEY_CONFIG])
+    except UnsupportedVersionError:
+        raise
+    except (InputError, TypeError, ValueError, KeyError) as exc:
+        if isinstance(exc, NextwordError):
+            detail = str(exc)
+        else:
+            detail = f"{type(exc).__name__}: {str(exc)[:120]}"
+        raise CorruptModelError(f"{source} has unreadable bundled metadata: {detail}") from None
+    if vocab_size_of(tokenizer) != config.vocab_size:
+        raise VocabularyMismatchError(f"{source}: bundled tokenizer has {vocab_size_of(tokenizer)} ids but the config says {config.vocab_size}")
+    return Bundle(version, tokenizer, config)
+
+
+def entries_to_text(raw: dict[str, bytes], *, source: str) -> dict[str, str]:
+    """TFLite stores bytes; decode the nextword entries (others, like the converter's, are left alone)."""
+    out = {}
+    for key, value in raw.items():
+        if key.startswith("nextword."):
+            try:
+                out[key] = value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CorruptModelError(f"{source}: metadata {key} is not UTF-8") from None
+    return out
+

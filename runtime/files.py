@@ -1,0 +1,87 @@
+"""Atomic writes: a reader sees the previous complete output or the new complete one, never a mix.
+
+Every file and folder is written under a temporary name in the destination's own directory (so the
+final rename stays on one filesystem, where POSIX makes it atomic) and renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from nextword.runtime.errors import InputError, OutputError
+
+
+def _describe(exc: OSError) -> str:
+    return exc.strerror or exc.__class__.__name__
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {_describe(exc)}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write {path}: {_describe(exc)}") from None
+
+
+def check_output_dir(out: str | os.PathLike, *, force: bool) -> Path:
+    """Refuse early (before any expensive work) to overwrite a non-empty folder without --force."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise InputError(f"--out {out} exists and is not empty; pass --force to replace it")
+    return out
+
+
+@contextlib.contextmanager
+def staged_dir(out: str | os.PathLike, *, force: bool):
+    """Yield a temporary folder beside `out`; on success it replaces `out` whole, on any error it vanishes.
+
+    The old output is renamed aside and deleted only after the new one is in place, so a crash at any
+    point leaves either the old complete folder or the new complete one under `out` (plus a hidden
+    leftover at worst, never a half-written `out`).
+    """
+    out = check_output_dir(out, force=force)
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.", suffix=".staging"))
+        staging.chmod(0o755)  # mkdtemp makes 0o700; the output is meant to be shared like any folder
+    except OSError as exc:
+        raise OutputError(f"cannot write into {parent}: {_describe(exc)}") from None
+    try:
+        yield staging
+        _swap_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    old = None
+    try:
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+            os.rmdir(old)
+            os.rename(out, old)
+        os.rename(staging, out)
+    except OSError as exc:
+        if old is not None and not out.exists():
+            os.rename(old, out)  # put the previous output back
+        raise OutputError(f"cannot replace {out}: {_describe(exc)}") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,76 @@
+"""The training stage on real text: loss goes down, the folder reloads, the same seed gives the same weights."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import corpus_of, tiny_config
+from nextword.runtime.errors import InputError
+
+pytest.importorskip("tensorflow")
+
+
+def test_trained_folder_has_every_file(trained_dir):
+    names = {p.name for p in trained_dir.iterdir()}
+    assert names == {"model.keras", "tokenizer.json", "config.json", "history.json", "training_curves.png"}
+    assert (trained_dir / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_loss_goes_down_on_real_text(trained_dir):
+    history = json.loads((trained_dir / "history.json").read_text())
+    assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_folder_reloads_with_config_and_same_predictions(trained_dir, embedded_text):
+    from nextword.train.fit import load_training_dir, prepare
+
+    trained = load_training_dir(trained_dir)
+    config = trained.config
+    assert config.vocab_size == len(trained.tokenizer.index_word) + 1
+    assert config.corpus_name == "embedded-20k" and len(config.corpus_sha256) == 64
+    text = " ".join(embedded_text.split()[:20000])
+    data = prepare(text, config, trained.tokenizer)
+    x = data.contexts[data.split_at:][:64]
+    probs = np.asarray(trained.model(x))
+    assert probs.shape == (len(x), config.vocab_size)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_same_seed_same_weights_different_seed_different(tmp_path):
+    from nextword.train.fit import load_training_dir, train
+
+    corpus = corpus_of("the cat sat on the mat and the dog sat on the log " * 40)
+    config = tiny_config(epochs=1, batch_size=32)
+    weights = []
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        train(corpus, config.__class__(**{**config.__dict__, "seed": seed}), tmp_path / name, verbose=0)
+        weights.append(load_training_dir(tmp_path / name).model.get_weights())
+    assert all(np.array_equal(x, y) for x, y in zip(weights[0], weights[1]))
+    assert not all(np.array_equal(x, y) for x, y in zip(weights[0], weights[2]))
+
+
+def test_oov_token_and_num_words_shape_the_vocabulary(tmp_path, embedded_text):
+    from nextword.train.fit import load_training_dir, train
+
+    text = " ".join(embedded_text.split()[:3000])
+    train(corpus_of(text), tiny_config(epochs=1, num_words=200, oov_token="<unk>"), tmp_path / "run", verbose=0)
+    trained = load_training_dir(tmp_path / "run")
+    assert trained.config.vocab_size == 200
+    assert trained.tokenizer.word_index["<unk>"] == 1
+    assert trained.model.output.shape[-1] == 200
+
+
+def test_training_folder_errors_are_typed(tmp_path, trained_dir):
+    import shutil
+
+    from nextword.train.fit import load_training_dir
+
+    with pytest.raises(InputError, match="does not exist"):
+        load_training_dir(tmp_path / "nope")
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_dir, broken)
+    (broken / "tokenizer.json").unlink()
+    with pytest.raises(InputError, match="no tokenizer.json"):
+        load_training_dir(broken)

@@ -1,0 +1,92 @@
+"""`nextword train` refusals: one line on stderr naming the problem, exit code 2, nothing written."""
+
+import subprocess
+import sys
+
+import pytest
+
+from nextword.runtime.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.err.strip()
+
+
+@pytest.fixture
+def out(tmp_path):
+    return tmp_path / "out"
+
+
+def write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+@pytest.mark.parametrize("corpus,message", [
+    (None, "does not exist"),
+    (b"", "is empty"),
+    (b"  \n\t ", "is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "looks binary"),
+    ("caf\xe9 au lait".encode("latin-1"), "not UTF-8"),
+    (b"two words", "fewer than seq_len=3"),
+    (b"!!! ... ???", "no words"),
+])
+def test_bad_corpus(capsys, tmp_path, out, corpus, message):
+    path = str(tmp_path / "missing.txt") if corpus is None else write(tmp_path, "c.txt", corpus)
+    code, err = run_cli(capsys, "train", "--corpus", path, "--out", str(out), "--quiet")
+    assert code == 2
+    assert message in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_corpus_is_a_directory(capsys, tmp_path, out):
+    code, err = run_cli(capsys, "train", "--corpus", str(tmp_path), "--out", str(out))
+    assert code == 2 and "is a directory" in err
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--seq-len", "1", "seq_len must be at least 2"),
+    ("--units", "0", "units must be a positive integer"),
+    ("--embedding-dim", "-3", "embedding_dim must be a positive integer"),
+    ("--hidden", "0", "hidden must be a positive integer"),
+    ("--epochs", "0", "epochs must be a positive integer"),
+    ("--batch-size", "0", "batch_size must be a positive integer"),
+    ("--validation-split", "1.0", "validation_split must be in [0, 1)"),
+    ("--num-words", "1", "num_words must be an integer of at least 2"),
+])
+def test_bad_sizes(capsys, tmp_path, out, flag, value, message):
+    corpus = write(tmp_path, "c.txt", b"some real words here and there " * 10)
+    code, err = run_cli(capsys, "train", "--corpus", corpus, flag, value, "--out", str(out))
+    assert code == 2 and message in err
+    assert not out.exists()
+
+
+def test_non_empty_out_needs_force(capsys, tmp_path, out):
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    corpus = write(tmp_path, "c.txt", b"some real words here and there " * 10)
+    code, err = run_cli(capsys, "train", "--corpus", corpus, "--out", str(out))
+    assert code == 2 and "pass --force" in err
+    assert (out / "keep.txt").read_text() == "mine"  # nothing lost
+
+
+def test_force_replaces_whole_folder(capsys, tmp_path, out):
+    pytest.importorskip("tensorflow")
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    corpus = write(tmp_path, "c.txt", b"the cat sat on the mat and the dog sat on the log " * 20)
+    code, _ = run_cli(capsys, "train", "--corpus", corpus, "--out", str(out), "--force", "--epochs", "1", "--quiet")
+    assert code == 0
+    assert not (out / "stale.txt").exists() and (out / "model.keras").is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging leftovers
+
+
+def test_errors_have_no_traceback_in_a_real_process(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "nextword.runtime.cli", "train", "--corpus",
+                             str(tmp_path / "none.txt"), "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"nextword train: error: corpus {tmp_path / 'none.txt'} does not exist"
