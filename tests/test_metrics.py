@@ -1,0 +1,204 @@
+"""Perplexity/top-k metrics and the Kneser-Ney baseline, checked against hand arithmetic."""
+
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nextword.runtime.errors import InputError
+from nextword.runtime.kneser_ney import MAX_DISCOUNT, KneserNey
+from nextword.runtime.metrics import evaluate_windows, text_progress
+
+# ---------------------------------------------------------------- metrics
+
+# Three windows over V=4. Rows are what the fake model returns for each context.
+HAND_PROBS = np.array(
+    [
+        [0.1, 0.6, 0.2, 0.1],  # target 1: most probable            -> rank 0
+        [0.1, 0.4, 0.3, 0.2],  # target 2: only id 1 beats it       -> rank 1
+        [0.25, 0.25, 0.25, 0.25],  # target 3: ties with 0,1,2, which sort first -> rank 3
+    ]
+)
+HAND_TARGETS = np.array([1, 2, 3])
+
+
+def hand_prob_fn(contexts):
+    # The context's first id says which row to return, so batching cannot reorder rows.
+    return HAND_PROBS[contexts[:, 0]]
+
+
+def test_metrics_match_hand_computation():
+    contexts = np.array([[0, 9], [1, 9], [2, 9]])
+    result = evaluate_windows(hand_prob_fn, contexts, HAND_TARGETS, batch_size=2)
+    expected_perplexity = math.exp(-(math.log(0.6) + math.log(0.3) + math.log(0.25)) / 3)
+    assert result["windows"] == 3
+    assert abs(result["perplexity"] - expected_perplexity) < 1e-9
+    assert result["top1"] == pytest.approx(1 / 3)
+    assert result["top3"] == pytest.approx(2 / 3)  # rank 3 is not < 3
+    assert result["top5"] == pytest.approx(1.0)
+
+
+def test_zero_probability_is_floored_not_infinite():
+    result = evaluate_windows(lambda c: np.tile([0.0, 1.0], (len(c), 1)), np.zeros((2, 2), int), np.array([0, 0]))
+    assert result["perplexity"] == pytest.approx(1e12)
+    assert result["top1"] == 0.0
+
+
+def test_progress_reports_every_batch_and_ends_at_total():
+    calls = []
+    contexts = np.array([[0, 9], [1, 9], [2, 9]])
+    evaluate_windows(hand_prob_fn, contexts, HAND_TARGETS, batch_size=2, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(2, 3), (3, 3)]
+
+
+def test_text_progress_is_silent_off_terminal_and_draws_when_forced():
+    quiet = io.StringIO()
+    text_progress(quiet)(1, 2)
+    assert quiet.getvalue() == ""
+    shown = io.StringIO()
+    bar = text_progress(shown, force=True, width=4)
+    bar(1, 2)
+    bar(2, 2)
+    assert shown.getvalue() == "\r[##..] 1/2 (50%)\r[####] 2/2 (100%)\n"
+
+
+@pytest.mark.parametrize(
+    "contexts, targets, prob_fn",
+    [
+        (np.zeros((2, 2), int), np.array([1]), hand_prob_fn),  # length mismatch
+        (np.zeros((0, 2), int), np.zeros(0, int), hand_prob_fn),  # nothing to score
+        (np.zeros((1, 2), int), np.array([7]), hand_prob_fn),  # target beyond V
+        (np.zeros((1, 2), int), np.array([1]), lambda c: np.ones(4)),  # wrong output shape
+        (np.zeros((1, 2), int), np.array([1]), lambda c: np.full((1, 4), np.nan)),
+    ],
+)
+def test_bad_windows_or_outputs_are_refused(contexts, targets, prob_fn):
+    with pytest.raises(InputError):
+        evaluate_windows(prob_fn, contexts, targets)
+
+
+# ---------------------------------------------------------------- Kneser-Ney
+
+# Stream "1 2 3 1 2 4 1 2 3" over V=6 (id 5 never occurs, id 0 is padding); fit adds a
+# boundary 0 in front, so the padded stream is 0 1 2 3 1 2 4 1 2 3.
+TINY = np.array([1, 2, 3, 1, 2, 4, 1, 2, 3])
+
+
+def test_trigram_probability_matches_hand_arithmetic():
+    model = KneserNey.fit(TINY, vocab_size=6, order=3, discount=0.5)
+    # Trigram (raw counts): 123 x2, 124 x1 -> c(1 2 .) = 3, two distinct followers.
+    #   P3(3|1 2) = (2 - 0.5)/3 + 0.5 * 2/3 * P2(3|2)
+    # Bigram (continuation counts = distinct left neighbours, boundary included):
+    #   N(. 2 3) = |{1}| = 1, N(. 2 4) = |{1}| = 1 -> N(. 2 .) = 2, two distinct followers.
+    #   P2(3|2) = (1 - 0.5)/2 + 0.5 * 2/2 * P1(3)
+    # Unigram: N(. 1) = |{0,3,4}| = 3, N(. 2) = N(. 3) = N(. 4) = 1 -> total 6, four types;
+    #   uniform over ids 1..5 is 1/5.
+    #   P1(3) = (1 - 0.5)/6 + 0.5 * 4/6 * 1/5 = 1/12 + 1/15 = 0.15
+    #   P2(3|2) = 0.25 + 0.5 * 0.15 = 0.325
+    #   P3(3|1 2) = 0.5 + (1/3) * 0.325 = 0.608333...
+    assert model.probs(np.array([1, 2]))[3] == pytest.approx(0.5 + 0.325 / 3, abs=1e-12)
+    # Id 5 was never seen: only the uniform share survives, 0.5 * 4/6 * 1/5 at the unigram.
+    assert model.probs(np.array([]))[5] == pytest.approx(0.5 * 4 / 6 / 5, abs=1e-12)
+
+
+def test_default_discounts_come_from_counts_of_counts():
+    model = KneserNey.fit(TINY, vocab_size=6, order=3)
+    # Trigram counts: 123 twice, 231 312 124 241 412 once -> n1 = 5, n2 = 1 -> 5 / (5 + 2).
+    assert model.discounts[2] == pytest.approx(5 / 7)
+    # Unigram continuation counts 3,1,1,1 -> n1 = 3, n2 = 0 -> 1, clipped below 1.
+    assert model.discounts[0] == MAX_DISCOUNT
+
+
+@pytest.mark.parametrize("discount", [None, 0.5])
+def test_distributions_sum_to_one_never_zero_and_never_predict_padding(discount):
+    model = KneserNey.fit(TINY, vocab_size=6, order=3, discount=discount)
+    every_context = np.array([[a, b] for a in range(6) for b in range(6)])
+    probs = model.probs_batch(every_context)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(probs[:, 0] == 0.0)
+    assert np.all(probs[:, 1:] > 0.0)
+
+
+def test_unseen_or_padded_contexts_back_off():
+    model = KneserNey.fit(TINY, vocab_size=6, order=3, discount=0.5)
+    bigram_after_3 = model.probs(np.array([3]))
+    assert np.array_equal(model.probs(np.array([4, 3])), bigram_after_3)  # "4 3" never seen
+    assert np.array_equal(model.probs(np.array([0, 3])), bigram_after_3)  # left padding
+    unigram = model.probs(np.array([], dtype=int))
+    assert np.array_equal(model.probs(np.array([5, 5])), unigram)  # nothing known about 5
+    assert np.array_equal(model.probs(np.array([2, 0])), unigram)  # the 0 cuts everything before it
+    assert not np.array_equal(model.probs(np.array([1, 2])), model.probs(np.array([2])))  # seen: no back-off
+
+
+def test_probs_batch_equals_stacked_probs():
+    rng = np.random.default_rng(0)
+    stream = rng.integers(1, 30, size=400)
+    model = KneserNey.fit(stream, vocab_size=30, order=3)
+    contexts = rng.integers(0, 30, size=(50, 2))
+    stacked = np.stack([model.probs(c) for c in contexts])
+    assert np.array_equal(model.probs_batch(contexts), stacked)
+
+
+def test_bad_fit_inputs_are_refused():
+    with pytest.raises(InputError):
+        KneserNey.fit(np.array([1, 7]), vocab_size=6, order=3)
+    with pytest.raises(InputError):
+        KneserNey.fit(TINY, vocab_size=6, order=3, discount=1.0)
+    with pytest.raises(InputError):
+        KneserNey.fit(TINY.astype(float), vocab_size=6, order=3)
+
+
+# ---------------------------------------------------------------- real text
+
+HELD_OUT_WINDOWS = 5000  # the first windows after the 90% cut; enough to separate the models
+
+
+def shared_corpus() -> Path:
+    root = os.environ.get("NEXTWORD_SHARED_DATA")
+    folder = Path(root) if root else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return folder / "tinyshakespeare.txt"
+
+
+def additive_trigram_probs(train, contexts, targets, vocab_size):
+    """Add-one trigram: (c(h w) + 1) / (c(h) + V - 1) over ids 1..V-1."""
+    grams = np.lib.stride_tricks.sliding_window_view(train, 3)
+    context_of_gram = grams[:, 0] * vocab_size + grams[:, 1]
+    gram_keys, gram_counts = np.unique(context_of_gram * vocab_size + grams[:, 2], return_counts=True)
+    ctx_keys, ctx_counts = np.unique(context_of_gram, return_counts=True)
+
+    def lookup(keys, table, counts):
+        slot = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+        return np.where(table[slot] == keys, counts[slot], 0)
+
+    query_ctx = contexts[:, 0] * vocab_size + contexts[:, 1]
+    c_hw = lookup(query_ctx * vocab_size + targets, gram_keys, gram_counts)
+    c_h = lookup(query_ctx, ctx_keys, ctx_counts)
+    return (c_hw + 1) / (c_h + vocab_size - 1)
+
+
+def test_kneser_ney_beats_unigram_and_add_one_on_tinyshakespeare():
+    path = shared_corpus()
+    if not path.is_file():
+        pytest.skip(f"{path} not found; set NEXTWORD_SHARED_DATA to the folder holding tinyshakespeare.txt")
+    word_ids: dict[str, int] = {}
+    ids = np.array([word_ids.setdefault(w, len(word_ids) + 1) for w in path.read_text().lower().split()])
+    vocab_size = len(word_ids) + 1  # closed vocabulary: held-out words have ids, seen or not
+    cut = int(len(ids) * 0.9)
+    train = ids[:cut]
+    windows = np.lib.stride_tricks.sliding_window_view(ids[cut:], 3)[:HELD_OUT_WINDOWS]
+    contexts, targets = windows[:, :2], windows[:, 2]
+
+    kn = evaluate_windows(KneserNey.fit(train, vocab_size, order=3).probs_batch, contexts, targets)
+
+    unigram = (np.bincount(train, minlength=vocab_size)[1:] + 1) / (len(train) + vocab_size - 1)
+    unigram_perplexity = math.exp(-np.log(unigram[targets - 1]).mean())
+    add_one = additive_trigram_probs(train, contexts, targets, vocab_size)
+    add_one_perplexity = math.exp(-np.log(add_one).mean())
+
+    print(f"held-out perplexity: KN {kn['perplexity']:.1f}, add-one unigram {unigram_perplexity:.1f}, "
+          f"add-one trigram {add_one_perplexity:.1f}; KN top1/3/5 {kn['top1']:.3f}/{kn['top3']:.3f}/{kn['top5']:.3f}")
+    assert kn["perplexity"] < unigram_perplexity
+    assert kn["perplexity"] < add_one_perplexity
