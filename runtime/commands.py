@@ -1,7 +1,94 @@
-"""`nextword predict|generate|evaluate`: argument parsing only."""
+"""`nextword predict | generate | evaluate`: argument parsing and printing only; the work is in Predictor."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+
 
 def register(subparsers) -> None:
-    pass
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("model", metavar="MODEL", help="an exported model.onnx or model.tflite")
+    common.add_argument("--backend", choices=("onnx", "tflite"), help="override the format read from the file")
+    common.add_argument("--threads", type=int, default=1, help="engine threads (default 1: lowest single-call latency)")
+    common.add_argument("--json", action="store_true", help="one JSON object per output line")
+
+    p = subparsers.add_parser("predict", parents=[common], help="the k most likely next words",
+                              description="Print the k most likely next words; TEXT '-' reads one input per line from stdin.")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("-k", type=int, default=5, help="how many words (default 5)")
+    p.set_defaults(func=run_predict)
+
+    g = subparsers.add_parser("generate", parents=[common], help="continue a text word by word",
+                              description="Generate words after TEXT; TEXT '-' reads one prompt per line from stdin.")
+    g.add_argument("text", metavar="TEXT")
+    g.add_argument("-n", "--n-words", type=int, default=20, help="words to generate (default 20)")
+    g.add_argument("--strategy", choices=("greedy", "sample"), default="greedy")
+    g.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (sample only)")
+    g.add_argument("--top-k", type=int, default=None, help="sample among the top k words only")
+    g.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same text")
+    g.set_defaults(func=run_generate)
+
+    e = subparsers.add_parser("evaluate", parents=[common], help="perplexity and top-k accuracy beside a Kneser-Ney baseline",
+                              description="Score the model on the held-out tail of a corpus, next to an n-gram baseline fitted on the rest.")
+    e.add_argument("--corpus", required=True, metavar="FILE")
+    e.add_argument("--holdout", type=float, default=None, help="held-out fraction (default: the model's validation_split)")
+    e.set_defaults(func=run_evaluate)
+
+
+def load(args):
+    from nextword.runtime.predictor import Predictor
+
+    return Predictor.load(args.model, backend=args.backend, threads=args.threads)
+
+
+def inputs(text: str):
+    """The text itself, or each line of stdin for '-' (so one process serves many inputs)."""
+    if text != "-":
+        yield text
+        return
+    for line in sys.stdin:
+        yield line.rstrip("\n")
+
+
+def run_predict(args) -> int:
+    predictor = load(args)
+    for text in inputs(args.text):
+        prediction = predictor.predict_next(text, k=args.k)
+        if args.json:
+            print(json.dumps({"text": text, "predictions": [{"word": w, "probability": p} for w, p in prediction],
+                              "unknown_words": list(prediction.unknown_words)}), flush=True)
+        else:
+            print("  ".join(f"{w} {p:.4f}" for w, p in prediction), flush=True)
+    return 0
+
+
+def run_generate(args) -> int:
+    predictor = load(args)
+    for text in inputs(args.text):
+        words = predictor.generate(text, args.n_words, strategy=args.strategy, temperature=args.temperature,
+                                   top_k=args.top_k, seed=args.seed)
+        if args.json:
+            print(json.dumps({"text": text, "generated": words}), flush=True)
+        else:
+            print(f"{text} {words}".strip(), flush=True)
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from nextword.runtime.evaluate import evaluate
+    from nextword.runtime.metrics import text_progress
+    from nextword.train.corpus import load_corpus
+
+    predictor = load(args)
+    corpus = load_corpus(args.corpus)
+    report = evaluate(predictor, corpus.text, holdout=args.holdout, progress=None if args.json else text_progress())
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['windows']} held-out windows ({report['windows_with_unknown_words']} touch unknown words)")
+    print(f"{'':<34} {'perplexity':>10} {'top1':>7} {'top3':>7} {'top5':>7}")
+    for name, row in (("model " + args.model, report["model"]), (report["baseline"]["name"], report["baseline"])):
+        print(f"{name[:34]:<34} {row['perplexity']:>10.1f} {row['top1']:>7.2%} {row['top3']:>7.2%} {row['top5']:>7.2%}")
+    return 0

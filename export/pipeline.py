@@ -1,0 +1,153 @@
+"""The export stage: a training folder -> model.onnx, model.tflite (+ quantized variants) and manifest.json.
+
+Every file carries the bundled vocabulary and config, and every file is validated against Keras
+before the output folder is swapped into place; a failed validation leaves --out as it was.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import platform
+from dataclasses import dataclass
+from importlib import metadata as package_metadata
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from nextword.export import validate
+from nextword.runtime.backends import BACKENDS
+from nextword.runtime.bundle import FORMAT_VERSION, encode_bundle
+from nextword.runtime.errors import InputError
+from nextword.runtime.files import check_output_dir, staged_dir
+from nextword.train.corpus import EMBEDDED_CORPUS, Corpus, load_corpus
+from nextword.train.fit import TrainedModel, load_training_dir, prepare
+
+FORMATS = ("onnx", "tflite")
+QUANTIZE_MODES = ("none", "dynamic", "float16")
+DEFAULT_OPSET = 17
+MAX_VALIDATION_WINDOWS = 4096  # a slice of the held-out tail: >= 1,000 windows, bounded memory for big vocabularies
+MIN_VALIDATION_WINDOWS = 1000
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    formats: tuple[str, ...] = FORMATS
+    opset: int = DEFAULT_OPSET
+    quantize: str = "none"
+    allow_accuracy_loss: bool = False
+    corpus: str | None = None  # where the training text is, if not where config.json says
+
+    def __post_init__(self):
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown or not self.formats:
+            raise InputError(f"unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
+        if self.quantize not in QUANTIZE_MODES:
+            raise InputError(f"unknown quantization {self.quantize!r}; choose from {', '.join(QUANTIZE_MODES)}")
+        if not 9 <= self.opset <= 21:
+            raise InputError(f"opset {self.opset} is outside the range this exporter supports (9 to 21)")
+
+
+def export(train_dir: str | Path, out: str | Path, options: ExportOptions = ExportOptions(), *,
+           force: bool = False, log=print) -> dict:
+    """Convert, validate and write; returns the manifest. Raises ValidationError if any file disagrees with Keras."""
+    check_output_dir(out, force=force)
+    trained = load_training_dir(train_dir)
+    corpus = validation_corpus(trained, options.corpus)
+    inputs = validation_inputs(trained, corpus)
+    expected = {name: keras_probs(trained.model, ids) for name, ids in inputs.items()}
+    metadata = encode_bundle(trained.tokenizer, trained.config)
+
+    files: dict[str, bytes] = {}
+    reports: list[validate.Report] = []
+    quantized_files = set()
+    for fmt in options.formats:
+        for mode in ("none",) + ((options.quantize,) if options.quantize != "none" else ()):
+            name = "model" + ("" if mode == "none" else f".{mode}") + f".{fmt}"
+            log(f"converting {name} ...")
+            files[name] = convert(trained, fmt, mode, metadata, options.opset)
+            if mode != "none":
+                quantized_files.add(name)
+            backend = BACKENDS[fmt](files[name])
+            for inputs_name, ids in inputs.items():
+                reports.append(validate.compare(name, inputs_name, ids, expected[inputs_name], backend,
+                                                quantized=mode != "none"))
+    log(validate.format_table(reports))
+    validate.raise_on_failures(reports, allow_accuracy_loss=options.allow_accuracy_loss, quantized_files=quantized_files)
+
+    manifest = build_manifest(trained, files, reports, options, train_dir)
+    with staged_dir(out, force=force) as staging:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return manifest
+
+
+def convert(trained: TrainedModel, fmt: str, mode: str, metadata: dict[str, str], opset: int) -> bytes:
+    if fmt == "onnx":
+        from nextword.export.onnx import convert_to_onnx, quantize_onnx
+
+        data = convert_to_onnx(trained.model, trained.config, opset=opset, metadata=metadata)
+        return data if mode == "none" else quantize_onnx(data, mode)
+    from nextword.export.tflite import convert_to_tflite, embed_metadata
+
+    data = convert_to_tflite(trained.model, trained.config, quantize=mode)
+    return embed_metadata(data, {key: value.encode("utf-8") for key, value in metadata.items()})
+
+
+def validation_corpus(trained: TrainedModel, path: str | None) -> Corpus:
+    """The training text, found where config.json says (or at --corpus) and checked by its sha256."""
+    config = trained.config
+    if path is None:
+        if config.corpus_name == EMBEDDED_CORPUS:
+            corpus = load_corpus(None)
+        elif Path(config.corpus_name).is_file():
+            corpus = load_corpus(config.corpus_name)
+        else:
+            raise InputError(f"cannot find the training corpus {config.corpus_name!r} to validate against; pass --corpus FILE")
+    else:
+        corpus = load_corpus(path)
+    if corpus.sha256 != config.corpus_sha256:
+        raise InputError(f"corpus {corpus.name} is not the text this model was trained on (sha256 differs from config.json)")
+    return corpus
+
+
+def validation_inputs(trained: TrainedModel, corpus: Corpus) -> dict[str, np.ndarray]:
+    config = trained.config
+    data = prepare(corpus.text, config, trained.tokenizer)
+    start = min(data.split_at, max(0, len(data.contexts) - MIN_VALIDATION_WINDOWS))  # a short tail borrows windows
+    held_out = data.contexts[start:start + MAX_VALIDATION_WINDOWS]
+    oov_id = trained.tokenizer.word_index.get(config.oov_token, 1) if config.oov_token else 1
+    return {"held-out": held_out, **validate.edge_inputs(config.vocab_size, config.context_len, oov_id)}
+
+
+def keras_probs(model, ids: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    return np.concatenate([np.asarray(model(ids[i:i + chunk], training=False)) for i in range(0, len(ids), chunk)])
+
+
+def build_manifest(trained: TrainedModel, files: dict[str, bytes], reports, options: ExportOptions, train_dir) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "train_dir": str(train_dir),
+        "config": json.loads(trained.config.to_json()),
+        "files": {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in files.items()},
+        "opset": options.opset if "onnx" in options.formats else None,
+        "quantize": options.quantize,
+        "versions": {**{pkg: installed_version(pkg) for pkg in ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")},
+                     "python": platform.python_version()},
+        "validation": validate.as_json(reports),
+    }
+
+
+def installed_version(package: str) -> str | None:
+    for name in (package, package + "-cpu"):
+        try:
+            return package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            continue
+    return None

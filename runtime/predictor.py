@@ -1,0 +1,222 @@
+"""Text in, next words out: the one class apps embed. numpy plus onnxruntime or LiteRT; never TensorFlow.
+
+    p = Predictor.load("model.onnx")       # or model.tflite; the format is read from the bytes
+    p.predict_next("to be or not", k=5)    # [(word, probability), ...], highest first
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from nextword.runtime.backends import BACKENDS
+from nextword.runtime.bundle import Bundle, decode_bundle, entries_to_text
+from nextword.runtime.errors import (CorruptModelError, InputError, UnsafeModelError, VocabularyMismatchError)
+
+# Limits for untrusted files. The default model is a few hundred KB and a 50k-word vocabulary with
+# 256 hidden units is ~50 MB, so 256 MiB leaves room while refusing a file crafted to exhaust memory.
+DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+# A 100k-word tokenizer JSON (with counts) is ~10 MB.
+DEFAULT_MAX_METADATA_BYTES = 32 * 1024 * 1024
+TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
+
+
+class Prediction(list):
+    """[(word, probability), ...] highest first, plus what the context was made of."""
+
+    def __init__(self, items, unknown_words: tuple[str, ...] = ()):
+        super().__init__(items)
+        self.unknown_words = unknown_words  # words of the text the vocabulary lacks (dropped, or mapped to OOV)
+
+
+class Predictor:
+    def __init__(self, backend, bundle: Bundle, source: str):
+        self.backend = backend
+        self.bundle = bundle
+        self.source = source
+        self.tokenizer = bundle.tokenizer
+        self.seq_len = bundle.config.seq_len
+        self.context_len = bundle.config.context_len
+        self.vocab_size = bundle.config.vocab_size
+        # Done once here, not per call: the id -> word table as an array, so top-k becomes one fancy index.
+        self._words = np.array([""] + [self.tokenizer.index_word.get(i, "") for i in range(1, self.vocab_size)], dtype=object)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, backend: str | None = None, threads: int = 1,
+             max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES) -> "Predictor":
+        """Load an exported file. `backend` ("onnx" or "tflite") overrides the format read from the bytes."""
+        data = read_model_bytes(path, max_file_bytes)
+        source = Path(path).name
+        return cls.from_bytes(data, backend=backend, threads=threads, source=source, max_metadata_bytes=max_metadata_bytes)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, backend: str | None = None, threads: int = 1, source: str = "model",
+                   max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES) -> "Predictor":
+        fmt = sniff_format(data, source)
+        if backend is not None and backend != fmt:
+            if backend not in BACKENDS:
+                raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+            raise CorruptModelError(f"{source} is a {fmt} model, not {backend}")
+        if threads < 1:
+            raise InputError(f"threads must be at least 1, got {threads}")
+        # Metadata first, in our own checked parsers: nothing reaches an engine until the file is understood.
+        if fmt == "tflite":
+            from nextword.runtime.tflite_metadata import read_metadata
+
+            entries = entries_to_text(read_metadata(data, max_value_bytes=max_metadata_bytes), source=source)
+        else:
+            from nextword.runtime.onnx_scan import scan_onnx
+
+            entries = scan_onnx(data, max_metadata_value_bytes=max_metadata_bytes)
+        bundle = decode_bundle(entries, source=source)
+        engine = BACKENDS[fmt](data, threads=threads)
+        check_signature(engine, bundle, source)
+        return cls(engine, bundle, source)
+
+    # --- what callers read -------------------------------------------------------------------------
+    @property
+    def vocabulary(self) -> dict[int, str]:
+        """id -> word for every id the model can output (0, the padding id, has no word)."""
+        return {i: self._words[i] for i in range(1, self.vocab_size)}
+
+    @property
+    def metadata(self) -> dict:
+        import json
+
+        return {"format_version": self.bundle.format_version, "backend": self.backend.name, "source": self.source,
+                "config": json.loads(self.bundle.config.to_json()),
+                "tokenizer": self.tokenizer.get_config() | {"word_index": None, "index_word": None, "word_counts": None,
+                                                           "word_docs": None, "index_docs": None}}
+
+    # --- text -> ids -------------------------------------------------------------------------------
+    def encode(self, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The model's input for `text`: its last seq_len - 1 known ids, left-padded with 0 as pad_sequences does."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        ids, unknown = self.tokenizer.encode_words(text)
+        context = np.zeros(self.context_len, dtype=np.int32)
+        tail = ids[-self.context_len:]
+        if tail:
+            context[self.context_len - len(tail):] = tail
+        return context, tuple(unknown)
+
+    # --- predictions -------------------------------------------------------------------------------
+    def predict_next(self, text: str, k: int = 5) -> Prediction:
+        k = self._check_k(k)
+        context, unknown = self.encode(text)
+        probs = self.backend.run(context[None, :])[0]
+        return Prediction(self._top_k(probs, k), unknown)
+
+    def predict_next_batch(self, texts, k: int = 5, *, batch_size: int = 256) -> list[Prediction]:
+        """One backend call per chunk of `batch_size` texts."""
+        k = self._check_k(k)
+        if isinstance(texts, str):
+            raise TypeError("texts must be a list of str, not a single str (use predict_next)")
+        texts = list(texts)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        results = []
+        for start in range(0, len(texts), batch_size):
+            encoded = [self.encode(t) for t in texts[start:start + batch_size]]
+            probs = self.backend.run(np.stack([context for context, _ in encoded]))
+            results.extend(Prediction(self._top_k(row, k), unknown) for row, (_, unknown) in zip(probs, encoded))
+        return results
+
+    def probabilities(self, contexts: np.ndarray) -> np.ndarray:
+        """Raw model output for id contexts [batch, seq_len - 1] (for evaluation and benchmarks)."""
+        contexts = np.ascontiguousarray(contexts, dtype=np.int32)
+        if contexts.ndim != 2 or contexts.shape[1] != self.context_len:
+            raise ValueError(f"contexts must have shape [batch, {self.context_len}], got {list(contexts.shape)}")
+        if contexts.size and (contexts.min() < 0 or contexts.max() >= self.vocab_size):
+            raise ValueError(f"context ids must be in [0, {self.vocab_size})")
+        return self.backend.run(contexts)
+
+    def generate(self, text: str, n_words: int = 20, *, strategy: str = "greedy", temperature: float = 1.0,
+                 top_k: int | None = None, seed: int | None = None) -> str:
+        """The next `n_words` words after `text`, space-separated (the prompt is not repeated)."""
+        if not isinstance(n_words, int) or isinstance(n_words, bool) or n_words < 0:
+            raise ValueError(f"n_words must be a non-negative integer, got {n_words!r}")
+        if strategy not in ("greedy", "sample"):
+            raise ValueError(f"strategy must be 'greedy' or 'sample', got {strategy!r}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        if top_k is not None:
+            top_k = self._check_k(top_k)
+        rng = np.random.default_rng(seed)
+        context, _ = self.encode(text)
+        words = []
+        for _ in range(n_words):
+            probs = self.backend.run(context[None, :])[0][1:].astype(np.float64)  # id 0 is padding, never a word
+            if strategy == "greedy":
+                next_id = int(np.argmax(probs)) + 1
+            else:
+                next_id = sample(probs, temperature, top_k, rng) + 1
+            words.append(self._words[next_id])
+            context = np.roll(context, -1)  # slide the window: drop the oldest id, append the new one
+            context[-1] = next_id
+        return " ".join(words)
+
+    # --- helpers -----------------------------------------------------------------------------------
+    def _check_k(self, k) -> int:
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+            raise TypeError(f"k must be an int, not {type(k).__name__}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        return min(int(k), self.vocab_size - 1)  # more words than the vocabulary has: all of them
+
+    def _top_k(self, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
+        words = probs[1:]  # a view: id 0 (padding) is never suggested
+        top = np.argpartition(words, -k)[-k:] if k < len(words) else np.arange(len(words))
+        top = top[np.argsort(-words[top], kind="stable")]
+        return list(zip(self._words[top + 1].tolist(), words[top].tolist()))
+
+
+def sample(probs: np.ndarray, temperature: float, top_k: int | None, rng: np.random.Generator) -> int:
+    """Draw an index from probs sharpened (T < 1) or flattened (T > 1), optionally among the top_k only."""
+    logits = np.log(np.maximum(probs, 1e-30)) / temperature
+    if top_k is not None and top_k < len(logits):
+        cutoff = np.partition(logits, -top_k)[-top_k]
+        logits = np.where(logits >= cutoff, logits, -np.inf)
+    weights = np.exp(logits - logits.max())
+    return int(rng.choice(len(weights), p=weights / weights.sum()))
+
+
+def read_model_bytes(path: str | os.PathLike, max_bytes: int) -> bytes:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise InputError(f"model {path} is not a file")
+        if size > max_bytes:
+            raise UnsafeModelError(f"model {path} is {size} bytes, over the {max_bytes}-byte limit (raise max_file_bytes to allow it)")
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)  # the file may grow after stat(); never read past the limit
+    except FileNotFoundError:
+        raise InputError(f"model {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read model {path}: {exc.strerror}") from None
+    if len(data) > max_bytes:
+        raise UnsafeModelError(f"model {path} is over the {max_bytes}-byte limit")
+    return data
+
+
+def sniff_format(data: bytes, source: str) -> str:
+    if len(data) < 8:
+        raise CorruptModelError(f"{source} is truncated ({len(data)} bytes)")
+    if data[4:8] == TFLITE_IDENTIFIER:
+        return "tflite"
+    if data[:1] in (b"\x08", b"\x12", b"\x1a", b"\x22", b"\x2a", b"\x3a", b"\x42", b"\x72"):  # a protobuf field tag
+        return "onnx"
+    raise CorruptModelError(f"{source} is neither a TFLite flatbuffer nor an ONNX model")
+
+
+def check_signature(engine, bundle: Bundle, source: str) -> None:
+    """The graph's shapes must be the ones the bundled config describes."""
+    config = bundle.config
+    in_shape, out_shape = engine.input_shape, engine.output_shape
+    if len(in_shape) != 2 or in_shape[1] != config.context_len:
+        raise CorruptModelError(f"{source}: input shape {list(in_shape)} does not take {config.context_len} ids (seq_len {config.seq_len})")
+    if len(out_shape) != 2 or out_shape[1] != config.vocab_size:
+        raise VocabularyMismatchError(f"{source}: model outputs {out_shape[-1] if out_shape else '?'} probabilities but the bundled vocabulary has {config.vocab_size} ids")
