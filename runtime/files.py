@@ -7,8 +7,11 @@ final rename stays on one filesystem, where POSIX makes it atomic) and renamed i
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -51,9 +54,9 @@ def check_output_dir(out: str | os.PathLike, *, force: bool) -> Path:
 def staged_dir(out: str | os.PathLike, *, force: bool):
     """Yield a temporary folder beside `out`; on success it replaces `out` whole, on any error it vanishes.
 
-    The old output is renamed aside and deleted only after the new one is in place, so a crash at any
-    point leaves either the old complete folder or the new complete one under `out` (plus a hidden
-    leftover at worst, never a half-written `out`).
+    The new folder and the old one are exchanged in one atomic rename, so a crash at any point leaves
+    either the old complete folder or the new complete one under `out` (plus a hidden leftover at
+    worst, never a half-written `out`).
     """
     out = check_output_dir(out, force=force)
     parent = out.parent
@@ -72,16 +75,39 @@ def staged_dir(out: str | os.PathLike, *, force: bool):
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:
-    old = None
     try:
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-            os.rmdir(old)
-            os.rename(out, old)
+        if not out.exists():
+            os.rename(staging, out)
+            return
+        if _exchange(staging, out):  # one atomic step: `out` is never missing, never mixed
+            shutil.rmtree(staging, ignore_errors=True)  # now holds the previous output
+            return
+        # No renameat2 (not Linux, or an old kernel/filesystem): two renames, with a brief window
+        # in which `out` is absent but never partial.
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+        os.rmdir(old)
+        os.rename(out, old)
         os.rename(staging, out)
-    except OSError as exc:
-        if old is not None and not out.exists():
-            os.rename(old, out)  # put the previous output back
-        raise OutputError(f"cannot replace {out}: {_describe(exc)}") from None
-    if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"cannot replace {out}: {_describe(exc)}") from None
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux's renameat2(RENAME_EXCHANGE); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err))

@@ -42,11 +42,36 @@ def embedded_text() -> str:
 
 
 @pytest.fixture(scope="session")
+def trained_corpus(trained_dir) -> Path:
+    return trained_dir.parent / "embedded-20k.txt"
+
+
+@pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory, embedded_text) -> Path:
     """A real model trained on the first ~20k words of the embedded corpus (real prose, always present)."""
     pytest.importorskip("tensorflow")
     from nextword.train.fit import train
 
-    text = " ".join(embedded_text.split()[:20000])
-    out = tmp_path_factory.mktemp("trained") / "run"
-    return train(corpus_of(text, "embedded-20k"), tiny_config(), out, verbose=0)
+    from nextword.train.corpus import load_corpus
+
+    folder = tmp_path_factory.mktemp("trained")
+    corpus_file = folder / "embedded-20k.txt"  # a real file, so export finds and checks the training text
+    corpus_file.write_text(" ".join(embedded_text.split()[:20000]), encoding="utf-8")
+    return train(load_corpus(corpus_file), tiny_config(), folder / "run", verbose=0)
+
+
+@pytest.fixture(scope="session")
+def exported_dir(tmp_path_factory, trained_dir) -> Path:
+    """model.onnx + model.tflite + manifest.json exported (and validated) from `trained_dir`."""
+    from nextword.export.pipeline import export
+
+    out = tmp_path_factory.mktemp("exported") / "export"
+    export(trained_dir, out, log=lambda *_: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def keras_model(trained_dir):
+    from nextword.train.fit import load_training_dir
+
+    return load_training_dir(trained_dir).model

@@ -114,8 +114,8 @@ def test_io_is_named_typed_and_batch_dynamic(tflite_bytes):
     assert interpreter.get_signature_list() == {"serving_default": {"inputs": ["tokens"], "outputs": ["probs"]}}
     (tokens,) = interpreter.get_input_details()
     (probs,) = interpreter.get_output_details()
-    assert (tokens["name"], tokens["dtype"], list(tokens["shape_signature"])) == ("tokens", np.int32, [-1, CONFIG.context_len])
-    assert (probs["name"], probs["dtype"], list(probs["shape_signature"])) == ("probs", np.float32, [-1, VOCAB])
+    described = [(d["name"], d["dtype"], list(d["shape_signature"])) for d in (tokens, probs)]
+    assert described == [("tokens", np.int32, [-1, CONFIG.context_len]), ("probs", np.float32, [-1, VOCAB])]
 
 
 @pytest.mark.parametrize("mode, tolerance", [("dynamic", 0.05), ("float16", 0.01)])
@@ -214,7 +214,8 @@ def test_reader_refuses_root_offset_outside_file(with_metadata):
 
 def test_reader_refuses_duplicate_keys(with_metadata):
     def duplicate_vocab(model):
-        model.metadata.append(schema.MetadataT(name="nextword.vocab", buffer=entry_buffer(model, "nextword.vocab").buffer))
+        vocab = entry_buffer(model, "nextword.vocab").buffer
+        model.metadata.append(schema.MetadataT(name="nextword.vocab", buffer=vocab))
 
     with pytest.raises(CorruptModelError, match="duplicate metadata key 'nextword.vocab'"):
         read_metadata(repack(with_metadata, duplicate_vocab), max_value_bytes=LIMIT)
@@ -229,7 +230,8 @@ def test_reader_refuses_oversized_values(with_metadata):
 def test_reader_refuses_entries_sharing_a_buffer_beyond_the_file_size(with_metadata):
     def alias_vocab_many_times(model):
         vocab = entry_buffer(model, "nextword.vocab").buffer
-        model.metadata += [schema.MetadataT(name=f"copy{i}", buffer=vocab) for i in range(len(with_metadata) // len(VOCAB_BLOB) + 1)]
+        copies = len(with_metadata) // len(VOCAB_BLOB) + 1
+        model.metadata += [schema.MetadataT(name=f"copy{i}", buffer=vocab) for i in range(copies)]
 
     with pytest.raises(UnsafeModelError, match="more than the file"):
         read_metadata(repack(with_metadata, alias_vocab_many_times), max_value_bytes=LIMIT)

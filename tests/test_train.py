@@ -23,14 +23,14 @@ def test_loss_goes_down_on_real_text(trained_dir):
     assert history["loss"][-1] < history["loss"][0]
 
 
-def test_folder_reloads_with_config_and_same_predictions(trained_dir, embedded_text):
+def test_folder_reloads_with_config_and_same_predictions(trained_dir, trained_corpus):
     from nextword.train.fit import load_training_dir, prepare
 
     trained = load_training_dir(trained_dir)
     config = trained.config
     assert config.vocab_size == len(trained.tokenizer.index_word) + 1
-    assert config.corpus_name == "embedded-20k" and len(config.corpus_sha256) == 64
-    text = " ".join(embedded_text.split()[:20000])
+    assert config.corpus_name == str(trained_corpus) and len(config.corpus_sha256) == 64
+    text = trained_corpus.read_text(encoding="utf-8")
     data = prepare(text, config, trained.tokenizer)
     x = data.contexts[data.split_at:][:64]
     probs = np.asarray(trained.model(x))
