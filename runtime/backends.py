@@ -42,13 +42,19 @@ class OnnxBackend:
         self._output_names = [self.output_name]
 
     def run(self, ids: np.ndarray) -> np.ndarray:
-        return self.session.run(self._output_names, {self.input_name: ids})[0]
+        try:
+            return self.session.run(self._output_names, {self.input_name: ids})[0]
+        except Exception as exc:  # a graph onnxruntime loaded can still fail inside an operator
+            raise CorruptModelError(f"onnxruntime cannot run the model: {first_line(exc)}") from None
 
 
 class LiteRTBackend:
     name = "tflite"
 
     def __init__(self, model_bytes: bytes, *, threads: int = 1):
+        from nextword.runtime.tflite_graph import check_graph
+
+        check_graph(model_bytes)  # wiring some LiteRT kernels would crash on, refused before LiteRT parses it
         self._model_bytes = model_bytes
         self._threads = threads
         self._local = threading.local()
@@ -62,6 +68,10 @@ class LiteRTBackend:
         self.input_shape = tuple(int(d) for d in inputs[0]["shape_signature"])
         self.output_shape = tuple(int(d) for d in outputs[0]["shape_signature"])
         self._input_index, self._output_index = inputs[0]["index"], outputs[0]["index"]
+        if len(self.input_shape) == 2 and self.input_shape[1] > 0:
+            # LiteRT prepares some operators only at the first invoke; a graph whose operators cannot
+            # run must fail here, as a load error, not in the middle of an app's first prediction.
+            self.run(np.zeros((1, self.input_shape[1]), dtype=np.int32))
 
     def _interpreter(self):
         """This thread's interpreter: LiteRT's Interpreter must not be invoked from two threads at once."""
@@ -81,12 +91,16 @@ class LiteRTBackend:
 
     def run(self, ids: np.ndarray) -> np.ndarray:
         interpreter = self._interpreter()
-        if self._local.batch != ids.shape[0]:  # resizing re-plans memory: only when the batch size changes
-            interpreter.resize_tensor_input(self._input_index, ids.shape, strict=True)
-            interpreter.allocate_tensors()
-            self._local.batch = ids.shape[0]
-        interpreter.set_tensor(self._input_index, ids)
-        interpreter.invoke()
+        try:
+            if self._local.batch != ids.shape[0]:  # resizing re-plans memory: only when the batch size changes
+                interpreter.resize_tensor_input(self._input_index, ids.shape, strict=True)
+                interpreter.allocate_tensors()
+                self._local.batch = ids.shape[0]
+            interpreter.set_tensor(self._input_index, ids)
+            interpreter.invoke()
+        except (RuntimeError, ValueError) as exc:  # LiteRT reports failing operators as RuntimeError
+            self._local.batch = None  # the plan may be half-made: re-plan on the next call
+            raise CorruptModelError(f"LiteRT cannot run the model: {first_line(exc)}") from None
         return interpreter.get_tensor(self._output_index)
 
 

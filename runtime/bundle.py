@@ -43,7 +43,8 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
     if missing:
         raise MissingMetadataError(f"{source} has no nextword metadata ({', '.join(missing)} missing); was it exported by `nextword export`?")
     raw_version = entries[KEY_FORMAT_VERSION]
-    if not raw_version.isdigit():
+    # isdigit() alone also accepts "²" and 5,000-digit strings, which int() then rejects with a bare ValueError.
+    if not (raw_version.isascii() and raw_version.isdigit() and len(raw_version) <= 9):
         raise CorruptModelError(f"{source} has a malformed format version {raw_version[:20]!r}")
     version = int(raw_version)
     if version != FORMAT_VERSION:
@@ -54,12 +55,14 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
         config = TrainConfig.from_json(entries[KEY_CONFIG])
     except UnsupportedVersionError:
         raise
-    except (InputError, TypeError, ValueError, KeyError) as exc:
+    except (InputError, TypeError, ValueError, KeyError, RecursionError) as exc:  # RecursionError: deeply nested JSON
         if isinstance(exc, NextwordError):
             detail = str(exc)
         else:
             detail = f"{type(exc).__name__}: {str(exc)[:120]}"
         raise CorruptModelError(f"{source} has unreadable bundled metadata: {detail}") from None
+    if type(config.seq_len) is not int or type(config.vocab_size) is not int:  # 3.0 == 3 would pass the checks below
+        raise CorruptModelError(f"{source}: bundled config has a non-integer seq_len or vocab_size")
     if vocab_size_of(tokenizer) != config.vocab_size:
         raise VocabularyMismatchError(f"{source}: bundled tokenizer has {vocab_size_of(tokenizer)} ids but the config says {config.vocab_size}")
     return Bundle(version, tokenizer, config)

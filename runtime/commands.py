@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+
+from nextword.runtime.errors import InputError
 
 
 def register(subparsers) -> None:
@@ -43,19 +46,33 @@ def load(args):
     return Predictor.load(args.model, backend=args.backend, threads=args.threads)
 
 
+@contextlib.contextmanager
+def arguments_checked():
+    """Predictor refuses bad arguments (k < 1, temperature <= 0, ...) with ValueError, as a Python API should;
+    on the command line they are bad input: one line and exit 2, not a traceback."""
+    try:
+        yield
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
 def inputs(text: str):
     """The text itself, or each line of stdin for '-' (so one process serves many inputs)."""
     if text != "-":
         yield text
         return
-    for line in sys.stdin:
-        yield line.rstrip("\n")
+    try:
+        for line in sys.stdin:
+            yield line.rstrip("\n")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"stdin is not {exc.encoding} text (bad byte at offset {exc.start} of a line)") from None
 
 
 def run_predict(args) -> int:
     predictor = load(args)
     for text in inputs(args.text):
-        prediction = predictor.predict_next(text, k=args.k)
+        with arguments_checked():
+            prediction = predictor.predict_next(text, k=args.k)
         if args.json:
             print(json.dumps({"text": text, "predictions": [{"word": w, "probability": p} for w, p in prediction],
                               "unknown_words": list(prediction.unknown_words)}), flush=True)
@@ -67,8 +84,9 @@ def run_predict(args) -> int:
 def run_generate(args) -> int:
     predictor = load(args)
     for text in inputs(args.text):
-        words = predictor.generate(text, args.n_words, strategy=args.strategy, temperature=args.temperature,
-                                   top_k=args.top_k, seed=args.seed)
+        with arguments_checked():
+            words = predictor.generate(text, args.n_words, strategy=args.strategy, temperature=args.temperature,
+                                       top_k=args.top_k, seed=args.seed)
         if args.json:
             print(json.dumps({"text": text, "generated": words}), flush=True)
         else:
@@ -83,7 +101,7 @@ def run_evaluate(args) -> int:
 
     predictor = load(args)
     corpus = load_corpus(args.corpus)
-    report = evaluate(predictor, corpus.text, holdout=args.holdout, progress=None if args.json else text_progress())
+    report = evaluate(predictor, corpus.text, holdout=args.holdout, progress=None if args.json else text_progress(sys.stderr))
     if args.json:
         print(json.dumps(report))
         return 0

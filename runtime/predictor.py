@@ -42,6 +42,7 @@ class Predictor:
         self.vocab_size = bundle.config.vocab_size
         # Done once here, not per call: the id -> word table as an array, so top-k becomes one fancy index.
         self._words = np.array([""] + [self.tokenizer.index_word.get(i, "") for i in range(1, self.vocab_size)], dtype=object)
+        self._chunk_starts = chunk_starts(self.vocab_size - 1)
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, backend: str | None = None, threads: int = 1,
@@ -58,7 +59,7 @@ class Predictor:
         if backend is not None and backend != fmt:
             if backend not in BACKENDS:
                 raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-            raise CorruptModelError(f"{source} is a {fmt} model, not {backend}")
+            raise CorruptModelError(f"{source} is in the {fmt} format, not {backend}")
         if threads < 1:
             raise InputError(f"threads must be at least 1, got {threads}")
         # Metadata first, in our own checked parsers: nothing reaches an engine until the file is understood.
@@ -131,6 +132,9 @@ class Predictor:
             raise ValueError(f"contexts must have shape [batch, {self.context_len}], got {list(contexts.shape)}")
         if contexts.size and (contexts.min() < 0 or contexts.max() >= self.vocab_size):
             raise ValueError(f"context ids must be in [0, {self.vocab_size})")
+        if not len(contexts):
+            # Never hand an engine an empty batch: onnxruntime aborts the whole process on it, LiteRT raises.
+            return np.zeros((0, self.vocab_size), dtype=np.float32)
         return self.backend.run(contexts)
 
     def generate(self, text: str, n_words: int = 20, *, strategy: str = "greedy", temperature: float = 1.0,
@@ -168,9 +172,42 @@ class Predictor:
 
     def _top_k(self, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
         words = probs[1:]  # a view: id 0 (padding) is never suggested
-        top = np.argpartition(words, -k)[-k:] if k < len(words) else np.arange(len(words))
-        top = top[np.argsort(-words[top], kind="stable")]
+        # Ties go to the lower id, as in a stable argsort and in metrics' ranks; argpartition alone picks
+        # among tied words arbitrarily.
+        top = top_k_indices(words, k, self._chunk_starts)
         return list(zip(self._words[top + 1].tolist(), words[top].tolist()))
+
+
+# Chunks for top_k_indices: enough that the floor is tight (a handful of candidates pass it), few enough
+# that taking the chunk maxima stays one cheap pass over the row.
+TOP_K_CHUNKS = 64
+
+
+def chunk_starts(n: int) -> np.ndarray | None:
+    """Offsets splitting n values into TOP_K_CHUNKS non-empty chunks; None when n is too small to pay off."""
+    if n < 4 * TOP_K_CHUNKS:
+        return None
+    return np.linspace(0, n, TOP_K_CHUNKS, endpoint=False).astype(np.intp)
+
+
+def top_k_indices(values: np.ndarray, k: int, starts: np.ndarray | None) -> np.ndarray:
+    """Exactly np.argsort(-values, kind="stable")[:k] (largest first, ties to the lower index), without sorting all.
+
+    Any floor that at least k entries reach holds the whole top k, so sorting just the entries at or above
+    it is exact. np.partition finds the tightest floor but costs several times the model itself on a
+    few-thousand-word row; the k-th largest of the chunk maxima is nearly as tight for a fraction of that.
+    """
+    if k >= len(values):
+        return np.argsort(-values, kind="stable")
+    if starts is not None and k <= len(starts) and len(values) > starts[-1]:
+        maxima = np.maximum.reduceat(values, starts)
+        floor = np.partition(maxima, len(maxima) - k)[len(maxima) - k]
+    else:
+        floor = np.partition(values, -k)[-k]
+    candidates = np.flatnonzero(values >= floor)
+    if len(candidates) < k:  # NaN reaches no floor: let the full sort place it last, as argsort does
+        return np.argsort(-values, kind="stable")[:k]
+    return candidates[np.argsort(-values[candidates], kind="stable")[:k]]
 
 
 def sample(probs: np.ndarray, temperature: float, top_k: int | None, rng: np.random.Generator) -> int:

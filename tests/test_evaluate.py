@@ -1,0 +1,160 @@
+"""`nextword evaluate`: the id stream is the tokenizer's own, unknown words are counted per window, and the
+report scores the exported model exactly as Keras' probabilities would score."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from nextword.runtime.cli import main
+from nextword.runtime.evaluate import evaluate, id_stream
+from nextword.runtime.predictor import Predictor
+from nextword.train.config import TrainConfig
+from nextword.train.tokenizer import Tokenizer, text_to_word_sequence
+
+FORMATS = ["model.onnx", "model.tflite"]
+METRICS = {"perplexity", "top1", "top3", "top5"}
+
+# Known words a b c d; X, Y and Z are unknown. X sits inside windows 8 and 9 (as the gap before id 10),
+# Y Z inside windows 11 and 12 (the gap before id 13); windows 10 and 13 start right after a gap,
+# which lies outside them.
+HAND_TEXT = "a b c d a b c d a b X c d a Y Z b c d a"
+
+
+def hand_tokenizer(**options) -> Tokenizer:
+    tokenizer = Tokenizer(**options)
+    tokenizer.fit_on_texts(["a a a a b b b c c d"])
+    return tokenizer
+
+
+def uniform_predictor(tokenizer: Tokenizer, **config) -> SimpleNamespace:
+    """What evaluate() needs from a Predictor, with a model that spreads its mass evenly over every word."""
+    vocab_size = len(tokenizer.index_word) + 1
+    config = TrainConfig(seq_len=3, vocab_size=vocab_size, validation_split=0.5, **config)
+
+    def probabilities(contexts):
+        probs = np.full((len(contexts), vocab_size), 1.0 / (vocab_size - 1), np.float32)
+        probs[:, 0] = 0.0
+        return probs
+
+    return SimpleNamespace(bundle=SimpleNamespace(config=config), tokenizer=tokenizer, probabilities=probabilities)
+
+
+def test_id_stream_of_the_hand_made_text():
+    ids, is_oov, dropped_before = id_stream(hand_tokenizer(), HAND_TEXT)
+    a, b, c, d = 1, 2, 3, 4
+    assert ids.tolist() == [a, b, c, d, a, b, c, d, a, b, c, d, a, b, c, d, a]
+    assert not is_oov.any()
+    assert dropped_before.tolist() == [0] * 10 + [1, 0, 0, 2, 0, 0, 0]
+
+
+def test_windows_touching_dropped_unknown_words():
+    report = evaluate(uniform_predictor(hand_tokenizer()), HAND_TEXT)
+    # 17 ids -> 15 windows; half held out: int(15 * 0.5) = 7, windows 8..14, of which 8, 9, 11, 12 touch a gap.
+    assert report["windows"] == 7 and report["training_windows_for_baseline"] == 8
+    assert report["windows_with_unknown_words"] == 4
+    assert report["model"]["perplexity"] == pytest.approx(4.0)  # uniform over 4 words
+
+
+def test_windows_touching_the_oov_id():
+    tokenizer = hand_tokenizer(oov_token="<oov>")
+    ids, is_oov, dropped_before = id_stream(tokenizer, HAND_TEXT)
+    assert np.nonzero(is_oov)[0].tolist() == [10, 14, 15] and not dropped_before.any()
+    assert ids[is_oov].tolist() == [1, 1, 1]
+    report = evaluate(uniform_predictor(tokenizer, oov_token="<oov>"), HAND_TEXT)
+    # 20 ids -> 18 windows, held out 9..17; windows i..i+2 containing id 10, 14 or 15: 9, 10, 12, 13, 14, 15.
+    assert report["windows"] == 9 and report["windows_with_unknown_words"] == 6
+
+
+def test_no_unknown_words_no_touched_windows():
+    report = evaluate(uniform_predictor(hand_tokenizer()), "a b c d " * 10, holdout=0.3)
+    assert report["windows_with_unknown_words"] == 0 and report["windows"] == int(38 * 0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", [{}, {"oov_token": "<unk>"}, {"num_words": 50}, {"num_words": 50, "oov_token": "<unk>"}],
+                         ids=["plain", "oov", "num_words", "num_words+oov"])
+def test_id_stream_equals_texts_to_sequences(trained_corpus, options):
+    text = trained_corpus.read_text(encoding="utf-8")
+    tokenizer = Tokenizer(**options)
+    tokenizer.fit_on_texts([text[: len(text) // 2]])  # the second half has words this tokenizer never saw
+    unseen = "Quixotic zzqxv, the value; of 'a' (list)! Zzqxv blorfle"
+    for sample in (text, unseen):
+        ids, is_oov, dropped_before = id_stream(tokenizer, sample)
+        assert ids.tolist() == tokenizer.texts_to_sequences([sample])[0]
+        _, unknown = tokenizer.encode_words(sample)
+        assert int(is_oov.sum() + dropped_before.sum()) == len(unknown) - trailing_dropped(tokenizer, sample)
+
+
+def trailing_dropped(tokenizer: Tokenizer, text: str) -> int:
+    """Unknown words after the last id: dropped, and outside every window."""
+    count = 0
+    for word in reversed(text_to_word_sequence(text)):
+        if tokenizer.encode_words(word)[0]:
+            break
+        count += 1
+    return count
+
+
+@pytest.mark.slow
+def test_id_stream_matches_keras_tokenizer(exported_dir, trained_dir, trained_corpus):
+    legacy = pytest.importorskip("keras.src.legacy.preprocessing.text", reason="needs Keras 3's legacy Tokenizer")
+    keras_tokenizer = legacy.tokenizer_from_json((trained_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    text = trained_corpus.read_text(encoding="utf-8")
+    ids, _, _ = id_stream(Predictor.load(exported_dir / "model.onnx").tokenizer, text)
+    assert ids.tolist() == keras_tokenizer.texts_to_sequences([text])[0]
+
+
+def test_evaluate_refuses_bad_holdout_and_tiny_text():
+    from nextword.runtime.errors import InputError
+
+    predictor = uniform_predictor(hand_tokenizer())
+    for holdout in (0, 1, 1.5):
+        with pytest.raises(InputError, match="held-out fraction"):
+            evaluate(predictor, HAND_TEXT, holdout=holdout)
+    with pytest.raises(InputError, match="too few"):
+        evaluate(predictor, "a b c d", holdout=0.1)
+
+
+# --- the command, on the real model --------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_evaluate_cli_json_on_the_trained_corpus(capsys, exported_dir, trained_corpus, keras_model, fmt):
+    code = main(["evaluate", str(exported_dir / fmt), "--corpus", str(trained_corpus), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert {"windows", "model", "baseline"} <= set(report)
+    assert set(report["model"]) == METRICS and set(report["baseline"]) == METRICS | {"name"}
+    assert "Kneser-Ney 3-gram" in report["baseline"]["name"]
+
+    # The same held-out windows scored straight from Keras' probabilities.
+    predictor = Predictor.load(exported_dir / fmt)
+    ids, _, _ = id_stream(predictor.tokenizer, trained_corpus.read_text(encoding="utf-8"))
+    windows = np.lib.stride_tricks.sliding_window_view(ids, 3)
+    held = windows[len(windows) - int(len(windows) * 0.1):]
+    assert report["windows"] == len(held)
+    probs = np.asarray(keras_model(held[:, :2], training=False), dtype=np.float64)
+    target_probs = probs[np.arange(len(held)), held[:, 2]]
+    assert report["model"]["perplexity"] == pytest.approx(np.exp(-np.log(target_probs).mean()), rel=1e-4)
+    ranks = (probs > target_probs[:, None]).sum(axis=1)
+    for k in (1, 3, 5):
+        assert report["model"][f"top{k}"] == pytest.approx(np.mean(ranks < k), abs=2 / len(held))
+    for row in (report["model"], report["baseline"]):
+        assert row["perplexity"] > 1 and 0 <= row["top1"] <= row["top3"] <= row["top5"] <= 1
+
+
+@pytest.mark.slow
+def test_evaluate_cli_plain_table(capsys, exported_dir, trained_corpus):
+    code = main(["evaluate", str(exported_dir / "model.tflite"), "--corpus", str(trained_corpus), "--holdout", "0.2"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[0].endswith("touch unknown words)") and "held-out windows" in out[0]
+    assert out[1].split() == ["perplexity", "top1", "top3", "top5"]
+    assert out[2].startswith("model ") and out[3].startswith("interpolated Kneser-Ney 3-gram")
+    assert len(out) == 4
