@@ -17,6 +17,7 @@ from onnx import numpy_helper
 
 from nextword.runtime.errors import InputError, ValidationError
 from nextword.train.config import TrainConfig
+from nextword.train.fit import check_architecture
 
 INPUT_NAME = "tokens"
 OUTPUT_NAME = "probs"
@@ -28,7 +29,7 @@ _FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 def convert_to_onnx(model: keras.Model, config: TrainConfig, *, opset: int = 17, metadata: dict[str, str]) -> bytes:
     """Serialized ModelProto: int32 "tokens" [batch, context_len] -> float32 "probs" [batch, vocab_size]."""
-    _check_model_matches_config(model, config)
+    check_architecture(model, config)  # the lesson's network, sized as config says
     _check_metadata(metadata)
 
     # tf2onnx.convert.from_keras breaks on Keras 3; a tf.function with a named signature converts cleanly,
@@ -103,12 +104,6 @@ def _float16_weights(proto: onnx.ModelProto) -> onnx.ModelProto:
     graph.node.extend(nodes)
     return proto
 
-
-def _check_model_matches_config(model: keras.Model, config: TrainConfig) -> None:
-    expected_in, expected_out = (None, config.context_len), (None, config.vocab_size)
-    if tuple(model.input_shape) != expected_in or tuple(model.output_shape) != expected_out:
-        raise InputError(f"model maps {model.input_shape} -> {model.output_shape}, "
-                         f"config expects {expected_in} -> {expected_out}")
 
 
 def _check_metadata(metadata: dict[str, str]) -> None:

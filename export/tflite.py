@@ -23,6 +23,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from nextword.runtime.errors import InputError, ValidationError
 from nextword.train.config import TrainConfig
+from nextword.train.fit import check_architecture
 
 if TYPE_CHECKING:
     import keras
@@ -47,7 +48,7 @@ def convert_to_tflite(model: "keras.Model", config: TrainConfig, *, quantize: st
     """Builtin-ops-only flatbuffer: int32 "tokens" [batch, context_len] -> float32 "probs" [batch, vocab]."""
     if quantize not in QUANTIZE_MODES:
         raise InputError(f"quantize must be one of {', '.join(QUANTIZE_MODES)}, got {quantize!r}")
-    _check_model_matches_config(model, config)
+    check_architecture(model, config)  # the lesson's network, sized as config says
     import tensorflow as tf  # export-only dependency; keep `import nextword.export.tflite` cheap
 
     frozen = _frozen_serving_function(model, config)
@@ -104,14 +105,6 @@ def tflite_op_names(tflite_bytes: bytes) -> list[str]:
                 names.append(_BUILTIN_NAMES.get(builtin, f"BUILTIN_{builtin}"))
     return names
 
-
-def _check_model_matches_config(model, config: TrainConfig) -> None:
-    input_shape = tuple(model.inputs[0].shape)
-    output_shape = tuple(model.outputs[0].shape)
-    if input_shape[1:] != (config.context_len,):
-        raise InputError(f"model reads {input_shape[1:]} ids but config says context_len {config.context_len}")
-    if output_shape[1:] != (config.vocab_size,):
-        raise InputError(f"model predicts {output_shape[1:]} words but config says vocab_size {config.vocab_size}")
 
 
 def _frozen_serving_function(model, config: TrainConfig):

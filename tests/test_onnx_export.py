@@ -88,7 +88,7 @@ def test_config_mismatch_is_refused(keras_model_and_config):
     from nextword.export.onnx import convert_to_onnx
 
     model, config = keras_model_and_config
-    with pytest.raises(InputError, match="config expects"):
+    with pytest.raises(InputError, match="not the expected architecture"):
         convert_to_onnx(model, dataclasses.replace(config, vocab_size=VOCAB + 1), metadata={})
 
 

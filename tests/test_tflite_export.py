@@ -135,7 +135,7 @@ def test_refuses_unknown_quantize_mode(keras_model):
 
 
 def test_refuses_config_that_does_not_match_model(keras_model):
-    with pytest.raises(InputError, match="vocab_size"):
+    with pytest.raises(InputError, match="not the expected architecture"):
         convert_to_tflite(keras_model, TrainConfig(vocab_size=VOCAB + 1))
 
 
