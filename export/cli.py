@@ -21,6 +21,22 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.set_defaults(func=run_export)
+    register_bench(subparsers)
+
+
+def register_bench(subparsers) -> None:
+    b = subparsers.add_parser("bench", help="time the runtime against its raw engines and Keras",
+                              description="Latency, throughput, cold start, memory, sizes and generation speed of an "
+                                          "export, against raw onnxruntime / LiteRT and Keras, on held-out windows.")
+    b.add_argument("train_dir", metavar="TRAIN_DIR")
+    b.add_argument("export_dir", metavar="EXPORT_DIR")
+    b.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    b.add_argument("--plot", metavar="FILE", help="write a PNG chart")
+    b.add_argument("--repeats", type=int, default=None,
+                   help="timed calls per latency row (default 10000, --quick 300; Keras rows a fiftieth)")
+    b.add_argument("--quick", action="store_true", help="a few seconds of measuring: checks the pipeline, not the speed")
+    b.add_argument("--corpus", metavar="FILE", help="the training text, if it is no longer where config.json says")
+    b.set_defaults(func=run_bench)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -30,4 +46,19 @@ def run_export(args: argparse.Namespace) -> int:
                             quantize=args.quantize, allow_accuracy_loss=args.allow_accuracy_loss, corpus=args.corpus)
     manifest = export(args.train_dir, args.out, options, force=args.force)
     print(f"wrote {args.out}/: {', '.join(manifest['files'])}, manifest.json")
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from nextword.export.bench import run_bench as bench, write_json
+    from nextword.export.bench_report import format_report, plot_report
+
+    result = bench(args.train_dir, args.export_dir, quick=args.quick, repeats=args.repeats, corpus=args.corpus)
+    print(format_report(result))
+    if args.json:
+        write_json(result, args.json)
+        print(f"wrote {args.json}")
+    if args.plot:
+        plot_report(result, args.plot)
+        print(f"wrote {args.plot}")
     return 0

@@ -142,3 +142,6 @@ def check_architecture(model, config: TrainConfig) -> None:
     for (kind, output), (_, shape) in zip(layers[1:], expected[1:]):
         if tuple(output.shape) != shape:
             raise InputError(f"model is not the expected architecture: {kind} outputs {tuple(output.shape)}, config says {shape}")
+    activations = [getattr(layer.activation, "__name__", "?") for layer in model.layers[3:]]
+    if activations != ["relu", "softmax"]:
+        raise InputError(f"model is not the expected architecture: Dense activations {activations}, expected ['relu', 'softmax']")
