@@ -8,6 +8,7 @@ but has no index (an unfitted tokenizer); here that raises InputError.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 
@@ -42,8 +43,14 @@ def text_to_word_sequence(text: str, filters: str = DEFAULT_FILTERS, lower: bool
     """Lowercase, turn every filter character into the split string, split on it, drop empty tokens."""
     if lower:
         text = text.lower()
-    text = text.translate(str.maketrans({char: split for char in filters}))
+    text = text.translate(_translation_table(filters, split))
     return [word for word in text.split(split) if word]
+
+
+@functools.lru_cache(maxsize=16)
+def _translation_table(filters: str, split: str) -> dict[int, str]:
+    # Built once per (filters, split): rebuilding it was a third of a runtime call's tokenizing time.
+    return str.maketrans({char: split for char in filters})
 
 
 class Tokenizer:

@@ -1,0 +1,76 @@
+"""`nextword bench --quick` on the session's tiny model: the JSON has every row and every number is a real,
+positive measurement. No assertion about speed: on a shared machine timings are for reading, not for failing."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from nextword.runtime.cli import main
+
+pytestmark = pytest.mark.slow
+
+LATENCY_ROWS = {"runtime_onnx", "runtime_tflite", "raw_onnx", "raw_tflite", "keras_predict", "keras_call", "tf_function"}
+THROUGHPUT_ROWS = {"runtime_onnx", "runtime_tflite", "raw_onnx", "raw_tflite"}
+COLD_ROWS = {"runtime_onnx", "runtime_tflite", "keras"}
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory, trained_dir, exported_dir):
+    out = tmp_path_factory.mktemp("bench")
+    code = main(["bench", str(trained_dir), str(exported_dir), "--quick", "--repeats", "60",
+                 "--json", str(out / "bench.json"), "--plot", str(out / "bench.png")])
+    return code, out
+
+
+def positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def test_bench_exits_zero_and_writes_both_files(bench_run):
+    code, out = bench_run
+    assert code == 0
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    json.loads((out / "bench.json").read_text(encoding="utf-8"))
+
+
+def test_bench_json_has_every_row_with_positive_finite_numbers(bench_run):
+    result = json.loads((bench_run[1] / "bench.json").read_text(encoding="utf-8"))
+    assert set(result["latency_us"]) == LATENCY_ROWS
+    for name, row in result["latency_us"].items():
+        assert set(row) == {"p50", "p99"}, name
+        assert positive(row["p50"]) and positive(row["p99"]) and row["p99"] >= row["p50"], (name, row)
+    assert THROUGHPUT_ROWS <= set(result["throughput_wps"])
+    for name, row in result["throughput_wps"].items():
+        assert set(row) == {"1", "32", "256", "4096"}, name
+        assert all(positive(v) for v in row.values()), (name, row)
+    for key in ("cold_start_s", "peak_rss_mb"):
+        assert set(result[key]) == COLD_ROWS, key
+        assert all(positive(v) for v in result[key].values()), (key, result[key])
+    assert {"model.keras", "model.onnx", "model.tflite"} <= set(result["size_bytes"])
+    assert all(isinstance(v, int) and v > 0 for v in result["size_bytes"].values())
+    assert set(result["generate_ms_per_word"]) == {"runtime_onnx", "runtime_tflite"}
+    assert all(positive(v) for v in result["generate_ms_per_word"].values())
+    assert positive(result["windowing"]["seconds"]) and result["windowing"]["words"] == 1_000_000
+    for key in ("cpu", "cores", "python", "numpy", "onnxruntime", "ai-edge-litert", "tensorflow", "keras", "date_utc"):
+        assert result["machine"][key], key
+
+
+def test_bench_runtime_children_never_import_tensorflow(bench_run):
+    detail = json.loads((bench_run[1] / "bench.json").read_text(encoding="utf-8"))["cold_start_detail"]
+    assert not detail["runtime_onnx"]["tensorflow_loaded"]
+    assert not detail["runtime_tflite"]["tensorflow_loaded"]
+    assert detail["keras"]["tensorflow_loaded"]  # the check can tell the difference
+
+
+def test_bench_reports_every_target_as_pass_or_miss(bench_run):
+    targets = json.loads((bench_run[1] / "bench.json").read_text(encoding="utf-8"))["targets"]
+    assert len(targets) == 8
+    assert {t["status"] for t in targets} <= {"PASS", "MISS"}
+
+
+def test_bench_refuses_an_export_folder_without_models(tmp_path, trained_dir, capsys):
+    assert main(["bench", str(trained_dir), str(tmp_path), "--quick"]) == 2
+    assert "has no model.onnx" in capsys.readouterr().err
