@@ -74,3 +74,18 @@ def test_training_folder_errors_are_typed(tmp_path, trained_dir):
     (broken / "tokenizer.json").unlink()
     with pytest.raises(InputError, match="no tokenizer.json"):
         load_training_dir(broken)
+
+
+def test_vocab_from_training_split_keeps_held_out_words_unknown(tmp_path):
+    from nextword.train.fit import prepare
+
+    text = "the cat sat on the mat " * 30 + "prospero miranda the cat"
+    config = tiny_config(seq_len=3, validation_split=0.1, oov_token="<unk>", vocab_from_training_split=True)
+    data = prepare(text, config)
+    assert "prospero" not in data.tokenizer.word_index and "cat" in data.tokenizer.word_index
+    assert len(data.ids) == len(text.split())  # nothing dropped: word i is id i
+    oov = data.tokenizer.word_index["<unk>"]
+    assert list(data.ids[-4:]) == [oov, oov, data.tokenizer.word_index["the"], data.tokenizer.word_index["cat"]]
+    assert oov not in data.targets[:data.split_at]  # every training word is in the vocabulary
+    with pytest.raises(InputError, match="needs an oov_token"):
+        tiny_config(vocab_from_training_split=True)

@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--validation-split", type=float, default=None, help=f"held-out tail fraction (default {defaults.validation_split})")
     p.add_argument("--learning-rate", type=float, default=None, help=f"Adam learning rate (default {defaults.learning_rate})")
     p.add_argument("--oov-token", default=None, help="map unknown words to this token (id 1) instead of dropping them")
+    p.add_argument("--vocab-from-training-split", action="store_true", default=None,
+                   help="fit the vocabulary on the training split only (needs --oov-token): an honest held-out set")
     p.add_argument("--seed", type=int, default=None, help=f"random seed; the same seed gives the same weights (default {defaults.seed})")
     p.add_argument("--out", required=True, metavar="DIR", help="training folder to write")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")

@@ -21,7 +21,7 @@ from nextword.runtime.errors import InputError
 from nextword.runtime.files import check_output_dir, staged_dir
 from nextword.train.config import TrainConfig
 from nextword.train.corpus import Corpus
-from nextword.train.tokenizer import Tokenizer, tokenizer_from_json
+from nextword.train.tokenizer import Tokenizer, text_to_word_sequence, tokenizer_from_json
 from nextword.train.windows import make_windows, split_train_holdout
 
 MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE, HISTORY_FILE, CURVES_FILE = (
@@ -42,7 +42,14 @@ class Prepared:
 def prepare(corpus_text: str, config: TrainConfig, tokenizer: Tokenizer | None = None) -> Prepared:
     if tokenizer is None:
         tokenizer = Tokenizer(num_words=config.num_words, oov_token=config.oov_token)
-        tokenizer.fit_on_texts([corpus_text])
+        if config.vocab_from_training_split:
+            # With an OOV token no word is dropped, so word i is id i: the training windows cover the
+            # first split_at + seq_len - 1 words, exactly the ones the vocabulary may come from.
+            words = text_to_word_sequence(corpus_text, tokenizer.filters, tokenizer.lower, tokenizer.split)
+            split_at = split_train_holdout(max(0, len(words) - config.seq_len + 1), config.validation_split)
+            tokenizer.fit_on_texts([words[:split_at + config.seq_len - 1]])
+        else:
+            tokenizer.fit_on_texts([corpus_text])  # the classic lesson: the vocabulary of the whole text
     if not tokenizer.word_index:
         raise InputError("the corpus has no words once punctuation is removed")
     ids = np.asarray(tokenizer.texts_to_sequences([corpus_text])[0], dtype=np.int32)
