@@ -16,11 +16,10 @@ import tf2onnx
 from onnx import numpy_helper
 
 from nextword.runtime.errors import InputError, ValidationError
+from nextword.export import signature
 from nextword.train.config import TrainConfig
 from nextword.train.fit import check_architecture
 
-INPUT_NAME = "tokens"
-OUTPUT_NAME = "probs"
 BATCH_DIM = "batch"
 QUANTIZE_MODES = ("dynamic", "float16")
 
@@ -28,15 +27,15 @@ _FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 def convert_to_onnx(model: keras.Model, config: TrainConfig, *, opset: int = 17, metadata: dict[str, str]) -> bytes:
-    """Serialized ModelProto: int32 "tokens" [batch, context_len] -> float32 "probs" [batch, vocab_size]."""
+    """Serialized ModelProto: int32 "tokens" -> "probs", "top_probs", "top_ids" (see export/signature.py)."""
     check_architecture(model, config)  # the lesson's network, sized as config says
     _check_metadata(metadata)
 
     # tf2onnx.convert.from_keras breaks on Keras 3; a tf.function with a named signature converts cleanly,
     # and returning a dict is how tf2onnx learns the output's name.
-    @tf.function(input_signature=[tf.TensorSpec([None, config.context_len], tf.int32, name=INPUT_NAME)])
+    @tf.function(input_signature=[tf.TensorSpec([None, config.context_len], tf.int32, name=signature.INPUT)])
     def serve(tokens):
-        return {OUTPUT_NAME: model(tokens, training=False)}
+        return signature.serving_outputs(model(tokens, training=False), config.vocab_size)
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=opset)
     _name_batch_dimension(proto)
@@ -128,12 +127,11 @@ def _name_batch_dimension(proto: onnx.ModelProto) -> None:
 
 
 def _check_signature(proto: onnx.ModelProto, config: TrainConfig) -> None:
-    expected = (
-        [(INPUT_NAME, onnx.TensorProto.INT32, [BATCH_DIM, config.context_len])],
-        [(OUTPUT_NAME, onnx.TensorProto.FLOAT, [BATCH_DIM, config.vocab_size])],
-    )
-    actual = tuple([(v.name, v.type.tensor_type.elem_type, [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim])
-                    for v in values] for values in (proto.graph.input, proto.graph.output))
+    dtypes = {"int32": onnx.TensorProto.INT32, "float32": onnx.TensorProto.FLOAT}
+    expected = {name: (dtypes[dtype], [BATCH_DIM, *shape])
+                for name, (dtype, shape) in signature.expected_shapes(config.context_len, config.vocab_size).items()}
+    actual = {v.name: (v.type.tensor_type.elem_type, [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim])
+              for v in (*proto.graph.input, *proto.graph.output)}
     if actual != expected:
         raise ValidationError(f"tf2onnx produced signature {actual}, expected {expected}")
 

@@ -22,6 +22,7 @@ import flatbuffers
 from ai_edge_litert import schema_py_generated as schema
 
 from nextword.runtime.errors import InputError, ValidationError
+from nextword.export import signature
 from nextword.train.config import TrainConfig
 from nextword.train.fit import check_architecture
 
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     import keras
 
 TFLITE_IDENTIFIER = b"TFL3"
-INPUT_NAME = "tokens"
-OUTPUT_NAME = "probs"
 QUANTIZE_MODES = ("none", "dynamic", "float16")
 # The TFLite Support library owns this name for its own metadata schema; readers would misparse ours.
 RESERVED_METADATA_NAME = "TFLITE_METADATA"
@@ -45,7 +44,7 @@ _BUILTIN_NAMES = {
 
 
 def convert_to_tflite(model: "keras.Model", config: TrainConfig, *, quantize: str = "none") -> bytes:
-    """Builtin-ops-only flatbuffer: int32 "tokens" [batch, context_len] -> float32 "probs" [batch, vocab]."""
+    """Builtin-ops-only flatbuffer: int32 "tokens" -> "probs", "top_probs", "top_ids" (see export/signature.py)."""
     if quantize not in QUANTIZE_MODES:
         raise InputError(f"quantize must be one of {', '.join(QUANTIZE_MODES)}, got {quantize!r}")
     check_architecture(model, config)  # the lesson's network, sized as config says
@@ -128,7 +127,7 @@ def _frozen_serving_function(model, config: TrainConfig):
 
     clone = keras.models.clone_model(model, clone_function=unrolled)
     clone.set_weights(model.get_weights())
-    spec = tf.TensorSpec([None, config.context_len], tf.int32, name=INPUT_NAME)
+    spec = tf.TensorSpec([None, config.context_len], tf.int32, name=signature.INPUT)
 
     @tf.function(input_signature=[spec])
     def forward(tokens):
@@ -136,10 +135,10 @@ def _frozen_serving_function(model, config: TrainConfig):
 
     constant_forward = convert_variables_to_constants_v2(forward.get_concrete_function())
 
-    # Freezing drops the output structure; this wrapper names the signature output.
+    # Freezing drops the output structure; this wrapper names the signature outputs.
     @tf.function(input_signature=[spec])
     def serving(tokens):
-        return {OUTPUT_NAME: constant_forward(tokens)[0]}
+        return signature.serving_outputs(constant_forward(tokens)[0], config.vocab_size)
 
     return serving
 
@@ -149,15 +148,15 @@ def _name_io_tensors(model: schema.ModelT) -> None:
     if len(model.subgraphs or []) != 1 or len(model.signatureDefs or []) != 1:
         raise ValidationError("converted model must have exactly one subgraph and one signature")
     subgraph = model.subgraphs[0]
-    signature = model.signatureDefs[0]
-    for role, wanted, indices, tensor_maps in (
-        ("input", INPUT_NAME, subgraph.inputs, signature.inputs),
-        ("output", OUTPUT_NAME, subgraph.outputs, signature.outputs),
-    ):
-        keys = [_text(item.name) for item in tensor_maps or []]
-        if len(indices) != 1 or keys != [wanted]:
-            raise ValidationError(f"converted model's {role}s are {keys}, expected [{wanted!r}]")
-        subgraph.tensors[int(indices[0])].name = wanted
+    names = {}
+    for tensor_map in (*(model.signatureDefs[0].inputs or []), *(model.signatureDefs[0].outputs or [])):
+        names[int(tensor_map.tensorIndex)] = _text(tensor_map.name)
+    if sorted(names.values()) != sorted((signature.INPUT, *signature.OUTPUTS)) or \
+            set(names) != {int(i) for i in (*subgraph.inputs, *subgraph.outputs)}:
+        raise ValidationError(f"converted model's inputs and outputs are {sorted(names.values())}, "
+                              f"expected {sorted((signature.INPUT, *signature.OUTPUTS))}")
+    for index, name in names.items():
+        subgraph.tensors[index].name = name
 
 
 def _check_builtin_only(tflite_bytes: bytes) -> None:

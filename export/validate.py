@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from nextword.export import signature
 from nextword.runtime.errors import ValidationError
 
-EXPECTED_INPUT, EXPECTED_OUTPUT = "tokens", "probs"
 # Float32 exports compute the same graph in the same precision; what remains is summation order
 # inside the engines' kernels, which stays far below 1e-5 on probabilities in [0, 1].
 FLOAT_ATOL = 1e-5
@@ -55,8 +55,10 @@ def edge_inputs(vocab_size: int, context_len: int, oov_id: int) -> dict[str, np.
 def compare(file: str, inputs: str, ids: np.ndarray, expected: np.ndarray, backend, *, quantized: bool) -> Report:
     """Check one backend against Keras' probabilities `expected` on `ids`."""
     report = Report(file, inputs, len(ids))
-    if backend.input_name != EXPECTED_INPUT or backend.output_name != EXPECTED_OUTPUT:
-        report.failures.append(f"names are {backend.input_name!r} -> {backend.output_name!r}, expected {EXPECTED_INPUT!r} -> {EXPECTED_OUTPUT!r}")
+    roles = backend.roles
+    names = (backend.input_name, roles.probs.name, getattr(roles.top_probs, "name", None), getattr(roles.top_ids, "name", None))
+    if names != (signature.INPUT, *signature.OUTPUTS):
+        report.failures.append(f"names are {names}, expected {(signature.INPUT, *signature.OUTPUTS)}")
     try:
         got = np.asarray(backend.run(ids))
     except Exception as exc:  # an engine error on a valid input is a validation failure, reported, not raised
@@ -81,7 +83,27 @@ def compare(file: str, inputs: str, ids: np.ndarray, expected: np.ndarray, backe
         rows = order_mismatches(expected, keras_top5, got_top5)
         if rows:
             report.failures.append(f"top-5 order differs from Keras (beyond ties) in {len(rows)} rows, first row {rows[0]}")
+    if roles.top_k:
+        report.failures.extend(check_graph_top_k(ids, got, backend, exact=None if quantized else expected))
     return report
+
+
+def check_graph_top_k(ids: np.ndarray, got: np.ndarray, backend, *, exact: np.ndarray | None) -> list[str]:
+    """The graph's own top_probs/top_ids must rank ids 1.. as its probs do (and, for float files, as Keras does)."""
+    top_probs, top_ids = backend.run_top(ids)
+    k = backend.roles.top_k
+    reference = got if exact is None else exact
+    want = np.argsort(-reference[:, 1:], axis=1, kind="stable")[:, :k] + 1  # padding is never ranked
+    failures = []
+    if np.any(top_ids < 1) or np.any(top_ids >= got.shape[1]):
+        return [f"top_ids hold ids outside 1..{got.shape[1] - 1}"]
+    rows = order_mismatches(reference, want, top_ids)
+    if rows:
+        failures.append(f"top_ids differ from the ranking of probs (beyond ties) in {len(rows)} rows, first row {rows[0]}")
+    diff = float(np.max(np.abs(top_probs - np.take_along_axis(got, top_ids, axis=1))))
+    if not diff <= FLOAT_ATOL:
+        failures.append(f"top_probs differ from probs at top_ids by {diff:.2e}")
+    return failures
 
 
 def top5(probs: np.ndarray) -> np.ndarray:

@@ -1,12 +1,15 @@
 """The two inference engines behind one call: ids [batch, context] int32 -> probabilities [batch, vocab] float32.
 
-Names and shapes are read from the model, never assumed (an exported file is the contract). onnxruntime
-sessions are safe to share between threads; LiteRT interpreters are not, so each thread gets its own.
+Names and shapes are read from the model, never assumed: outputs are told apart by dtype and shape
+(the probabilities, and, when the graph has them, the top-k probabilities and ids; see
+export/signature.py). onnxruntime sessions are safe to share between threads; LiteRT interpreters are
+not, so each thread gets its own.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,18 +35,25 @@ class OnnxBackend:
             self.session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
             raise CorruptModelError(f"onnxruntime cannot load the model: {first_line(exc)}") from None
-        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise CorruptModelError(f"model has {len(inputs)} inputs and {len(outputs)} outputs; expected 1 and 1")
-        self.input_name, self.output_name = inputs[0].name, outputs[0].name
-        self.input_shape, self.output_shape = tuple(inputs[0].shape), tuple(outputs[0].shape)
-        if inputs[0].type != "tensor(int32)" or outputs[0].type != "tensor(float)":
-            raise CorruptModelError(f"model maps {inputs[0].type} -> {outputs[0].type}; expected int32 ids -> float probabilities")
-        self._output_names = [self.output_name]
+        onnx_dtypes = {"tensor(int32)": "int32", "tensor(float)": "float32"}
+        inputs = [Port(i.name, onnx_dtypes.get(i.type, i.type), tuple(i.shape)) for i in self.session.get_inputs()]
+        outputs = [Port(o.name, onnx_dtypes.get(o.type, o.type), tuple(o.shape)) for o in self.session.get_outputs()]
+        self.input_name, self.input_shape, self.roles = read_signature(inputs, outputs)
+        self.output_name, self.output_shape = self.roles.probs.name, self.roles.probs.shape
+        self._probs_names = [self.output_name]
+        self._top_names = [self.roles.top_probs.name, self.roles.top_ids.name] if self.roles.top_k else None
 
     def run(self, ids: np.ndarray) -> np.ndarray:
+        """ids [batch, context] -> probabilities [batch, vocab]."""
+        return self._run(self._probs_names, ids)[0]
+
+    def run_top(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ids -> (top probabilities, top ids), each [batch, top_k], from the graph's own TopK."""
+        return tuple(self._run(self._top_names, ids))
+
+    def _run(self, names, ids):
         try:
-            return self.session.run(self._output_names, {self.input_name: ids})[0]
+            return self.session.run(names, {self.input_name: ids})
         except Exception as exc:  # a graph onnxruntime loaded can still fail inside an operator
             raise CorruptModelError(f"onnxruntime cannot run the model: {first_line(exc)}") from None
 
@@ -59,15 +69,19 @@ class LiteRTBackend:
         self._threads = threads
         self._local = threading.local()
         interpreter = self._interpreter()  # load once now, so a bad file fails at load, not at first call
-        inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise CorruptModelError(f"model has {len(inputs)} inputs and {len(outputs)} outputs; expected 1 and 1")
-        if inputs[0]["dtype"] != np.int32 or outputs[0]["dtype"] != np.float32:
-            raise CorruptModelError(f"model maps {inputs[0]['dtype'].__name__} -> {outputs[0]['dtype'].__name__}; expected int32 ids -> float32 probabilities")
-        self.input_name, self.output_name = signature_names(interpreter, inputs[0]["name"], outputs[0]["name"])
-        self.input_shape = tuple(int(d) for d in inputs[0]["shape_signature"])
-        self.output_shape = tuple(int(d) for d in outputs[0]["shape_signature"])
-        self._input_index, self._output_index = inputs[0]["index"], outputs[0]["index"]
+
+        def ports(details):
+            return [Port(d["name"], np.dtype(d["dtype"]).name, tuple(int(n) for n in d["shape_signature"])) for d in details]
+
+        input_details, output_details = interpreter.get_input_details(), interpreter.get_output_details()
+        self.input_name, self.input_shape, self.roles = read_signature(ports(input_details), ports(output_details))
+        self.output_name, self.output_shape = self.roles.probs.name, self.roles.probs.shape
+        index = {d["name"]: d["index"] for d in (*input_details, *output_details)}
+        if len(index) != len(input_details) + len(output_details):
+            raise CorruptModelError("model has two inputs or outputs with the same name")
+        self._input_index, self._output_index = index[self.input_name], index[self.output_name]
+        if self.roles.top_k:
+            self._top_indices = (index[self.roles.top_probs.name], index[self.roles.top_ids.name])
         if len(self.input_shape) == 2 and self.input_shape[1] > 0:
             # LiteRT prepares some operators only at the first invoke; a graph whose operators cannot
             # run must fail here, as a load error, not in the middle of an app's first prediction.
@@ -90,6 +104,15 @@ class LiteRTBackend:
         return interpreter
 
     def run(self, ids: np.ndarray) -> np.ndarray:
+        """ids [batch, context] -> probabilities [batch, vocab]."""
+        return self._invoke(ids).get_tensor(self._output_index)
+
+    def run_top(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ids -> (top probabilities, top ids), each [batch, top_k], from the graph's own TopK."""
+        interpreter = self._invoke(ids)
+        return interpreter.get_tensor(self._top_indices[0]), interpreter.get_tensor(self._top_indices[1])
+
+    def _invoke(self, ids: np.ndarray):
         interpreter = self._interpreter()
         try:
             if self._local.batch != ids.shape[0]:  # resizing re-plans memory: only when the batch size changes
@@ -101,17 +124,46 @@ class LiteRTBackend:
         except (RuntimeError, ValueError) as exc:  # LiteRT reports failing operators as RuntimeError
             self._local.batch = None  # the plan may be half-made: re-plan on the next call
             raise CorruptModelError(f"LiteRT cannot run the model: {first_line(exc)}") from None
-        return interpreter.get_tensor(self._output_index)
+        return interpreter
 
 
-def signature_names(interpreter, input_tensor: str, output_tensor: str) -> tuple[str, str]:
-    """The converter names tensors after TF internals; the signature keeps the names the exporter chose."""
-    signatures = interpreter.get_signature_list()
-    if len(signatures) == 1:
-        (signature,) = signatures.values()
-        if len(signature["inputs"]) == 1 and len(signature["outputs"]) == 1:
-            return signature["inputs"][0], signature["outputs"][0]
-    return input_tensor, output_tensor
+@dataclass(frozen=True)
+class Port:
+    name: str
+    dtype: str  # numpy dtype name
+    shape: tuple  # batch first; a dynamic dimension may be a name, None or -1
+
+
+@dataclass(frozen=True)
+class Roles:
+    probs: Port
+    top_probs: Port | None = None
+    top_ids: Port | None = None
+
+    @property
+    def top_k(self) -> int:
+        return int(self.top_ids.shape[-1]) if self.top_ids is not None else 0
+
+
+def read_signature(inputs: list[Port], outputs: list[Port]) -> tuple[str, tuple, Roles]:
+    """One int32 input; outputs are either [probs] or [probs, top_probs, top_ids], told apart by dtype and
+    shape: the float output over the whole vocabulary is probs, the other float and the int32 are the top k."""
+    if len(inputs) != 1 or inputs[0].dtype != "int32":
+        raise CorruptModelError(f"model inputs are {[(i.name, i.dtype) for i in inputs]}; expected one int32 input of ids")
+    floats = [o for o in outputs if o.dtype == "float32"]
+    ints = [o for o in outputs if o.dtype == "int32"]
+    if len(outputs) == 1 and floats:
+        return inputs[0].name, inputs[0].shape, Roles(floats[0])
+    if len(outputs) == 3 and len(floats) == 2 and len(ints) == 1 and all(len(o.shape) == 2 for o in outputs):
+        top_probs, probs = sorted(floats, key=lambda o: _width(o.shape[-1]))
+        if _width(top_probs.shape[-1]) == _width(ints[0].shape[-1]) > 0 and _width(probs.shape[-1]) > _width(top_probs.shape[-1]):
+            return inputs[0].name, inputs[0].shape, Roles(probs, top_probs, ints[0])
+    raise CorruptModelError(f"model outputs are {[(o.name, o.dtype, list(o.shape)) for o in outputs]}; expected "
+                            "float32 probabilities, optionally with float32 top-k probabilities and int32 top-k ids")
+
+
+def _width(dim) -> int:
+    return dim if isinstance(dim, int) and dim > 0 else -1
 
 
 def first_line(exc: BaseException) -> str:

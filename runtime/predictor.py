@@ -43,6 +43,7 @@ class Predictor:
         # Done once here, not per call: the id -> word table as an array, so top-k becomes one fancy index.
         self._words = np.array([""] + [self.tokenizer.index_word.get(i, "") for i in range(1, self.vocab_size)], dtype=object)
         self._chunk_starts = chunk_starts(self.vocab_size - 1)
+        self._graph_top_k = backend.roles.top_k  # how many ranked words the graph itself returns (0: none)
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, backend: str | None = None, threads: int = 1,
@@ -107,8 +108,7 @@ class Predictor:
     def predict_next(self, text: str, k: int = 5) -> Prediction:
         k = self._check_k(k)
         context, unknown = self.encode(text)
-        probs = self.backend.run(context[None, :])[0]
-        return Prediction(self._top_k(probs, k), unknown)
+        return Prediction(self._predict(context[None, :], k)[0], unknown)
 
     def predict_next_batch(self, texts, k: int = 5, *, batch_size: int = 256) -> list[Prediction]:
         """One backend call per chunk of `batch_size` texts."""
@@ -121,8 +121,8 @@ class Predictor:
         results = []
         for start in range(0, len(texts), batch_size):
             encoded = [self.encode(t) for t in texts[start:start + batch_size]]
-            probs = self.backend.run(np.stack([context for context, _ in encoded]))
-            results.extend(Prediction(self._top_k(row, k), unknown) for row, (_, unknown) in zip(probs, encoded))
+            rows = self._predict(np.stack([context for context, _ in encoded]), k)
+            results.extend(Prediction(row, unknown) for row, (_, unknown) in zip(rows, encoded))
         return results
 
     def probabilities(self, contexts: np.ndarray) -> np.ndarray:
@@ -169,6 +169,17 @@ class Predictor:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         return min(int(k), self.vocab_size - 1)  # more words than the vocabulary has: all of them
+
+    def _predict(self, contexts: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """The top k (word, probability) per context row: from the graph's own TopK outputs when it has
+        enough of them (a few microseconds in the engine), else selected here from the full distribution."""
+        if k > self._graph_top_k:
+            return [self._top_k(row, k) for row in self.backend.run(contexts)]
+        top_probs, top_ids = self.backend.run_top(contexts)
+        top_probs, top_ids = top_probs[:, :k], top_ids[:, :k]
+        if top_ids.min() < 1 or top_ids.max() >= self.vocab_size:  # a foreign graph's ids must still be words
+            raise CorruptModelError(f"{self.source}: the model's top-k ids fall outside the vocabulary")
+        return [list(zip(self._words[ids].tolist(), probs.tolist())) for probs, ids in zip(top_probs, top_ids)]
 
     def _top_k(self, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
         words = probs[1:]  # a view: id 0 (padding) is never suggested

@@ -57,16 +57,21 @@ def test_matches_keras(keras_model_and_config, session, batch):
     model, _ = keras_model_and_config
     tokens = _tokens(batch)
     expected = np.asarray(model(tokens))
-    (actual,) = session.run(None, {"tokens": tokens})
+    actual, top_probs, top_ids = session.run(["probs", "top_probs", "top_ids"], {"tokens": tokens})
     assert actual.shape == (batch, VOCAB)
     assert np.abs(actual - expected).max() <= 1e-5
+    # the graph's TopK head ranks ids 1.. (never padding) as a stable sort of Keras' probabilities does
+    want = np.argsort(-expected[:, 1:], axis=1, kind="stable")[:, :10] + 1
+    np.testing.assert_array_equal(top_ids, want)
+    np.testing.assert_allclose(top_probs, np.take_along_axis(expected, want, axis=1), atol=1e-5)
 
 
 def test_signature_is_named_typed_and_batch_dynamic(session):
     (tokens,) = session.get_inputs()
-    (probs,) = session.get_outputs()
+    outputs = {o.name: (o.type, o.shape) for o in session.get_outputs()}
     assert (tokens.name, tokens.type, tokens.shape) == ("tokens", "tensor(int32)", ["batch", 2])
-    assert (probs.name, probs.type, probs.shape) == ("probs", "tensor(float)", ["batch", VOCAB])
+    assert outputs == {"probs": ("tensor(float)", ["batch", VOCAB]), "top_probs": ("tensor(float)", ["batch", 10]),
+                       "top_ids": ("tensor(int32)", ["batch", 10])}
 
 
 def test_graph_has_exactly_one_lstm(onnx_bytes):
@@ -99,9 +104,9 @@ def test_quantized_models_run_close_to_float_and_keep_metadata(onnx_bytes, sessi
     quantized = quantize_onnx(onnx_bytes, mode)
     assert len(quantized) < len(onnx_bytes)
     tokens = _tokens(64, seed=2)
-    (expected,) = session.run(None, {"tokens": tokens})
+    (expected,) = session.run(["probs"], {"tokens": tokens})
     small = ort.InferenceSession(quantized, providers=["CPUExecutionProvider"])
-    (actual,) = small.run(None, {"tokens": tokens})
+    (actual,) = small.run(["probs"], {"tokens": tokens})
     assert np.abs(actual - expected).max() <= tolerance
     assert small.get_modelmeta().custom_metadata_map == METADATA
     assert small.get_modelmeta().producer_name == "nextword"

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from nextword.runtime.backends import Port, Roles
 from nextword.runtime.predictor import Prediction, Predictor
 
 pytestmark = pytest.mark.slow  # the session fixtures train and export a model once
@@ -96,13 +97,17 @@ def test_batch_equals_one_at_a_time(predictor, heldout_texts):
 
 def test_batch_makes_one_backend_call_per_chunk(predictor, heldout_texts, monkeypatch):
     calls = []
-    real_run = predictor.backend.run
 
-    def spy(ids):
-        calls.append(ids.shape)
-        return real_run(ids)
+    def spy_on(method):
+        real = getattr(predictor.backend, method)
 
-    monkeypatch.setattr(predictor.backend, "run", spy)
+        def spy(ids):
+            calls.append(ids.shape)
+            return real(ids)
+        monkeypatch.setattr(predictor.backend, method, spy)
+
+    spy_on("run")  # the full distribution, or
+    spy_on("run_top")  # the graph's own top-k head: either way, one engine call per chunk
     predictor.predict_next_batch(heldout_texts[:130], k=3, batch_size=64)
     assert calls == [(64, predictor.context_len), (64, predictor.context_len), (2, predictor.context_len)]
     calls.clear()
@@ -237,6 +242,7 @@ class TiedBackend:
     """Every word equally likely except three that tie above the rest."""
 
     name = "tied"
+    roles = Roles(Port("probs", "float32", (None, 0)))  # no top-k head: the runtime ranks in numpy
 
     def __init__(self, vocab_size: int, favourites: list[int]):
         self.row = np.full(vocab_size, 1.0 / vocab_size, np.float32)
@@ -407,3 +413,13 @@ def test_cli_predict_works_with_training_stack_unimportable(exported_dir):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["text"] for line in lines] == ["the value of", ""]
     assert all(len(line["predictions"]) == 2 for line in lines)
+
+
+def test_graph_top_k_and_numpy_fallback_agree(predictor, heldout_texts):
+    """k <= the graph's TopK width uses the engine's ranking; larger k ranks the full distribution here."""
+    assert predictor.backend.roles.top_k == 10
+    for text in heldout_texts[:50]:
+        from_graph = predictor.predict_next(text, k=10)
+        from_numpy = predictor.predict_next(text, k=11)
+        assert [w for w, _ in from_numpy[:10]] == [w for w, _ in from_graph]
+        np.testing.assert_allclose([p for _, p in from_numpy[:10]], [p for _, p in from_graph], atol=1e-6)
