@@ -69,7 +69,7 @@ def run_bench(train_dir: str | Path, export_dir: str | Path, *, quick: bool = Fa
     predictors = {f"runtime_{fmt}": Predictor.load(path) for fmt, path in paths.items()}
     texts = window_texts(predictors["runtime_onnx"], trained.tokenizer.index_word, contexts)
     model = trained.model
-    engines = {"raw_onnx": raw_onnx(predictors["runtime_onnx"], paths["onnx"]), "raw_tflite": RawLiteRT(paths["tflite"])}
+    engines = {"raw_onnx": raw_onnx(predictors["runtime_onnx"], paths["onnx"]), "raw_tflite": RawLiteRT(paths["tflite"], predictors["runtime_tflite"].backend.output_name)}
     keras_rows = keras_callables(model, trained.config.context_len)
     log(f"benchmarking on {len(contexts)} held-out windows (vocabulary {trained.config.vocab_size}) ...")
 
@@ -120,9 +120,9 @@ NOTES = {
     "inputs": "held-out windows of the training corpus; runtime rows get their words as text, all other rows their ids",
     "runtime_rows": "Predictor.predict_next(text, k=5): tokenize, run, top-5 words as Python (word, probability) pairs",
     "raw_onnx": "an InferenceSession built with the runtime backend's own SessionOptions (session.get_session_options()), "
-                "so runtime_onnx / raw_onnx is the runtime's own cost alone: its Python work, and the colder caches "
+                "fetching probs, so runtime_onnx / raw_onnx is the runtime's own cost alone: its Python work, and the colder caches "
                 "it leaves the engine (see runtime_breakdown_us)",
-    "raw_tflite": "a LiteRT Interpreter with the runtime's num_threads: set_tensor, invoke, get_tensor",
+    "raw_tflite": "a LiteRT Interpreter with the runtime's num_threads: set_tensor, invoke, get_tensor of probs",
     "keras_rows": "Keras at its defaults (TensorFlow's own thread pools); keras_call and tf_function include .numpy(); "
                   "Keras rows return probabilities only (no tokenizing, no top-k)",
     "ratios": "vs_raw = p50 / p50 of the same engine's raw row (1.0 = no overhead); "
@@ -157,13 +157,13 @@ def raw_onnx(predictor: Predictor, path: Path):
 class RawLiteRT:
     """The LiteRT calls the runtime makes, with nothing around them."""
 
-    def __init__(self, path: Path, threads: int = 1):
+    def __init__(self, path: Path, output_name: str, threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self.interpreter.allocate_tensors()
         self.input_index = self.interpreter.get_input_details()[0]["index"]
-        self.output_index = self.interpreter.get_output_details()[0]["index"]
+        self.output_index = next(d["index"] for d in self.interpreter.get_output_details() if d["name"] == output_name)
         self.batch = 1
 
     def __call__(self, ids: np.ndarray) -> np.ndarray:
