@@ -41,7 +41,8 @@ class Predictor:
         self.context_len = bundle.config.context_len
         self.vocab_size = bundle.config.vocab_size
         # Done once here, not per call: the id -> word table as an array, so top-k becomes one fancy index.
-        self._words = np.array([""] + [self.tokenizer.index_word.get(i, "") for i in range(1, self.vocab_size)], dtype=object)
+        self._word_list = [""] + [self.tokenizer.index_word.get(i, "") for i in range(1, self.vocab_size)]
+        self._words = np.array(self._word_list, dtype=object)
         self._chunk_starts = chunk_starts(self.vocab_size - 1)
         self._graph_top_k = backend.roles.top_k  # how many ranked words the graph itself returns (0: none)
 
@@ -98,10 +99,8 @@ class Predictor:
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         ids, unknown = self.tokenizer.encode_words(text)
-        context = np.zeros(self.context_len, dtype=np.int32)
         tail = ids[-self.context_len:]
-        if tail:
-            context[self.context_len - len(tail):] = tail
+        context = np.array([0] * (self.context_len - len(tail)) + tail, dtype=np.int32)
         return context, tuple(unknown)
 
     # --- predictions -------------------------------------------------------------------------------
@@ -176,10 +175,13 @@ class Predictor:
         if k > self._graph_top_k:
             return [self._top_k(row, k) for row in self.backend.run(contexts)]
         top_probs, top_ids = self.backend.run_top(contexts)
-        top_probs, top_ids = top_probs[:, :k], top_ids[:, :k]
-        if top_ids.min() < 1 or top_ids.max() >= self.vocab_size:  # a foreign graph's ids must still be words
-            raise CorruptModelError(f"{self.source}: the model's top-k ids fall outside the vocabulary")
-        return [list(zip(self._words[ids].tolist(), probs.tolist())) for probs, ids in zip(top_probs, top_ids)]
+        # k numbers per row: plain Python from here on is faster than any further numpy call.
+        words, rows = self._word_list, []
+        for probs, ids in zip(top_probs[:, :k].tolist(), top_ids[:, :k].tolist()):
+            if min(ids) < 1 or max(ids) >= self.vocab_size:  # a foreign graph's ids must still be words
+                raise CorruptModelError(f"{self.source}: the model's top-k ids fall outside the vocabulary")
+            rows.append(list(zip([words[i] for i in ids], probs)))
+        return rows
 
     def _top_k(self, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
         words = probs[1:]  # a view: id 0 (padding) is never suggested
