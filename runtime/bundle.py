@@ -22,8 +22,9 @@ KEYS = (KEY_FORMAT_VERSION, KEY_TOKENIZER, KEY_CONFIG)
 
 
 def vocab_size_of(tokenizer: Tokenizer) -> int:
-    """Ids the model can output: 0 (padding) plus every word id, capped by num_words as the Tokenizer caps it."""
-    size = len(tokenizer.index_word) + 1
+    """Ids the model can output: 0 (padding) up to the largest word id, capped by num_words as the Tokenizer
+    caps it. The largest id, not the count: an oov_token that also occurs in the text leaves id 1 unused."""
+    size = max(tokenizer.index_word, default=0) + 1
     return min(size, tokenizer.num_words) if tokenizer.num_words else size
 
 
@@ -35,7 +36,8 @@ class Bundle:
 
 
 def encode_bundle(tokenizer: Tokenizer, config: TrainConfig) -> dict[str, str]:
-    return {KEY_FORMAT_VERSION: str(FORMAT_VERSION), KEY_TOKENIZER: tokenizer.to_json(), KEY_CONFIG: config.to_json()}
+    # trimmed(): with num_words set, the words past it are dead weight in a file bound for a device.
+    return {KEY_FORMAT_VERSION: str(FORMAT_VERSION), KEY_TOKENIZER: tokenizer.trimmed().to_json(), KEY_CONFIG: config.to_json()}
 
 
 def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:

@@ -151,6 +151,20 @@ class Tokenizer:
             texts.append(" ".join(words))
         return texts
 
+    def trimmed(self) -> "Tokenizer":
+        """A copy that keeps only ids below num_words: the same ids and unknown words for every text, in a
+        fraction of the JSON (an exported file bundles this; a word past num_words can only become the OOV id
+        or vanish, and a word the copy lacks does exactly that)."""
+        if not self.num_words:
+            return self
+        copy = Tokenizer(**{name: getattr(self, name) for name in _OPTIONS})
+        copy.word_index = {word: i for word, i in self.word_index.items() if i < self.num_words}
+        copy.index_word = {i: word for i, word in self.index_word.items() if i < self.num_words}
+        copy.word_counts = {word: n for word, n in self.word_counts.items() if word in copy.word_index}
+        copy.word_docs = {word: n for word, n in self.word_docs.items() if word in copy.word_index}
+        copy.index_docs = {i: n for i, n in self.index_docs.items() if i < self.num_words}
+        return copy
+
     def get_config(self) -> dict:
         config = {name: getattr(self, name) for name in _OPTIONS}
         config.update({name: json.dumps(getattr(self, name)) for name, _, _ in _TABLES})
