@@ -27,7 +27,7 @@ test: $(BIN)/nextword
 
 bench: $(BIN)/nextword
 	$(BIN)/nextword train --corpus ../shared/data/tinyshakespeare.txt --preset small --out runs/bench/train --force --quiet
-	$(BIN)/nextword export runs/bench/train --out runs/bench/export --quantize dynamic --force
+	$(BIN)/nextword export runs/bench/train --out runs/bench/export --quantize float16 --force
 	$(BIN)/nextword bench runs/bench/train runs/bench/export --json runs/bench/bench.json --plot runs/bench/bench.png
 
 clean:

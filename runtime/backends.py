@@ -36,8 +36,11 @@ class OnnxBackend:
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
             raise CorruptModelError(f"onnxruntime cannot load the model: {first_line(exc)}") from None
         onnx_dtypes = {"tensor(int32)": "int32", "tensor(float)": "float32"}
-        inputs = [Port(i.name, onnx_dtypes.get(i.type, i.type), tuple(i.shape)) for i in self.session.get_inputs()]
-        outputs = [Port(o.name, onnx_dtypes.get(o.type, o.type), tuple(o.shape)) for o in self.session.get_outputs()]
+        try:
+            inputs = [Port(i.name, onnx_dtypes.get(i.type, i.type), tuple(i.shape)) for i in self.session.get_inputs()]
+            outputs = [Port(o.name, onnx_dtypes.get(o.type, o.type), tuple(o.shape)) for o in self.session.get_outputs()]
+        except ValueError as exc:  # e.g. a name that is not UTF-8: onnxruntime does not check, Python must decode
+            raise CorruptModelError(f"onnxruntime cannot read the model's inputs and outputs: {first_line(exc)}") from None
         self.input_name, self.input_shape, self.roles = read_signature(inputs, outputs)
         self.output_name, self.output_shape = self.roles.probs.name, self.roles.probs.shape
         self._probs_names = [self.output_name]
@@ -73,7 +76,10 @@ class LiteRTBackend:
         def ports(details):
             return [Port(d["name"], np.dtype(d["dtype"]).name, tuple(int(n) for n in d["shape_signature"])) for d in details]
 
-        input_details, output_details = interpreter.get_input_details(), interpreter.get_output_details()
+        try:
+            input_details, output_details = interpreter.get_input_details(), interpreter.get_output_details()
+        except ValueError as exc:  # e.g. a tensor name that is not UTF-8
+            raise CorruptModelError(f"LiteRT cannot read the model's inputs and outputs: {first_line(exc)}") from None
         self.input_name, self.input_shape, self.roles = read_signature(ports(input_details), ports(output_details))
         self.output_name, self.output_shape = self.roles.probs.name, self.roles.probs.shape
         index = {d["name"]: d["index"] for d in (*input_details, *output_details)}
@@ -86,6 +92,8 @@ class LiteRTBackend:
             # LiteRT prepares some operators only at the first invoke; a graph whose operators cannot
             # run must fail here, as a load error, not in the middle of an app's first prediction.
             self.run(np.zeros((1, self.input_shape[1]), dtype=np.int32))
+            if self.roles.top_k:
+                self.run_top(np.zeros((1, self.input_shape[1]), dtype=np.int32))
 
     def _interpreter(self):
         """This thread's interpreter: LiteRT's Interpreter must not be invoked from two threads at once."""
@@ -105,12 +113,19 @@ class LiteRTBackend:
 
     def run(self, ids: np.ndarray) -> np.ndarray:
         """ids [batch, context] -> probabilities [batch, vocab]."""
-        return self._invoke(ids).get_tensor(self._output_index)
+        interpreter = self._invoke(ids)
+        try:
+            return interpreter.get_tensor(self._output_index)
+        except ValueError as exc:  # an output LiteRT left unallocated ("Tensor data is null")
+            raise CorruptModelError(f"LiteRT cannot run the model: {first_line(exc)}") from None
 
     def run_top(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """ids -> (top probabilities, top ids), each [batch, top_k], from the graph's own TopK."""
         interpreter = self._invoke(ids)
-        return interpreter.get_tensor(self._top_indices[0]), interpreter.get_tensor(self._top_indices[1])
+        try:
+            return interpreter.get_tensor(self._top_indices[0]), interpreter.get_tensor(self._top_indices[1])
+        except ValueError as exc:
+            raise CorruptModelError(f"LiteRT cannot run the model: {first_line(exc)}") from None
 
     def _invoke(self, ids: np.ndarray):
         interpreter = self._interpreter()

@@ -69,6 +69,9 @@ def staged_dir(out: str | os.PathLike, *, force: bool):
     try:
         yield staging
         _swap_into_place(staging, out)
+    except OSError as exc:  # the caller's writes into staging: a full disk, a quota, an I/O error
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(f"cannot write {out}: {_describe(exc)}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -2,9 +2,12 @@
 
 LiteRT's flatbuffer verifier checks that offsets stay inside the file, not that the graph makes sense,
 and some kernels use an input without checking it exists. Measured with tests/hardening/fuzz_models.py
-on LiteRT 2.3: a required operator input set to -1 ("no tensor": TRANSPOSE, STRIDED_SLICE, SPLIT) and an
-operator output aliasing a constant tensor both crash the process with SIGSEGV. Exported graphs are
-single-assignment and use -1 only for the optional inputs below, so these rules refuse no honest file.
+on LiteRT 2.3, each of these crashes the process with SIGSEGV: a required operator input set to -1
+("no tensor": TRANSPOSE, STRIDED_SLICE, SPLIT), an operator output aliasing a constant tensor, and an
+operator whose opcode index names another operator (an UNPACK read as a one-input SPLIT; an ADD read as
+a SPLIT, whose options then do not match its outputs). Exported graphs are single-assignment, use -1
+only for the optional inputs below and give each operator the inputs, outputs and options its kernel
+expects, so these rules refuse no honest file.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ _MODEL_OPERATOR_CODES, _MODEL_SUBGRAPHS, _MODEL_BUFFERS = 1, 2, 4
 _OPCODE_DEPRECATED_BUILTIN, _OPCODE_BUILTIN = 0, 3
 _SUBGRAPH_TENSORS, _SUBGRAPH_INPUTS, _SUBGRAPH_OUTPUTS, _SUBGRAPH_OPERATORS = 0, 1, 2, 3
 _TENSOR_BUFFER = 2
-_OPERATOR_OPCODE_INDEX, _OPERATOR_INPUTS, _OPERATOR_OUTPUTS = 0, 1, 2
+_OPERATOR_OPCODE_INDEX, _OPERATOR_INPUTS, _OPERATOR_OUTPUTS, _OPERATOR_OPTIONS_TYPE, _OPERATOR_OPTIONS = 0, 1, 2, 3, 4
 _BUFFER_DATA, _BUFFER_OFFSET = 0, 1
 NO_TENSOR = -1
 
@@ -35,9 +38,39 @@ OPTIONAL_INPUTS = {
     67: frozenset({3}),  # TRANSPOSE_CONV
 }
 
+# (fewest, most) inputs and outputs accepted by the kernels of the operators nextword's graphs use
+# (None: no limit; absent -1 inputs count). Other operators are left to LiteRT's own checks.
+ARITY = {
+    0: ((2, 2), (1, 1)),  # ADD
+    6: ((1, 1), (1, 1)),  # DEQUANTIZE
+    9: ((2, 3), (1, 2)),  # FULLY_CONNECTED (a second output is the shuffled-weights workspace)
+    14: ((1, 1), (1, 1)),  # LOGISTIC
+    18: ((2, 2), (1, 1)),  # MUL
+    25: ((1, 1), (1, 1)),  # SOFTMAX
+    28: ((1, 1), (1, 1)),  # TANH
+    36: ((2, 2), (1, 1)),  # GATHER
+    39: ((2, 2), (1, 1)),  # TRANSPOSE
+    45: ((4, 4), (1, 1)),  # STRIDED_SLICE
+    48: ((2, 2), (2, 2)),  # TOPK_V2
+    49: ((2, 2), (1, None)),  # SPLIT
+    58: ((2, 2), (1, 1)),  # LESS
+    77: ((1, 1), (1, 1)),  # SHAPE
+    83: ((1, None), (1, 1)),  # PACK
+    88: ((1, 1), (1, None)),  # UNPACK
+    94: ((2, 2), (1, 1)),  # FILL
+    123: ((3, 3), (1, 1)),  # SELECT_V2
+}
+
+# Operators whose options state how many inputs or outputs they have: builtin -> (options type, which
+# count), the count being the options' first field (SplitOptions.num_splits, PackOptions.values_count,
+# UnpackOptions.num). LiteRT's kernels compare the two; its default XNNPACK delegate trusts the options
+# and crashed on a SPLIT whose options were missing or another operator's.
+COUNTED_BY_OPTIONS = {49: (35, "outputs"), 83: (59, "inputs"), 88: (64, "outputs")}
+
 
 def check_graph(buf: bytes) -> None:
-    """Raise CorruptModelError unless every operator reads existing tensors and each tensor has one writer."""
+    """Raise CorruptModelError unless every operator reads existing tensors, has the inputs, outputs and
+    options its kernel expects, and writes tensors nothing else writes."""
     reader = _CheckedReader(memoryview(buf).cast("B"))
     try:
         _check_model(reader)
@@ -61,10 +94,13 @@ def _check_model(reader: _CheckedReader) -> None:
             if code_index >= len(codes):
                 raise CorruptModelError(f"TFLite operator {number} uses opcode {code_index}; the model defines {len(codes)}")
             optional = OPTIONAL_INPUTS.get(codes[code_index], frozenset())
-            for position, index in enumerate(_indexes(reader, operator, _OPERATOR_INPUTS)):
+            inputs, outputs = _indexes(reader, operator, _OPERATOR_INPUTS), _indexes(reader, operator, _OPERATOR_OUTPUTS)
+            _check_arity(codes[code_index], len(inputs), len(outputs), number)
+            _check_counted(reader, operator, codes[code_index], len(inputs), len(outputs), number)
+            for position, index in enumerate(inputs):
                 if not (index == NO_TENSOR and position in optional):
                     _check_index(index, len(tensors), f"operator {number} input {position}")
-            for index in _indexes(reader, operator, _OPERATOR_OUTPUTS):
+            for index in outputs:
                 _check_index(index, len(tensors), f"operator {number} output")
                 if index in written or _is_constant(reader, tensors[index], buffers):
                     raise CorruptModelError(f"TFLite operator {number} writes tensor {index}, which is a graph input, a constant or another operator's output")
@@ -74,6 +110,29 @@ def _check_model(reader: _CheckedReader) -> None:
 def _indexes(reader: _CheckedReader, table: int, number: int) -> list[int]:
     start, length = reader.vector(table, number, 4)
     return list(struct.unpack_from(f"<{length}i", reader.data, start)) if length else []
+
+
+def _check_arity(code: int, inputs: int, outputs: int, number: int) -> None:
+    if code not in ARITY:
+        return
+    for (low, high), count, kind in zip(ARITY[code], (inputs, outputs), ("inputs", "outputs")):
+        if count < low or (high is not None and count > high):
+            allowed = str(low) if low == high else f"{low} or more" if high is None else f"{low} to {high}"
+            raise CorruptModelError(f"TFLite operator {number} (builtin {code}) has {count} {kind}; its kernel takes {allowed}")
+
+
+def _check_counted(reader: _CheckedReader, operator: int, code: int, inputs: int, outputs: int, number: int) -> None:
+    if code not in COUNTED_BY_OPTIONS:
+        return
+    options_type, kind = COUNTED_BY_OPTIONS[code]
+    declared = 0  # what the kernel reads when the options are absent or of another operator
+    if reader.scalar(operator, _OPERATOR_OPTIONS_TYPE, "<B") == options_type:
+        options = reader.field(operator, _OPERATOR_OPTIONS)
+        if options is not None:
+            declared = reader.scalar(reader.indirect(options), 0, "<i")
+    actual = inputs if kind == "inputs" else outputs
+    if declared != actual:
+        raise CorruptModelError(f"TFLite operator {number} (builtin {code}) has {actual} {kind} but its options declare {declared}")
 
 
 def _check_index(index: int, count: int, where: str) -> None:
