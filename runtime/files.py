@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import glob
 import os
 import shutil
 import sys
@@ -62,7 +63,9 @@ def staged_dir(out: str | os.PathLike, *, force: bool):
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.", suffix=".staging"))
+        remove_orphans(out)
+        # The pid in the name lets a later run tell a killed writer's leftovers from a live writer's work.
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.{os.getpid()}.", suffix=".staging"))
         staging.chmod(0o755)  # mkdtemp makes 0o700; the output is meant to be shared like any folder
     except OSError as exc:
         raise OutputError(f"cannot write into {parent}: {_describe(exc)}") from None
@@ -75,6 +78,24 @@ def staged_dir(out: str | os.PathLike, *, force: bool):
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def remove_orphans(out: Path) -> None:
+    """Delete staging folders beside `out` left by writers that were killed (their pid no longer runs)."""
+    for leftover in out.parent.glob(f".{glob.escape(out.name)}.*.staging"):
+        pid = leftover.name[len(out.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _process_exists(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:

@@ -1,5 +1,6 @@
 """`nextword train` refusals: one line on stderr naming the problem, exit code 2, nothing written."""
 
+import os
 import subprocess
 import sys
 
@@ -90,3 +91,18 @@ def test_errors_have_no_traceback_in_a_real_process(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip() == f"nextword train: error: corpus {tmp_path / 'none.txt'} does not exist"
+
+
+def test_leftovers_of_a_killed_writer_are_removed_and_a_live_ones_kept(tmp_path):
+    from nextword.runtime.files import staged_dir
+
+    out = tmp_path / "out"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f".out.{int(dead.stdout)}.abc123.staging"  # a writer killed mid-write left this
+    live = tmp_path / f".out.{os.getpid()}.def456.staging"  # another writer, still running
+    orphan.mkdir()
+    live.mkdir()
+    with staged_dir(out, force=False) as staging:
+        (staging / "f").write_text("new")
+    assert (out / "f").read_text() == "new"
+    assert not orphan.exists() and live.exists()
