@@ -44,6 +44,8 @@ class Predictor:
         self._word_list = [""] + [self.tokenizer.index_word.get(i, "") for i in range(1, self.vocab_size)]
         self._words = np.array(self._word_list, dtype=object)
         self._chunk_starts = chunk_starts(self.vocab_size - 1)
+        oov_id = self.tokenizer.word_index.get(self.tokenizer.oov_token) if self.tokenizer.oov_token else None
+        self._oov_id = oov_id if oov_id is not None and 0 < oov_id < self.vocab_size else None
         self._graph_top_k = backend.roles.top_k  # how many ranked words the graph itself returns (0: none)
 
     @classmethod
@@ -138,7 +140,9 @@ class Predictor:
 
     def generate(self, text: str, n_words: int = 20, *, strategy: str = "greedy", temperature: float = 1.0,
                  top_k: int | None = None, seed: int | None = None) -> str:
-        """The next `n_words` words after `text`, space-separated (the prompt is not repeated)."""
+        """The next `n_words` words after `text`, space-separated (the prompt is not repeated).
+
+        The OOV token is never generated: it is a fine answer to "what comes next?" but not a word."""
         if not isinstance(n_words, int) or isinstance(n_words, bool) or n_words < 0:
             raise ValueError(f"n_words must be a non-negative integer, got {n_words!r}")
         if strategy not in ("greedy", "sample"):
@@ -152,6 +156,8 @@ class Predictor:
         words = []
         for _ in range(n_words):
             probs = self.backend.run(context[None, :])[0][1:].astype(np.float64)  # id 0 is padding, never a word
+            if self._oov_id is not None and len(probs) > 1:
+                probs[self._oov_id - 1] = 0.0  # "<unk>" is a prediction, but never a word to write into text
             if strategy == "greedy":
                 next_id = int(np.argmax(probs)) + 1
             else:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from conftest import tiny_config
 from nextword.runtime.backends import Port, Roles
 from nextword.runtime.predictor import Prediction, Predictor
 
@@ -423,3 +424,22 @@ def test_graph_top_k_and_numpy_fallback_agree(predictor, heldout_texts):
         from_numpy = predictor.predict_next(text, k=11)
         assert [w for w, _ in from_numpy[:10]] == [w for w, _ in from_graph]
         np.testing.assert_allclose([p for _, p in from_numpy[:10]], [p for _, p in from_graph], atol=1e-6)
+
+
+def test_generate_never_writes_the_oov_token(tmp_path, embedded_text):
+    """A vocabulary of 30 words + <unk>: <unk> is the likeliest next word often, and still never generated."""
+    from nextword.export.pipeline import export
+    from nextword.train.corpus import load_corpus
+    from nextword.train.fit import train
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(" ".join(embedded_text.split()[:4000]), encoding="utf-8")
+    config = tiny_config(epochs=1, num_words=32, oov_token="<unk>")
+    train(load_corpus(corpus), config, tmp_path / "t", verbose=0)
+    export(tmp_path / "t", tmp_path / "e", log=lambda *_: None)
+    predictor = Predictor.load(tmp_path / "e" / "model.tflite")
+    assert any(p.predict_next(t, k=1)[0][0] == "<unk>" for p in [predictor] for t in ("the", "of the", "a", "in"))
+    for seed in range(3):
+        words = predictor.generate("the", 40, strategy="sample", seed=seed).split()
+        assert len(words) == 40 and "<unk>" not in words
+    assert "<unk>" not in predictor.generate("the", 40).split()
