@@ -20,10 +20,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from nextword.export import validate
-from nextword.runtime.backends import BACKENDS
 from nextword.runtime.bundle import FORMAT_VERSION, encode_bundle
-from nextword.runtime.errors import InputError
+from nextword.runtime.errors import InputError, ModelFormatError, ValidationError
 from nextword.runtime.files import check_output_dir, staged_dir
+from nextword.runtime.predictor import Predictor
 from nextword.train.corpus import EMBEDDED_CORPUS, Corpus, load_corpus
 from nextword.train.fit import TrainedModel, load_training_dir, prepare
 
@@ -72,7 +72,7 @@ def export(train_dir: str | Path, out: str | Path, options: ExportOptions = Expo
             files[name] = convert(trained, fmt, mode, metadata, options.opset)
             if mode != "none":
                 quantized_files.add(name)
-            backend = BACKENDS[fmt](files[name])
+            backend = runtime_backend(files[name], name)
             for inputs_name, ids in inputs.items():
                 reports.append(validate.compare(name, inputs_name, ids, expected[inputs_name], backend,
                                                 quantized=mode != "none"))
@@ -85,6 +85,15 @@ def export(train_dir: str | Path, out: str | Path, options: ExportOptions = Expo
             (staging / name).write_bytes(data)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
+
+
+def runtime_backend(data: bytes, name: str):
+    """Load the file exactly as apps will (metadata scan, bundle decode, signature check): a file the
+    runtime would refuse is a failed export, not a user's problem later."""
+    try:
+        return Predictor.from_bytes(data, source=name).backend
+    except ModelFormatError as exc:
+        raise ValidationError(f"the runtime refuses the exported {name}: {exc}") from None
 
 
 def convert(trained: TrainedModel, fmt: str, mode: str, metadata: dict[str, str], opset: int) -> bytes:
