@@ -20,7 +20,7 @@ demo: $(BIN)/nextword
 	$(BIN)/nextword export $(DEMO)/train --out $(DEMO)/export --force
 	$(BIN)/nextword predict $(DEMO)/export/model.onnx "$(PROMPT)" -k 5
 	$(BIN)/nextword predict $(DEMO)/export/model.tflite "$(PROMPT)" -k 5
-	$(BIN)/nextword generate $(DEMO)/export/model.onnx "$(PROMPT)" -n 15 --seed 0
+	$(BIN)/nextword generate $(DEMO)/export/model.onnx "$(PROMPT)" -n 15 --strategy sample --temperature 0.8 --seed 0
 
 test: $(BIN)/nextword
 	$(BIN)/python -m pytest -q
