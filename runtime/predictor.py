@@ -42,7 +42,6 @@ class Predictor:
         self.vocab_size = bundle.config.vocab_size
         # Done once here, not per call: the id -> word table as an array, so top-k becomes one fancy index.
         self._word_list = [""] + [self.tokenizer.index_word.get(i, "") for i in range(1, self.vocab_size)]
-        self._words = np.array(self._word_list, dtype=object)
         self._chunk_starts = chunk_starts(self.vocab_size - 1)
         oov_id = self.tokenizer.word_index.get(self.tokenizer.oov_token) if self.tokenizer.oov_token else None
         self._oov_id = oov_id if oov_id is not None and 0 < oov_id < self.vocab_size else None
@@ -84,7 +83,7 @@ class Predictor:
     @property
     def vocabulary(self) -> dict[int, str]:
         """id -> word for every id the model can output (0, the padding id, has no word)."""
-        return {i: self._words[i] for i in range(1, self.vocab_size)}
+        return {i: self._word_list[i] for i in range(1, self.vocab_size)}
 
     @property
     def metadata(self) -> dict:
@@ -92,8 +91,7 @@ class Predictor:
 
         return {"format_version": self.bundle.format_version, "backend": self.backend.name, "source": self.source,
                 "config": json.loads(self.bundle.config.to_json()),
-                "tokenizer": self.tokenizer.get_config() | {"word_index": None, "index_word": None, "word_counts": None,
-                                                           "word_docs": None, "index_docs": None}}
+                "tokenizer": self.tokenizer.options()}  # the options, not the vocabulary (that is `vocabulary`)
 
     # --- text -> ids -------------------------------------------------------------------------------
     def encode(self, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -162,7 +160,7 @@ class Predictor:
                 next_id = int(np.argmax(probs)) + 1
             else:
                 next_id = sample(probs, temperature, top_k, rng) + 1
-            words.append(self._words[next_id])
+            words.append(self._word_list[next_id])
             context = np.roll(context, -1)  # slide the window: drop the oldest id, append the new one
             context[-1] = next_id
         return " ".join(words)
@@ -194,7 +192,7 @@ class Predictor:
         # Ties go to the lower id, as in a stable argsort and in metrics' ranks; argpartition alone picks
         # among tied words arbitrarily.
         top = top_k_indices(words, k, self._chunk_starts)
-        return list(zip(self._words[top + 1].tolist(), words[top].tolist()))
+        return list(zip([self._word_list[i + 1] for i in top.tolist()], words[top].tolist()))
 
 
 # Chunks for top_k_indices: enough that the floor is tight (a handful of candidates pass it), few enough

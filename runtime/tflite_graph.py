@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 
 from nextword.runtime.errors import CorruptModelError
-from nextword.runtime.tflite_metadata import _CheckedReader
+from nextword.runtime.tflite_metadata import CheckedReader
 
 # Field numbers in the TFLite schema (schema.fbs).
 _MODEL_OPERATOR_CODES, _MODEL_SUBGRAPHS, _MODEL_BUFFERS = 1, 2, 4
@@ -71,14 +71,14 @@ COUNTED_BY_OPTIONS = {49: (35, "outputs"), 83: (59, "inputs"), 88: (64, "outputs
 def check_graph(buf: bytes) -> None:
     """Raise CorruptModelError unless every operator reads existing tensors, has the inputs, outputs and
     options its kernel expects, and writes tensors nothing else writes."""
-    reader = _CheckedReader(memoryview(buf).cast("B"))
+    reader = CheckedReader(memoryview(buf).cast("B"))
     try:
         _check_model(reader)
     except (struct.error, IndexError, ValueError, OverflowError) as exc:
         raise CorruptModelError(f"TFLite graph is corrupt: {type(exc).__name__}") from None
 
 
-def _check_model(reader: _CheckedReader) -> None:
+def _check_model(reader: CheckedReader) -> None:
     model = reader.indirect(0)
     codes = [max(reader.scalar(code, _OPCODE_DEPRECATED_BUILTIN, "<b"), reader.scalar(code, _OPCODE_BUILTIN, "<i"))
              for code in reader.table_vector(model, _MODEL_OPERATOR_CODES)]
@@ -107,7 +107,7 @@ def _check_model(reader: _CheckedReader) -> None:
                 written.add(index)
 
 
-def _indexes(reader: _CheckedReader, table: int, number: int) -> list[int]:
+def _indexes(reader: CheckedReader, table: int, number: int) -> list[int]:
     start, length = reader.vector(table, number, 4)
     return list(struct.unpack_from(f"<{length}i", reader.data, start)) if length else []
 
@@ -121,7 +121,7 @@ def _check_arity(code: int, inputs: int, outputs: int, number: int) -> None:
             raise CorruptModelError(f"TFLite operator {number} (builtin {code}) has {count} {kind}; its kernel takes {allowed}")
 
 
-def _check_counted(reader: _CheckedReader, operator: int, code: int, inputs: int, outputs: int, number: int) -> None:
+def _check_counted(reader: CheckedReader, operator: int, code: int, inputs: int, outputs: int, number: int) -> None:
     if code not in COUNTED_BY_OPTIONS:
         return
     options_type, kind = COUNTED_BY_OPTIONS[code]
@@ -140,7 +140,7 @@ def _check_index(index: int, count: int, where: str) -> None:
         raise CorruptModelError(f"TFLite {where} is tensor {index}; the subgraph has {count} tensors")
 
 
-def _is_constant(reader: _CheckedReader, tensor: int, buffers: list[int]) -> bool:
+def _is_constant(reader: CheckedReader, tensor: int, buffers: list[int]) -> bool:
     buffer = reader.scalar(tensor, _TENSOR_BUFFER, "<I")
     if buffer == 0 or buffer >= len(buffers):  # buffer 0 is the schema's "no data" sentinel
         return False

@@ -28,7 +28,7 @@ _BUFFER_SIZE = 2
 
 def read_metadata(buf: bytes, *, max_value_bytes: int) -> dict[str, bytes]:
     """Every Model.metadata entry: name -> the bytes of its buffer."""
-    reader = _CheckedReader(memoryview(buf).cast("B"))
+    reader = CheckedReader(memoryview(buf).cast("B"))
     try:
         return _read_entries(reader, max_value_bytes)
     except (struct.error, IndexError, ValueError, OverflowError) as exc:
@@ -36,7 +36,7 @@ def read_metadata(buf: bytes, *, max_value_bytes: int) -> dict[str, bytes]:
         raise CorruptModelError(f"TFLite metadata is corrupt: {type(exc).__name__}") from None
 
 
-def _read_entries(reader: "_CheckedReader", max_value_bytes: int) -> dict[str, bytes]:
+def _read_entries(reader: "CheckedReader", max_value_bytes: int) -> dict[str, bytes]:
     if reader.size < 8 or bytes(reader.data[4:8]) != TFLITE_IDENTIFIER:
         raise CorruptModelError("not a TFLite model (file identifier is not TFL3)")
     model = reader.indirect(0)
@@ -62,7 +62,7 @@ def _read_entries(reader: "_CheckedReader", max_value_bytes: int) -> dict[str, b
     return entries
 
 
-def _buffer_bytes(reader: "_CheckedReader", buffer: int, name: str, max_value_bytes: int) -> bytes:
+def _buffer_bytes(reader: "CheckedReader", buffer: int, name: str, max_value_bytes: int) -> bytes:
     offset = reader.scalar(buffer, _BUFFER_OFFSET, "<Q")
     if offset > 1:
         # Over-2 GB layout: data lies after the flatbuffer, addressed from the start of the file.
@@ -81,7 +81,7 @@ def _check_value_size(name: str, size: int, max_value_bytes: int) -> None:
         raise UnsafeModelError(f"metadata {name!r} is {size} bytes, over the {max_value_bytes}-byte limit")
 
 
-class _CheckedReader:
+class CheckedReader:
     """Flatbuffer navigation where each read is first checked to lie inside the file."""
 
     def __init__(self, data: memoryview):

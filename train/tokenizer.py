@@ -157,7 +157,7 @@ class Tokenizer:
         or vanish, and a word the copy lacks does exactly that)."""
         if not self.num_words:
             return self
-        copy = Tokenizer(**{name: getattr(self, name) for name in _OPTIONS})
+        copy = Tokenizer(**self.options())
         copy.word_index = {word: i for word, i in self.word_index.items() if i < self.num_words}
         copy.index_word = {i: word for i, word in self.index_word.items() if i < self.num_words}
         copy.word_counts = {word: n for word, n in self.word_counts.items() if word in copy.word_index}
@@ -165,8 +165,12 @@ class Tokenizer:
         copy.index_docs = {i: n for i, n in self.index_docs.items() if i < self.num_words}
         return copy
 
+    def options(self) -> dict:
+        """The constructor arguments: how text becomes ids, without the tables."""
+        return {name: getattr(self, name) for name in _OPTIONS}
+
     def get_config(self) -> dict:
-        config = {name: getattr(self, name) for name in _OPTIONS}
+        config = self.options()
         config.update({name: json.dumps(getattr(self, name)) for name, _, _ in _TABLES})
         return config
 
