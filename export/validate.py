@@ -72,7 +72,9 @@ def compare(file: str, inputs: str, ids: np.ndarray, expected: np.ndarray, backe
     got_top5 = top5(got)
     report.top1_agreement = float(np.mean(keras_top5[:, 0] == got_top5[:, 0]))
     report.top5_agreement = float(np.mean([len(set(a) & set(b)) / 5 for a, b in zip(keras_top5, got_top5)]))
-    p, q = np.clip(expected, KL_EPSILON, 1.0), np.clip(got, KL_EPSILON, 1.0)
+    p, q = np.clip(expected.astype(np.float64), KL_EPSILON, 1.0), np.clip(got.astype(np.float64), KL_EPSILON, 1.0)
+    # Renormalized: float32 softmaxes sum to 1 +- 1e-7, which alone can make a tiny KL come out negative.
+    p, q = p / p.sum(axis=1, keepdims=True), q / q.sum(axis=1, keepdims=True)
     report.mean_kl = float(np.mean(np.sum(p * np.log(p / q), axis=1)))
     if quantized:
         if report.top1_agreement < MIN_QUANTIZED_TOP1:
