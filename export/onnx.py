@@ -104,7 +104,6 @@ def _float16_weights(proto: onnx.ModelProto) -> onnx.ModelProto:
     return proto
 
 
-
 def _check_metadata(metadata: dict[str, str]) -> None:
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, str) or not key:

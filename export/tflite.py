@@ -22,6 +22,7 @@ import flatbuffers
 from ai_edge_litert import schema_py_generated as schema
 
 from nextword.runtime.errors import InputError, ValidationError
+from nextword.runtime.tflite_metadata import TFLITE_IDENTIFIER
 from nextword.export import signature
 from nextword.train.config import TrainConfig
 from nextword.train.fit import check_architecture
@@ -29,7 +30,6 @@ from nextword.train.fit import check_architecture
 if TYPE_CHECKING:
     import keras
 
-TFLITE_IDENTIFIER = b"TFL3"
 QUANTIZE_MODES = ("none", "dynamic", "float16")
 # The TFLite Support library owns this name for its own metadata schema; readers would misparse ours.
 RESERVED_METADATA_NAME = "TFLITE_METADATA"
@@ -103,7 +103,6 @@ def tflite_op_names(tflite_bytes: bytes) -> list[str]:
             else:
                 names.append(_BUILTIN_NAMES.get(builtin, f"BUILTIN_{builtin}"))
     return names
-
 
 
 def _frozen_serving_function(model, config: TrainConfig):

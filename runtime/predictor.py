@@ -14,13 +14,13 @@ import numpy as np
 from nextword.runtime.backends import BACKENDS
 from nextword.runtime.bundle import Bundle, decode_bundle, entries_to_text
 from nextword.runtime.errors import (CorruptModelError, InputError, UnsafeModelError, VocabularyMismatchError)
+from nextword.runtime.tflite_metadata import TFLITE_IDENTIFIER  # bytes 4..8 of every TFLite flatbuffer
 
 # Limits for untrusted files. The default model is a few hundred KB and a 50k-word vocabulary with
 # 256 hidden units is ~50 MB, so 256 MiB leaves room while refusing a file crafted to exhaust memory.
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 # A 100k-word tokenizer JSON (with counts) is ~10 MB.
 DEFAULT_MAX_METADATA_BYTES = 32 * 1024 * 1024
-TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 
 
 class Prediction(list):
