@@ -1,18 +1,29 @@
 # Two commands do all set-up on a fresh machine with python3 and pip:
 #   make demo   venv + install + train on the embedded corpus + export + predict
-#   make test   venv + install + the test suite (what CI runs)
+#   make test   venv + install + lint + the whole test suite, then the runtime's tests again in a
+#               second venv with only the base install + LiteRT (no TensorFlow). What CI runs.
 PYTHON ?= python3
 VENV ?= .venv
+RUNTIME_VENV ?= .venv-runtime
 BIN := $(VENV)/bin
+RUNTIME_BIN := $(RUNTIME_VENV)/bin
 DEMO := runs/demo
 PROMPT ?= the value of the
+# The full suite trains and exports its test model here once; the runtime-only suite reuses the files.
+TEST_MODELS := build/test-models
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-full test-runtime lint bench clean
 
 $(BIN)/nextword: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(RUNTIME_BIN)/nextword: pyproject.toml
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_BIN)/python -m pip install --quiet --upgrade pip
+	$(RUNTIME_BIN)/python -m pip install --quiet '.[test-runtime]'
 	touch $@
 
 demo: $(BIN)/nextword
@@ -22,8 +33,22 @@ demo: $(BIN)/nextword
 	$(BIN)/nextword predict $(DEMO)/export/model.tflite "$(PROMPT)" -k 5
 	$(BIN)/nextword generate $(DEMO)/export/model.onnx "$(PROMPT)" -n 15 --strategy sample --temperature 0.8 --seed 0
 
-test: $(BIN)/nextword
-	$(BIN)/python -m pytest -q
+test: lint test-full test-runtime
+
+lint: $(BIN)/nextword
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-full: $(BIN)/nextword
+	rm -rf $(TEST_MODELS)
+	NEXTWORD_TEST_MODELS=$(abspath $(TEST_MODELS)) $(BIN)/python -m pytest -q
+
+# A regular (not editable) install of the current source, as `pip install 'nextword[tflite]'` gives a device.
+test-runtime: $(RUNTIME_BIN)/nextword test-full
+	$(RUNTIME_BIN)/python -m pip install --quiet --no-deps --force-reinstall .
+	$(RUNTIME_BIN)/python -c "import importlib.util as u, sys; sys.exit(bool(u.find_spec('tensorflow')))" \
+		|| (echo "the runtime-only venv has TensorFlow" && false)
+	NEXTWORD_TEST_MODELS=$(abspath $(TEST_MODELS)) $(RUNTIME_BIN)/python -m pytest -q tests/runtime
 
 bench: $(BIN)/nextword
 	$(BIN)/nextword train --corpus ../shared/data/tinyshakespeare.txt --preset small --out runs/bench/train --force --quiet
@@ -31,4 +56,4 @@ bench: $(BIN)/nextword
 	$(BIN)/nextword bench runs/bench/train runs/bench/export --json runs/bench/bench.json --plot runs/bench/bench.png
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(RUNTIME_VENV) runs build .pytest_cache

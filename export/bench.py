@@ -18,14 +18,23 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-
-from nextword.export.bench_timing import (generate_ms_per_word, measure_latency, measure_throughput,
-                                          runtime_breakdown, windowing_benchmark)
+from nextword.export.bench_timing import (
+    generate_ms_per_word,
+    measure_latency,
+    measure_throughput,
+    runtime_breakdown,
+    windowing_benchmark,
+)
 from nextword.runtime.errors import InputError, ValidationError
 from nextword.runtime.predictor import Predictor
 
 TOP_K = 5
-RAW_OF = {"runtime_onnx": "raw_onnx", "runtime_tflite": "raw_tflite", "raw_onnx": "raw_onnx", "raw_tflite": "raw_tflite"}
+RAW_OF = {
+    "runtime_onnx": "raw_onnx",
+    "runtime_tflite": "raw_tflite",
+    "raw_onnx": "raw_onnx",
+    "raw_tflite": "raw_tflite",
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ class Plan:
     generate_prompts: int
 
     @classmethod
-    def make(cls, quick: bool, repeats: int | None) -> "Plan":
+    def make(cls, quick: bool, repeats: int | None) -> Plan:
         if repeats is not None and repeats < 1:
             raise InputError(f"--repeats must be at least 1, got {repeats}")
         if quick:
@@ -51,8 +60,15 @@ class Plan:
         return cls(repeats, max(10, repeats // 50), 10, 0.5, 7, 5, 10)
 
 
-def run_bench(train_dir: str | Path, export_dir: str | Path, *, quick: bool = False, repeats: int | None = None,
-              corpus: str | None = None, log=print) -> dict:
+def run_bench(
+    train_dir: str | Path,
+    export_dir: str | Path,
+    *,
+    quick: bool = False,
+    repeats: int | None = None,
+    corpus: str | None = None,
+    log=print,
+) -> dict:
     """Measure everything and return the JSON-ready result (see bench_report for the table and chart)."""
     from nextword.export.bench_cold import measure_cold_starts
     from nextword.export.pipeline import validation_corpus, validation_inputs
@@ -69,7 +85,10 @@ def run_bench(train_dir: str | Path, export_dir: str | Path, *, quick: bool = Fa
     predictors = {f"runtime_{fmt}": Predictor.load(path) for fmt, path in paths.items()}
     texts = window_texts(predictors["runtime_onnx"], trained.tokenizer.index_word, contexts)
     model = trained.model
-    engines = {"raw_onnx": raw_onnx(predictors["runtime_onnx"], paths["onnx"]), "raw_tflite": RawLiteRT(paths["tflite"], predictors["runtime_tflite"].backend.output_name)}
+    engines = {
+        "raw_onnx": raw_onnx(predictors["runtime_onnx"], paths["onnx"]),
+        "raw_tflite": RawLiteRT(paths["tflite"], predictors["runtime_tflite"].backend.output_name),
+    }
     keras_rows = keras_callables(model, trained.config.context_len)
     log(f"benchmarking on {len(contexts)} held-out windows (vocabulary {trained.config.vocab_size}) ...")
 
@@ -79,35 +98,47 @@ def run_bench(train_dir: str | Path, export_dir: str | Path, *, quick: bool = Fa
     # Keras rows go after, never between, the others: TensorFlow's pool threads keep spinning on the cores for
     # a while after each call, which would slow whichever row came next.
     latency = measure_latency(latency_rows, plan.latency_calls, blocks=plan.blocks, warmup=50)
-    latency |= measure_latency({name: (fn, single_ids) for name, fn in keras_rows.items()}, plan.keras_calls,
-                               blocks=plan.blocks, warmup=3)
+    latency |= measure_latency(
+        {name: (fn, single_ids) for name, fn in keras_rows.items()}, plan.keras_calls, blocks=plan.blocks, warmup=3
+    )
     breakdown = {name: runtime_breakdown(p, texts, plan.latency_calls, TOP_K) for name, p in predictors.items()}
     log("latency done; throughput ...")
 
-    throughput_rows = {name: (lambda batch, p=p: p.predict_next_batch(batch, k=TOP_K, batch_size=len(batch)), "texts")
-                       for name, p in predictors.items()}
+    throughput_rows = {
+        name: (lambda batch, p=p: p.predict_next_batch(batch, k=TOP_K, batch_size=len(batch)), "texts")
+        for name, p in predictors.items()
+    }
     throughput_rows |= {name: (engine, "ids") for name, engine in engines.items()}
     throughput = measure_throughput(throughput_rows, texts, contexts, plan.throughput_seconds)
-    throughput |= measure_throughput({"keras_call": (keras_rows["keras_call"], "ids")}, texts, contexts, plan.throughput_seconds)
+    throughput |= measure_throughput(
+        {"keras_call": (keras_rows["keras_call"], "ids")}, texts, contexts, plan.throughput_seconds
+    )
     log("throughput done; cold starts ...")
 
-    cold = measure_cold_starts(paths, Path(train_dir), texts[0], trained.config.context_len,
-                               plan.runtime_processes, plan.keras_processes)
+    cold = measure_cold_starts(
+        paths, Path(train_dir), texts[0], trained.config.context_len, plan.runtime_processes, plan.keras_processes
+    )
     result = {
         "latency_us": latency,
         "throughput_wps": throughput,
         "cold_start_s": {name: row["child_s"] for name, row in cold.items()},
         "peak_rss_mb": {name: row["peak_rss_mb"] for name, row in cold.items()},
         "size_bytes": file_sizes(Path(train_dir), export_dir),
-        "generate_ms_per_word": {name: generate_ms_per_word(p, texts[:plan.generate_prompts]) for name, p in predictors.items()},
+        "generate_ms_per_word": {
+            name: generate_ms_per_word(p, texts[: plan.generate_prompts]) for name, p in predictors.items()
+        },
         "machine": machine_info(),
         "ratios": latency_ratios(latency),
         "runtime_breakdown_us": breakdown,
         "cold_start_detail": cold,
         "windowing": windowing_benchmark(trained.config.seq_len, trained.config.vocab_size),
-        "settings": {"quick": quick, "windows": len(contexts), "k": TOP_K,
-                     "latency_calls": {name: plan.keras_calls if name in keras_rows else plan.latency_calls for name in latency},
-                     "cold_start_processes": {"runtime": plan.runtime_processes, "keras": plan.keras_processes}},
+        "settings": {
+            "quick": quick,
+            "windows": len(contexts),
+            "k": TOP_K,
+            "latency_calls": {name: plan.keras_calls if name in keras_rows else plan.latency_calls for name in latency},
+            "cold_start_processes": {"runtime": plan.runtime_processes, "keras": plan.keras_processes},
+        },
         "notes": NOTES,
     }
     from nextword.export.bench_report import check_targets
@@ -119,19 +150,22 @@ def run_bench(train_dir: str | Path, export_dir: str | Path, *, quick: bool = Fa
 NOTES = {
     "inputs": "held-out windows of the training corpus; runtime rows get their words as text, all other rows their ids",
     "runtime_rows": "Predictor.predict_next(text, k=5): tokenize, run, top-5 words as Python (word, probability) pairs",
-    "raw_onnx": "an InferenceSession built with the runtime backend's own SessionOptions (session.get_session_options()), "
-                "fetching probs, so runtime_onnx / raw_onnx is the runtime's own cost alone: its Python work, and the colder caches "
-                "it leaves the engine (see runtime_breakdown_us)",
+    "raw_onnx": "an InferenceSession built with the runtime backend's own SessionOptions "
+    "(session.get_session_options()), fetching probs, so runtime_onnx / raw_onnx is the runtime's own cost alone: "
+    "its Python work, and the colder caches "
+    "it leaves the engine (see runtime_breakdown_us)",
     "raw_tflite": "a LiteRT Interpreter with the runtime's num_threads: set_tensor, invoke, get_tensor of probs",
     "keras_rows": "Keras at its defaults (TensorFlow's own thread pools); keras_call and tf_function include .numpy(); "
-                  "Keras rows return probabilities only (no tokenizing, no top-k)",
+    "Keras rows return probabilities only (no tokenizing, no top-k)",
     "ratios": "vs_raw = p50 / p50 of the same engine's raw row (1.0 = no overhead); "
-              "speedup_vs_keras_predict = keras_predict p50 / this row's p50",
+    "speedup_vs_keras_predict = keras_predict p50 / this row's p50",
     "throughput_wps": "windows per second = batch / median time of one call at that batch",
     "cold_start_s": "reported by the child itself: from the first line of its -c script (after interpreter start-up) "
-                    "to the first prediction, import + load + predict; cold_start_detail.parent_wall_s is spawn-to-exit",
+    "to the first prediction, import + load + predict (cli_*: `nextword predict MODEL TEXT` through the entry "
+    "point); cold_start_detail.parent_wall_s is spawn-to-exit",
     "peak_rss_mb": "the child's own peak RSS (VmHWM) at its first prediction",
-    "runtime_breakdown_us": "median µs of each step of predict_next timed separately (steps do not sum exactly to total)",
+    "runtime_breakdown_us": "median µs of each step of predict_next timed separately "
+    "(steps do not sum exactly to total)",
 }
 
 
@@ -148,8 +182,9 @@ def raw_onnx(predictor: Predictor, path: Path):
     import onnxruntime as ort
 
     backend = predictor.backend
-    session = ort.InferenceSession(path.read_bytes(), backend.session.get_session_options(),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        path.read_bytes(), backend.session.get_session_options(), providers=["CPUExecutionProvider"]
+    )
     outputs, name = [backend.output_name], backend.input_name
     return lambda ids: session.run(outputs, {name: ids})[0]
 
@@ -179,34 +214,47 @@ class RawLiteRT:
 def keras_callables(model, context_len: int) -> dict:
     import tensorflow as tf
 
-    graph = tf.function(lambda x: model(x, training=False),
-                        input_signature=[tf.TensorSpec([None, context_len], tf.int32)])
-    return {"keras_predict": lambda ids: model.predict(ids, verbose=0),
-            "keras_call": lambda ids: model(ids, training=False).numpy(),
-            "tf_function": lambda ids: graph(ids).numpy()}
+    graph = tf.function(
+        lambda x: model(x, training=False), input_signature=[tf.TensorSpec([None, context_len], tf.int32)]
+    )
+    return {
+        "keras_predict": lambda ids: model.predict(ids, verbose=0),
+        "keras_call": lambda ids: model(ids, training=False).numpy(),
+        "tf_function": lambda ids: graph(ids).numpy(),
+    }
 
 
 def latency_ratios(latency: dict) -> dict:
     keras_p50 = latency["keras_predict"]["p50"]
-    return {name: {"vs_raw": row["p50"] / latency[RAW_OF[name]]["p50"] if name in RAW_OF else None,
-                   "speedup_vs_keras_predict": keras_p50 / row["p50"]}
-            for name, row in latency.items()}
+    return {
+        name: {
+            "vs_raw": row["p50"] / latency[RAW_OF[name]]["p50"] if name in RAW_OF else None,
+            "speedup_vs_keras_predict": keras_p50 / row["p50"],
+        }
+        for name, row in latency.items()
+    }
 
 
 def file_sizes(train_dir: Path, export_dir: Path) -> dict[str, int]:
-    files = [train_dir / "model.keras"] + sorted(export_dir.glob("model*.onnx")) + sorted(export_dir.glob("model*.tflite"))
+    files = (
+        [train_dir / "model.keras"] + sorted(export_dir.glob("model*.onnx")) + sorted(export_dir.glob("model*.tflite"))
+    )
     return {path.name: path.stat().st_size for path in files if path.is_file()}
 
 
 def machine_info() -> dict:
     from nextword.export.pipeline import installed_version
 
-    return {"cpu": cpu_model(), "cores": os.cpu_count(),
-            "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-            "platform": platform.platform(), "python": platform.python_version(),
-            **{pkg: installed_version(pkg) for pkg in ("numpy", "onnxruntime", "ai-edge-litert", "tensorflow", "keras")},
-            "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        **{pkg: installed_version(pkg) for pkg in ("numpy", "onnxruntime", "ai-edge-litert", "tensorflow", "keras")},
+        "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
 
 
 def cpu_model() -> str:

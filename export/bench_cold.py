@@ -29,23 +29,40 @@ try:
 except OSError:
     import resource
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-print(json.dumps({"seconds": seconds, "top": top, "peak_rss_mb": peak_mb, "tensorflow_loaded": "tensorflow" in sys.modules}))
+print(json.dumps({"seconds": seconds, "top": top, "peak_rss_mb": peak_mb,
+                  "tensorflow_loaded": "tensorflow" in sys.modules}))
 """
 
-RUNTIME_CHILD = """
+RUNTIME_CHILD = (
+    """
 import time; t0 = time.perf_counter()
 import json, sys
 from nextword.runtime.predictor import Predictor
 top = Predictor.load(sys.argv[1]).predict_next(sys.argv[2], k=5)[0][0]
-""" + _REPORT
+"""
+    + _REPORT
+)
+
+# The command a device runs, `nextword predict MODEL TEXT`: the entry point's own imports included.
+CLI_CHILD = (
+    """
+import time; t0 = time.perf_counter()
+import json, sys
+from nextword.runtime.cli import main
+status = main(["predict", sys.argv[1], sys.argv[2], "-k", "5"])
+top = "exit status %d" % status
+"""
+    + _REPORT
+)
 
 # What an app without this project does: Keras itself, the tokenizer JSON beside the model, a top-5.
-KERAS_CHILD = """
+KERAS_CHILD = (
+    """
 import time; t0 = time.perf_counter()
 import json, sys
 import numpy as np
 import keras
-from nextword.train.tokenizer import tokenizer_from_json
+from nextword.runtime.tokenizer import tokenizer_from_json
 model_path, tokenizer_path, text, context_len = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 with open(tokenizer_path, encoding="utf-8") as f:
     tokenizer = tokenizer_from_json(f.read())
@@ -55,26 +72,36 @@ x = np.zeros((1, context_len), dtype=np.int32)
 x[0, context_len - len(ids):] = ids
 probs = model.predict(x, verbose=0)[0]
 top = tokenizer.index_word[int(np.argsort(-probs[1:])[0]) + 1]
-""" + _REPORT
+"""
+    + _REPORT
+)
 
 
-def measure_cold_starts(paths: dict[str, Path], train_dir: Path, text: str, context_len: int,
-                        runtime_processes: int, keras_processes: int) -> dict[str, dict]:
-    """{name: {child_s, parent_wall_s, peak_rss_mb, processes, tensorflow_loaded}} for runtime_onnx, runtime_tflite, keras."""
+def measure_cold_starts(
+    paths: dict[str, Path], train_dir: Path, text: str, context_len: int, runtime_processes: int, keras_processes: int
+) -> dict[str, dict]:
+    """{name: {child_s, parent_wall_s, peak_rss_mb, processes, tensorflow_loaded}} per row (runtime_onnx, ...)."""
     commands = {f"runtime_{fmt}": ([RUNTIME_CHILD, str(path), text], runtime_processes) for fmt, path in paths.items()}
-    commands["keras"] = ([KERAS_CHILD, str(train_dir / "model.keras"), str(train_dir / "tokenizer.json"), text,
-                          str(context_len)], keras_processes)
+    commands |= {f"cli_{fmt}": ([CLI_CHILD, str(path), text], runtime_processes) for fmt, path in paths.items()}
+    commands["keras"] = (
+        [KERAS_CHILD, str(train_dir / "model.keras"), str(train_dir / "tokenizer.json"), text, str(context_len)],
+        keras_processes,
+    )
     runs = {name: [] for name in commands}
     for turn in range(max(n for _, n in commands.values())):
         for name, (argv, n) in commands.items():
             if turn < n:
                 runs[name].append(run_child(argv))
-    return {name: {"child_s": statistics.median(r["seconds"] for r in rs),
-                   "parent_wall_s": statistics.median(r["wall"] for r in rs),
-                   "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs),
-                   "processes": len(rs),
-                   "tensorflow_loaded": any(r["tensorflow_loaded"] for r in rs)}
-            for name, rs in runs.items()}
+    return {
+        name: {
+            "child_s": statistics.median(r["seconds"] for r in rs),
+            "parent_wall_s": statistics.median(r["wall"] for r in rs),
+            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs),
+            "processes": len(rs),
+            "tensorflow_loaded": any(r["tensorflow_loaded"] for r in rs),
+        }
+        for name, rs in runs.items()
+    }
 
 
 def run_child(argv: list[str]) -> dict:

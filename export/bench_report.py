@@ -23,17 +23,29 @@ def check_targets(result: dict) -> list[dict]:
     for name in RUNTIMES:
         raw = name.replace("runtime", "raw")
         overhead = latency[name]["p50"] / latency[raw]["p50"]
-        checks.append(target(f"{name} p50 <= {MAX_OVERHEAD_VS_RAW}x {raw}", f"{overhead:.2f}x",
-                             overhead <= MAX_OVERHEAD_VS_RAW))
+        checks.append(
+            target(f"{name} p50 <= {MAX_OVERHEAD_VS_RAW}x {raw}", f"{overhead:.2f}x", overhead <= MAX_OVERHEAD_VS_RAW)
+        )
         speedup = latency["keras_predict"]["p50"] / latency[name]["p50"]
-        checks.append(target(f"{name} >= {MIN_SPEEDUP_VS_KERAS_PREDICT:.0f}x faster than keras_predict",
-                             f"{speedup:.0f}x", speedup >= MIN_SPEEDUP_VS_KERAS_PREDICT))
+        checks.append(
+            target(
+                f"{name} >= {MIN_SPEEDUP_VS_KERAS_PREDICT:.0f}x faster than keras_predict",
+                f"{speedup:.0f}x",
+                speedup >= MIN_SPEEDUP_VS_KERAS_PREDICT,
+            )
+        )
     for name in RUNTIMES:
-        checks.append(target(f"{name} cold start <= {MAX_COLD_START_S} s", f"{cold[name]:.3f} s",
-                             cold[name] <= MAX_COLD_START_S))
+        checks.append(
+            target(f"{name} cold start <= {MAX_COLD_START_S} s", f"{cold[name]:.3f} s", cold[name] <= MAX_COLD_START_S)
+        )
         speedup = cold["keras"] / cold[name]
-        checks.append(target(f"{name} cold start >= {MIN_COLD_START_SPEEDUP_VS_KERAS:.0f}x faster than keras",
-                             f"{speedup:.1f}x", speedup >= MIN_COLD_START_SPEEDUP_VS_KERAS))
+        checks.append(
+            target(
+                f"{name} cold start >= {MIN_COLD_START_SPEEDUP_VS_KERAS:.0f}x faster than keras",
+                f"{speedup:.1f}x",
+                speedup >= MIN_COLD_START_SPEEDUP_VS_KERAS,
+            )
+        )
     return checks
 
 
@@ -42,35 +54,52 @@ def target(name: str, measured: str, met: bool) -> dict:
 
 
 def format_report(result: dict) -> str:
-    lines = [f"machine: {result['machine']['cpu']}, {result['machine']['usable_cores']} cores, "
-             f"python {result['machine']['python']}, load {result['machine']['load_average_1m']}", ""]
+    lines = [
+        f"machine: {result['machine']['cpu']}, {result['machine']['usable_cores']} cores, "
+        f"python {result['machine']['python']}, load {result['machine']['load_average_1m']}",
+        "",
+    ]
     ratios = result["ratios"]
-    lines.append(f"{'latency, one next word (µs)':<30}{'p50':>10}{'p99':>10}{'vs raw':>9}{'x faster than keras_predict':>29}")
+    lines.append(
+        f"{'latency, one next word (µs)':<30}{'p50':>10}{'p99':>10}{'vs raw':>9}{'x faster than keras_predict':>29}"
+    )
     for name, row in result["latency_us"].items():
         vs_raw = ratios[name]["vs_raw"]
-        lines.append(f"{name:<30}{row['p50']:>10.1f}{row['p99']:>10.1f}"
-                     f"{(f'{vs_raw:.2f}x' if vs_raw is not None else '-'):>9}{ratios[name]['speedup_vs_keras_predict']:>28.0f}x")
+        lines.append(
+            f"{name:<30}{row['p50']:>10.1f}{row['p99']:>10.1f}"
+            f"{(f'{vs_raw:.2f}x' if vs_raw is not None else '-'):>9}{ratios[name]['speedup_vs_keras_predict']:>28.0f}x"
+        )
     for name, steps in result.get("runtime_breakdown_us", {}).items():
         lines.append(f"  {name} steps (median µs): " + ", ".join(f"{step} {us:.1f}" for step, us in steps.items()))
     lines += ["", f"{'throughput (windows/s)':<30}" + "".join(f"{'batch ' + str(b):>13}" for b in BATCH_SIZES)]
     for name, row in result["throughput_wps"].items():
         lines.append(f"{name:<30}" + "".join(f"{row[str(b)]:>13,.0f}" for b in BATCH_SIZES))
     detail = result.get("cold_start_detail", {})
-    lines += ["", f"{'cold start (child-reported)':<30}{'seconds':>10}{'wall s':>10}{'peak RSS MB':>13}{'processes':>11}"]
+    lines += [
+        "",
+        f"{'cold start (child-reported)':<30}{'seconds':>10}{'wall s':>10}{'peak RSS MB':>13}{'processes':>11}",
+    ]
     for name, seconds in result["cold_start_s"].items():
         row = detail.get(name, {})
-        lines.append(f"{name:<30}{seconds:>10.3f}{row.get('parent_wall_s', float('nan')):>10.3f}"
-                     f"{result['peak_rss_mb'][name]:>13.1f}{row.get('processes', 0):>11}")
+        lines.append(
+            f"{name:<30}{seconds:>10.3f}{row.get('parent_wall_s', float('nan')):>10.3f}"
+            f"{result['peak_rss_mb'][name]:>13.1f}{row.get('processes', 0):>11}"
+        )
     lines += ["", f"{'file':<30}{'bytes':>12}"]
     lines += [f"{name:<30}{size:>12,}" for name, size in result["size_bytes"].items()]
     lines += ["", f"{'generate, greedy (ms/word)':<30}"]
     lines += [f"{name:<30}{ms:>10.3f}" for name, ms in result["generate_ms_per_word"].items()]
     windowing = result.get("windowing")
     if windowing:
-        lines += ["", f"make_windows on {windowing['words']:,} ids (seq_len {windowing['seq_len']}): "
-                      f"{windowing['seconds'] * 1000:.1f} ms"]
+        lines += [
+            "",
+            f"make_windows on {windowing['words']:,} ids (seq_len {windowing['seq_len']}): "
+            f"{windowing['seconds'] * 1000:.1f} ms",
+        ]
     lines += ["", "targets (ratios from this run):"]
-    lines += [f"  {check['status']:<5} {check['target']:<58} measured {check['measured']}" for check in check_targets(result)]
+    lines += [
+        f"  {check['status']:<5} {check['target']:<58} measured {check['measured']}" for check in check_targets(result)
+    ]
     return "\n".join(lines)
 
 
@@ -101,10 +130,12 @@ def plot_report(result: dict, path: str | Path) -> None:
     thr.legend()
     thr.set_title("throughput")
 
-    for axis, key, title, unit in ((cold, "cold_start_s", "cold start", "seconds to first prediction (child-reported)"),
-                                   (rss, "peak_rss_mb", "peak memory", "peak RSS of the process (MB)")):
+    for axis, key, title, unit in (
+        (cold, "cold_start_s", "cold start", "seconds to first prediction (child-reported)"),
+        (rss, "peak_rss_mb", "peak memory", "peak RSS of the process (MB)"),
+    ):
         values = result[key]
-        axis.bar(list(values), list(values.values()), color=["tab:blue", "tab:orange", "tab:gray"][:len(values)])
+        axis.bar(list(values), list(values.values()), color=["tab:blue", "tab:orange", "tab:gray"][: len(values)])
         axis.set_ylabel(unit)
         axis.set_title(title)
     fig.tight_layout()

@@ -44,8 +44,10 @@ def measure_throughput(rows: dict, texts: list[str], contexts: np.ndarray, budge
     """{name: {batch: windows per second}} for rows {name: (fn, "texts" | "ids")}: batch / median call time."""
     result = {name: {} for name in rows}
     for batch in BATCH_SIZES:
-        inputs = {"texts": [texts[i % len(texts)] for i in range(batch)],
-                  "ids": np.ascontiguousarray(np.resize(contexts, (batch, contexts.shape[1])))}
+        inputs = {
+            "texts": [texts[i % len(texts)] for i in range(batch)],
+            "ids": np.ascontiguousarray(np.resize(contexts, (batch, contexts.shape[1]))),
+        }
         for name, (fn, kind) in rows.items():
             arg = inputs[kind]
             fn(arg)  # LiteRT re-plans its memory for a new batch size: not part of the steady state
@@ -90,7 +92,7 @@ def generate_ms_per_word(predictor, prompts: list[str]) -> float:
 
 def windowing_benchmark(seq_len: int, vocab_size: int, repeats: int = 5) -> dict:
     """The training issue's check: a million-word id stream windowed by make_windows."""
-    from nextword.train.windows import make_windows
+    from nextword.runtime.windows import make_windows
 
     ids = np.random.default_rng(0).integers(1, max(vocab_size, 2), WINDOWING_WORDS, dtype=np.int32)
     seconds = []

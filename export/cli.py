@@ -4,37 +4,57 @@ from __future__ import annotations
 
 import argparse
 
+from nextword.runtime.contract import FORMATS, QUANTIZE_MODES
 
-def register(subparsers) -> None:
-    from nextword.export.pipeline import DEFAULT_OPSET, FORMATS, QUANTIZE_MODES
 
-    p = subparsers.add_parser("export", help="convert a training folder to ONNX and TFLite, validated against Keras",
-                              description="Write model.onnx / model.tflite with the vocabulary inside, plus manifest.json.")
+def add_export(subparsers, help_line: str) -> None:
+    from nextword.export.pipeline import DEFAULT_OPSET
+
+    p = subparsers.add_parser(
+        "export",
+        help=help_line,
+        description="Write model.onnx / model.tflite with the vocabulary inside, plus manifest.json.",
+    )
     p.add_argument("train_dir", metavar="TRAIN_DIR")
     p.add_argument("--formats", default=",".join(FORMATS), help="comma-separated: onnx,tflite (default both)")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
-    p.add_argument("--quantize", choices=QUANTIZE_MODES, default="none",
-                   help="also write quantized variants (model.dynamic.* or model.float16.*)")
-    p.add_argument("--allow-accuracy-loss", action="store_true",
-                   help="keep quantized files even below 99%% top-1 agreement with Keras")
+    p.add_argument(
+        "--quantize",
+        choices=QUANTIZE_MODES,
+        default="none",
+        help="also write quantized variants (model.dynamic.* or model.float16.*)",
+    )
+    p.add_argument(
+        "--allow-accuracy-loss",
+        action="store_true",
+        help="keep quantized files even below 99%% top-1 agreement with Keras",
+    )
     p.add_argument("--corpus", metavar="FILE", help="the training text, if it is no longer where config.json says")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.set_defaults(func=run_export)
-    register_bench(subparsers)
 
 
-def register_bench(subparsers) -> None:
-    b = subparsers.add_parser("bench", help="time the runtime against its raw engines and Keras",
-                              description="Latency, throughput, cold start, memory, sizes and generation speed of an "
-                                          "export, against raw onnxruntime / LiteRT and Keras, on held-out windows.")
+def add_bench(subparsers, help_line: str) -> None:
+    b = subparsers.add_parser(
+        "bench",
+        help=help_line,
+        description="Latency, throughput, cold start, memory, sizes and generation speed of an "
+        "export, against raw onnxruntime / LiteRT and Keras, on held-out windows.",
+    )
     b.add_argument("train_dir", metavar="TRAIN_DIR")
     b.add_argument("export_dir", metavar="EXPORT_DIR")
     b.add_argument("--json", metavar="FILE", help="write the results as JSON")
     b.add_argument("--plot", metavar="FILE", help="write a PNG chart")
-    b.add_argument("--repeats", type=int, default=None,
-                   help="timed calls per latency row (default 10000, --quick 300; Keras rows a fiftieth)")
-    b.add_argument("--quick", action="store_true", help="a few seconds of measuring: checks the pipeline, not the speed")
+    b.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed calls per latency row (default 10000, --quick 300; Keras rows a fiftieth)",
+    )
+    b.add_argument(
+        "--quick", action="store_true", help="a few seconds of measuring: checks the pipeline, not the speed"
+    )
     b.add_argument("--corpus", metavar="FILE", help="the training text, if it is no longer where config.json says")
     b.set_defaults(func=run_bench)
 
@@ -42,15 +62,21 @@ def register_bench(subparsers) -> None:
 def run_export(args: argparse.Namespace) -> int:
     from nextword.export.pipeline import ExportOptions, export
 
-    options = ExportOptions(formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()), opset=args.opset,
-                            quantize=args.quantize, allow_accuracy_loss=args.allow_accuracy_loss, corpus=args.corpus)
+    options = ExportOptions(
+        formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+        opset=args.opset,
+        quantize=args.quantize,
+        allow_accuracy_loss=args.allow_accuracy_loss,
+        corpus=args.corpus,
+    )
     manifest = export(args.train_dir, args.out, options, force=args.force)
     print(f"wrote {args.out}/: {', '.join(manifest['files'])}, manifest.json")
     return 0
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from nextword.export.bench import run_bench as bench, write_json
+    from nextword.export.bench import run_bench as bench
+    from nextword.export.bench import write_json
     from nextword.export.bench_report import format_report, plot_report
 
     result = bench(args.train_dir, args.export_dir, quick=args.quick, repeats=args.repeats, corpus=args.corpus)
@@ -62,3 +88,6 @@ def run_bench(args: argparse.Namespace) -> int:
         plot_report(result, args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+COMMANDS = {"export": add_export, "bench": add_bench}  # read by nextword.runtime.cli

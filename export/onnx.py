@@ -13,27 +13,26 @@ import numpy as np
 import onnx
 import tensorflow as tf
 import tf2onnx
+from nextword.export import signature
+from nextword.runtime import contract
+from nextword.runtime.config import TrainConfig
+from nextword.runtime.errors import InputError, ValidationError
+from nextword.train.fit import check_architecture
 from onnx import numpy_helper
 
-from nextword.runtime.errors import InputError, ValidationError
-from nextword.export import signature
-from nextword.train.config import TrainConfig
-from nextword.train.fit import check_architecture
-
 BATCH_DIM = "batch"
-QUANTIZE_MODES = ("dynamic", "float16")
 
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 def convert_to_onnx(model: keras.Model, config: TrainConfig, *, opset: int = 17, metadata: dict[str, str]) -> bytes:
-    """Serialized ModelProto: int32 "tokens" -> "probs", "top_probs", "top_ids" (see export/signature.py)."""
+    """Serialized ModelProto: int32 "tokens" -> "probs", "top_probs", "top_ids" (see runtime/contract.py)."""
     check_architecture(model, config)  # the lesson's network, sized as config says
     _check_metadata(metadata)
 
     # tf2onnx.convert.from_keras breaks on Keras 3; a tf.function with a named signature converts cleanly,
     # and returning a dict is how tf2onnx learns the output's name.
-    @tf.function(input_signature=[tf.TensorSpec([None, config.context_len], tf.int32, name=signature.INPUT)])
+    @tf.function(input_signature=[tf.TensorSpec([None, config.context_len], tf.int32, name=contract.INPUT)])
     def serve(tokens):
         return signature.serving_outputs(model(tokens, training=False), config.vocab_size)
 
@@ -49,10 +48,12 @@ def convert_to_onnx(model: keras.Model, config: TrainConfig, *, opset: int = 17,
 
 
 def quantize_onnx(onnx_bytes: bytes, mode: str) -> bytes:
-    """"dynamic": uint8 weights, activations quantized at run time; "float16": weights stored
+    """ "dynamic": uint8 weights, activations quantized at run time; "float16": weights stored
     as float16 and cast back to float32 on load, so every op still computes in float32."""
-    if mode not in QUANTIZE_MODES:
-        raise InputError(f"unknown ONNX quantization mode {mode!r}; choose one of {', '.join(QUANTIZE_MODES)}")
+    if mode not in contract.QUANTIZE_MODES or mode == "none":
+        raise InputError(
+            f"unknown ONNX quantization mode {mode!r}; choose one of {', '.join(contract.QUANTIZE_MODES[1:])}"
+        )
     proto = onnx.load_from_string(onnx_bytes)
     metadata = {entry.key: entry.value for entry in proto.metadata_props}
     quantized = _quantize_dynamic(proto) if mode == "dynamic" else _float16_weights(onnx.load_from_string(onnx_bytes))
@@ -96,7 +97,9 @@ def _float16_weights(proto: onnx.ModelProto) -> onnx.ModelProto:
         name = initializer.name
         stored_name = f"{name}__float16"
         initializer.CopyFrom(numpy_helper.from_array(values.astype(np.float16), stored_name))
-        casts.append(onnx.helper.make_node("Cast", [stored_name], [name], to=onnx.TensorProto.FLOAT, name=f"{name}__to_float32"))
+        casts.append(
+            onnx.helper.make_node("Cast", [stored_name], [name], to=onnx.TensorProto.FLOAT, name=f"{name}__to_float32")
+        )
     # Nodes must stay topologically sorted: the casts feed everything else, so they go first.
     nodes = casts + list(graph.node)
     del graph.node[:]
@@ -127,10 +130,14 @@ def _name_batch_dimension(proto: onnx.ModelProto) -> None:
 
 def _check_signature(proto: onnx.ModelProto, config: TrainConfig) -> None:
     dtypes = {"int32": onnx.TensorProto.INT32, "float32": onnx.TensorProto.FLOAT}
-    expected = {name: (dtypes[dtype], [BATCH_DIM, *shape])
-                for name, (dtype, shape) in signature.expected_shapes(config.context_len, config.vocab_size).items()}
-    actual = {v.name: (v.type.tensor_type.elem_type, [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim])
-              for v in (*proto.graph.input, *proto.graph.output)}
+    expected = {
+        name: (dtypes[dtype], [BATCH_DIM, *shape])
+        for name, (dtype, shape) in contract.expected_shapes(config.context_len, config.vocab_size).items()
+    }
+    actual = {
+        v.name: (v.type.tensor_type.elem_type, [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim])
+        for v in (*proto.graph.input, *proto.graph.output)
+    }
     if actual != expected:
         raise ValidationError(f"tf2onnx produced signature {actual}, expected {expected}")
 

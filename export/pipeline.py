@@ -18,17 +18,15 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-
 from nextword.export import validate
-from nextword.runtime.bundle import FORMAT_VERSION, encode_bundle
+from nextword.runtime.bundle import encode_bundle
+from nextword.runtime.contract import FORMAT_VERSION, FORMATS, QUANTIZE_MODES
+from nextword.runtime.corpus import EMBEDDED_CORPUS, Corpus, load_corpus
 from nextword.runtime.errors import InputError, ModelFormatError, ValidationError
 from nextword.runtime.files import check_output_dir, staged_dir
 from nextword.runtime.predictor import Predictor
-from nextword.train.corpus import EMBEDDED_CORPUS, Corpus, load_corpus
 from nextword.train.fit import TrainedModel, load_training_dir, prepare
 
-FORMATS = ("onnx", "tflite")
-QUANTIZE_MODES = ("none", "dynamic", "float16")
 DEFAULT_OPSET = 17
 MAX_VALIDATION_WINDOWS = 4096  # a slice of the held-out tail: >= 1,000 windows, bounded memory for big vocabularies
 MIN_VALIDATION_WINDOWS = 1000
@@ -52,8 +50,9 @@ class ExportOptions:
             raise InputError(f"opset {self.opset} is outside the range this exporter supports (9 to 21)")
 
 
-def export(train_dir: str | Path, out: str | Path, options: ExportOptions = ExportOptions(), *,
-           force: bool = False, log=print) -> dict:
+def export(
+    train_dir: str | Path, out: str | Path, options: ExportOptions = ExportOptions(), *, force: bool = False, log=print
+) -> dict:
     """Convert, validate and write; returns the manifest. Raises ValidationError if any file disagrees with Keras."""
     check_output_dir(out, force=force)
     trained = load_training_dir(train_dir)
@@ -74,10 +73,13 @@ def export(train_dir: str | Path, out: str | Path, options: ExportOptions = Expo
                 quantized_files.add(name)
             backend = runtime_backend(files[name], name)
             for inputs_name, ids in inputs.items():
-                reports.append(validate.compare(name, inputs_name, ids, expected[inputs_name], backend,
-                                                quantized=mode != "none"))
+                reports.append(
+                    validate.compare(name, inputs_name, ids, expected[inputs_name], backend, quantized=mode != "none")
+                )
     log(validate.format_table(reports))
-    validate.raise_on_failures(reports, allow_accuracy_loss=options.allow_accuracy_loss, quantized_files=quantized_files)
+    validate.raise_on_failures(
+        reports, allow_accuracy_loss=options.allow_accuracy_loss, quantized_files=quantized_files
+    )
 
     manifest = build_manifest(trained, files, reports, options, train_dir)
     with staged_dir(out, force=force) as staging:
@@ -117,11 +119,15 @@ def validation_corpus(trained: TrainedModel, path: str | None) -> Corpus:
         elif Path(config.corpus_name).is_file():
             corpus = load_corpus(config.corpus_name)
         else:
-            raise InputError(f"cannot find the training corpus {config.corpus_name!r} to validate against; pass --corpus FILE")
+            raise InputError(
+                f"cannot find the training corpus {config.corpus_name!r} to validate against; pass --corpus FILE"
+            )
     else:
         corpus = load_corpus(path)
     if corpus.sha256 != config.corpus_sha256:
-        raise InputError(f"corpus {corpus.name} is not the text this model was trained on (sha256 differs from config.json)")
+        raise InputError(
+            f"corpus {corpus.name} is not the text this model was trained on (sha256 differs from config.json)"
+        )
     return corpus
 
 
@@ -129,26 +135,33 @@ def validation_inputs(trained: TrainedModel, corpus: Corpus) -> dict[str, np.nda
     config = trained.config
     data = prepare(corpus.text, config, trained.tokenizer)
     start = min(data.split_at, max(0, len(data.contexts) - MIN_VALIDATION_WINDOWS))  # a short tail borrows windows
-    held_out = data.contexts[start:start + MAX_VALIDATION_WINDOWS]
+    held_out = data.contexts[start : start + MAX_VALIDATION_WINDOWS]
     oov_id = trained.tokenizer.word_index.get(config.oov_token, 1) if config.oov_token else 1
     return {"held-out": held_out, **validate.edge_inputs(config.vocab_size, config.context_len, oov_id)}
 
 
 def keras_probs(model, ids: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    return np.concatenate([np.asarray(model(ids[i:i + chunk], training=False)) for i in range(0, len(ids), chunk)])
+    return np.concatenate([np.asarray(model(ids[i : i + chunk], training=False)) for i in range(0, len(ids), chunk)])
 
 
 def build_manifest(trained: TrainedModel, files: dict[str, bytes], reports, options: ExportOptions, train_dir) -> dict:
     return {
         "format_version": FORMAT_VERSION,
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "train_dir": str(train_dir),
         "config": json.loads(trained.config.to_json()),
-        "files": {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in files.items()},
+        "files": {
+            name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in files.items()
+        },
         "opset": options.opset if "onnx" in options.formats else None,
         "quantize": options.quantize,
-        "versions": {**{pkg: installed_version(pkg) for pkg in ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")},
-                     "python": platform.python_version()},
+        "versions": {
+            **{
+                pkg: installed_version(pkg)
+                for pkg in ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")
+            },
+            "python": platform.python_version(),
+        },
         "validation": validate.as_json(reports),
     }
 

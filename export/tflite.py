@@ -15,22 +15,22 @@ unrolled graph has a dynamic batch and is stateless, so it ships.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import numpy as np
 import flatbuffers
+import numpy as np
 from ai_edge_litert import schema_py_generated as schema
-
+from nextword.export import signature
+from nextword.runtime import contract
+from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError, ValidationError
 from nextword.runtime.tflite_metadata import TFLITE_IDENTIFIER
-from nextword.export import signature
-from nextword.train.config import TrainConfig
 from nextword.train.fit import check_architecture
 
 if TYPE_CHECKING:
     import keras
 
-QUANTIZE_MODES = ("none", "dynamic", "float16")
 # The TFLite Support library owns this name for its own metadata schema; readers would misparse ours.
 RESERVED_METADATA_NAME = "TFLITE_METADATA"
 # Ops that mean resource variables or a TF (Flex) fallback: the file would need more than the builtin runtime.
@@ -38,22 +38,18 @@ FORBIDDEN_BUILTINS = frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"
 # The schema declares Buffer.data force_align: 16, which the generated Python packer ignores.
 BUFFER_ALIGNMENT = 16
 
-_BUILTIN_NAMES = {
-    code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")
-}
+_BUILTIN_NAMES = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
 
 
-def convert_to_tflite(model: "keras.Model", config: TrainConfig, *, quantize: str = "none") -> bytes:
-    """Builtin-ops-only flatbuffer: int32 "tokens" -> "probs", "top_probs", "top_ids" (see export/signature.py)."""
-    if quantize not in QUANTIZE_MODES:
-        raise InputError(f"quantize must be one of {', '.join(QUANTIZE_MODES)}, got {quantize!r}")
+def convert_to_tflite(model: keras.Model, config: TrainConfig, *, quantize: str = "none") -> bytes:
+    """Builtin-ops-only flatbuffer: int32 "tokens" -> "probs", "top_probs", "top_ids" (see runtime/contract.py)."""
+    if quantize not in contract.QUANTIZE_MODES:
+        raise InputError(f"quantize must be one of {', '.join(contract.QUANTIZE_MODES)}, got {quantize!r}")
     check_architecture(model, config)  # the lesson's network, sized as config says
     import tensorflow as tf  # export-only dependency; keep `import nextword.export.tflite` cheap
 
     frozen = _frozen_serving_function(model, config)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [frozen.get_concrete_function()], tf.Module()
-    )
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen.get_concrete_function()], tf.Module())
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -115,6 +111,7 @@ def _frozen_serving_function(model, config: TrainConfig):
     """
     import keras
     import tensorflow as tf
+
     # Private, but it is the freezing step the converter itself and tf2onnx use; no public twin.
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
@@ -126,7 +123,7 @@ def _frozen_serving_function(model, config: TrainConfig):
 
     clone = keras.models.clone_model(model, clone_function=unrolled)
     clone.set_weights(model.get_weights())
-    spec = tf.TensorSpec([None, config.context_len], tf.int32, name=signature.INPUT)
+    spec = tf.TensorSpec([None, config.context_len], tf.int32, name=contract.INPUT)
 
     @tf.function(input_signature=[spec])
     def forward(tokens):
@@ -150,10 +147,13 @@ def _name_io_tensors(model: schema.ModelT) -> None:
     names = {}
     for tensor_map in (*(model.signatureDefs[0].inputs or []), *(model.signatureDefs[0].outputs or [])):
         names[int(tensor_map.tensorIndex)] = _text(tensor_map.name)
-    if sorted(names.values()) != sorted((signature.INPUT, *signature.OUTPUTS)) or \
-            set(names) != {int(i) for i in (*subgraph.inputs, *subgraph.outputs)}:
-        raise ValidationError(f"converted model's inputs and outputs are {sorted(names.values())}, "
-                              f"expected {sorted((signature.INPUT, *signature.OUTPUTS))}")
+    if sorted(names.values()) != sorted((contract.INPUT, *contract.OUTPUTS)) or set(names) != {
+        int(i) for i in (*subgraph.inputs, *subgraph.outputs)
+    }:
+        raise ValidationError(
+            f"converted model's inputs and outputs are {sorted(names.values())}, "
+            f"expected {sorted((contract.INPUT, *contract.OUTPUTS))}"
+        )
     for index, name in names.items():
         subgraph.tensors[index].name = name
 
@@ -189,7 +189,7 @@ class _AlignedBuffer(schema.BufferT):
     """BufferT whose data starts on a 16-byte boundary, as the schema asks and kernels may assume."""
 
     @classmethod
-    def of(cls, buffer: schema.BufferT) -> "_AlignedBuffer":
+    def of(cls, buffer: schema.BufferT) -> _AlignedBuffer:
         return cls(data=buffer.data, offset=buffer.offset, size=buffer.size)
 
     def Pack(self, builder: flatbuffers.Builder) -> int:

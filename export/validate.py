@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-
-from nextword.export import signature
+from nextword.runtime import contract
 from nextword.runtime.errors import ValidationError
 
 # Float32 exports compute the same graph in the same precision; what remains is summation order
@@ -56,9 +55,14 @@ def compare(file: str, inputs: str, ids: np.ndarray, expected: np.ndarray, backe
     """Check one backend against Keras' probabilities `expected` on `ids`."""
     report = Report(file, inputs, len(ids))
     roles = backend.roles
-    names = (backend.input_name, roles.probs.name, getattr(roles.top_probs, "name", None), getattr(roles.top_ids, "name", None))
-    if names != (signature.INPUT, *signature.OUTPUTS):
-        report.failures.append(f"names are {names}, expected {(signature.INPUT, *signature.OUTPUTS)}")
+    names = (
+        backend.input_name,
+        roles.probs.name,
+        getattr(roles.top_probs, "name", None),
+        getattr(roles.top_ids, "name", None),
+    )
+    if names != (contract.INPUT, *contract.OUTPUTS):
+        report.failures.append(f"names are {names}, expected {(contract.INPUT, *contract.OUTPUTS)}")
     try:
         got = np.asarray(backend.run(ids))
     except Exception as exc:  # an engine error on a valid input is a validation failure, reported, not raised
@@ -84,7 +88,9 @@ def compare(file: str, inputs: str, ids: np.ndarray, expected: np.ndarray, backe
             report.failures.append(f"max abs diff {report.max_abs_diff:.2e} > {FLOAT_ATOL:.0e}")
         rows = order_mismatches(expected, keras_top5, got_top5)
         if rows:
-            report.failures.append(f"top-5 order differs from Keras (beyond ties) in {len(rows)} rows, first row {rows[0]}")
+            report.failures.append(
+                f"top-5 order differs from Keras (beyond ties) in {len(rows)} rows, first row {rows[0]}"
+            )
     if roles.top_k:
         report.failures.extend(check_graph_top_k(ids, got, backend, exact=None if quantized else expected))
     return report
@@ -101,7 +107,9 @@ def check_graph_top_k(ids: np.ndarray, got: np.ndarray, backend, *, exact: np.nd
         return [f"top_ids hold ids outside 1..{got.shape[1] - 1}"]
     rows = order_mismatches(reference, want, top_ids)
     if rows:
-        failures.append(f"top_ids differ from the ranking of probs (beyond ties) in {len(rows)} rows, first row {rows[0]}")
+        failures.append(
+            f"top_ids differ from the ranking of probs (beyond ties) in {len(rows)} rows, first row {rows[0]}"
+        )
     diff = float(np.max(np.abs(top_probs - np.take_along_axis(got, top_ids, axis=1))))
     if not diff <= FLOAT_ATOL:
         failures.append(f"top_probs differ from probs at top_ids by {diff:.2e}")
@@ -144,8 +152,10 @@ def format_table(reports: list[Report]) -> str:
     lines = [header, "-" * len(header)]
     for r in reports:
         result = "ok" if r.passed else "FAIL: " + "; ".join(r.failures)
-        lines.append(f"{r.file:<22} {r.inputs:<12} {r.windows:>7} {r.max_abs_diff:>10.2e} "
-                     f"{r.top1_agreement:>7.2%} {r.top5_agreement:>7.2%} {r.mean_kl:>9.2e}  {result}")
+        lines.append(
+            f"{r.file:<22} {r.inputs:<12} {r.windows:>7} {r.max_abs_diff:>10.2e} "
+            f"{r.top1_agreement:>7.2%} {r.top5_agreement:>7.2%} {r.mean_kl:>9.2e}  {result}"
+        )
     return "\n".join(lines)
 
 

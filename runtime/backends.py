@@ -2,7 +2,7 @@
 
 Names and shapes are read from the model, never assumed: outputs are told apart by dtype and shape
 (the probabilities, and, when the graph has them, the top-k probabilities and ids; see
-export/signature.py). onnxruntime sessions are safe to share between threads; LiteRT interpreters are
+runtime/contract.py). onnxruntime sessions are safe to share between threads; LiteRT interpreters are
 not, so each thread gets its own.
 """
 
@@ -12,7 +12,6 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-
 from nextword.runtime.errors import CorruptModelError
 
 
@@ -38,9 +37,13 @@ class OnnxBackend:
         onnx_dtypes = {"tensor(int32)": "int32", "tensor(float)": "float32"}
         try:
             inputs = [Port(i.name, onnx_dtypes.get(i.type, i.type), tuple(i.shape)) for i in self.session.get_inputs()]
-            outputs = [Port(o.name, onnx_dtypes.get(o.type, o.type), tuple(o.shape)) for o in self.session.get_outputs()]
+            outputs = [
+                Port(o.name, onnx_dtypes.get(o.type, o.type), tuple(o.shape)) for o in self.session.get_outputs()
+            ]
         except ValueError as exc:  # e.g. a name that is not UTF-8: onnxruntime does not check, Python must decode
-            raise CorruptModelError(f"onnxruntime cannot read the model's inputs and outputs: {first_line(exc)}") from None
+            raise CorruptModelError(
+                f"onnxruntime cannot read the model's inputs and outputs: {first_line(exc)}"
+            ) from None
         self.input_name, self.input_shape, self.roles = read_signature(inputs, outputs)
         self.output_name, self.output_shape = self.roles.probs.name, self.roles.probs.shape
         self._probs_names = [self.output_name]
@@ -74,7 +77,9 @@ class LiteRTBackend:
         interpreter = self._interpreter()  # load once now, so a bad file fails at load, not at first call
 
         def ports(details):
-            return [Port(d["name"], np.dtype(d["dtype"]).name, tuple(int(n) for n in d["shape_signature"])) for d in details]
+            return [
+                Port(d["name"], np.dtype(d["dtype"]).name, tuple(int(n) for n in d["shape_signature"])) for d in details
+            ]
 
         try:
             input_details, output_details = interpreter.get_input_details(), interpreter.get_output_details()
@@ -164,17 +169,23 @@ def read_signature(inputs: list[Port], outputs: list[Port]) -> tuple[str, tuple,
     """One int32 input; outputs are either [probs] or [probs, top_probs, top_ids], told apart by dtype and
     shape: the float output over the whole vocabulary is probs, the other float and the int32 are the top k."""
     if len(inputs) != 1 or inputs[0].dtype != "int32":
-        raise CorruptModelError(f"model inputs are {[(i.name, i.dtype) for i in inputs]}; expected one int32 input of ids")
+        raise CorruptModelError(
+            f"model inputs are {[(i.name, i.dtype) for i in inputs]}; expected one int32 input of ids"
+        )
     floats = [o for o in outputs if o.dtype == "float32"]
     ints = [o for o in outputs if o.dtype == "int32"]
     if len(outputs) == 1 and floats:
         return inputs[0].name, inputs[0].shape, Roles(floats[0])
     if len(outputs) == 3 and len(floats) == 2 and len(ints) == 1 and all(len(o.shape) == 2 for o in outputs):
         top_probs, probs = sorted(floats, key=lambda o: _width(o.shape[-1]))
-        if _width(top_probs.shape[-1]) == _width(ints[0].shape[-1]) > 0 and _width(probs.shape[-1]) > _width(top_probs.shape[-1]):
+        if _width(top_probs.shape[-1]) == _width(ints[0].shape[-1]) > 0 and _width(probs.shape[-1]) > _width(
+            top_probs.shape[-1]
+        ):
             return inputs[0].name, inputs[0].shape, Roles(probs, top_probs, ints[0])
-    raise CorruptModelError(f"model outputs are {[(o.name, o.dtype, list(o.shape)) for o in outputs]}; expected "
-                            "float32 probabilities, optionally with float32 top-k probabilities and int32 top-k ids")
+    raise CorruptModelError(
+        f"model outputs are {[(o.name, o.dtype, list(o.shape)) for o in outputs]}; expected "
+        "float32 probabilities, optionally with float32 top-k probabilities and int32 top-k ids"
+    )
 
 
 def _width(dim) -> int:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nextword.runtime.errors import (CorruptModelError, InputError, MissingMetadataError, NextwordError,
-                                     UnsupportedVersionError, VocabularyMismatchError)
-from nextword.train.config import TrainConfig
-from nextword.train.tokenizer import Tokenizer, tokenizer_from_json
-
-FORMAT_VERSION = 1
-KEY_FORMAT_VERSION = "nextword.format_version"
-KEY_TOKENIZER = "nextword.tokenizer"
-KEY_CONFIG = "nextword.config"
-KEYS = (KEY_FORMAT_VERSION, KEY_TOKENIZER, KEY_CONFIG)
+from nextword.runtime.config import TrainConfig
+from nextword.runtime.contract import FORMAT_VERSION, KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER, METADATA_KEYS
+from nextword.runtime.errors import (
+    CorruptModelError,
+    InputError,
+    MissingMetadataError,
+    NextwordError,
+    UnsupportedVersionError,
+    VocabularyMismatchError,
+)
+from nextword.runtime.tokenizer import Tokenizer, tokenizer_from_json
 
 
 def vocab_size_of(tokenizer: Tokenizer) -> int:
@@ -37,13 +38,19 @@ class Bundle:
 
 def encode_bundle(tokenizer: Tokenizer, config: TrainConfig) -> dict[str, str]:
     # trimmed(): with num_words set, the words past it are dead weight in a file bound for a device.
-    return {KEY_FORMAT_VERSION: str(FORMAT_VERSION), KEY_TOKENIZER: tokenizer.trimmed().to_json(), KEY_CONFIG: config.to_json()}
+    return {
+        KEY_FORMAT_VERSION: str(FORMAT_VERSION),
+        KEY_TOKENIZER: tokenizer.trimmed().to_json(),
+        KEY_CONFIG: config.to_json(),
+    }
 
 
 def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
-    missing = [key for key in KEYS if key not in entries]
+    missing = [key for key in METADATA_KEYS if key not in entries]
     if missing:
-        raise MissingMetadataError(f"{source} has no nextword metadata ({', '.join(missing)} missing); was it exported by `nextword export`?")
+        raise MissingMetadataError(
+            f"{source} has no nextword metadata ({', '.join(missing)} missing); was it exported by `nextword export`?"
+        )
     raw_version = entries[KEY_FORMAT_VERSION]
     # isdigit() alone also accepts "²" and 5,000-digit strings, which int() then rejects with a bare ValueError.
     if not (raw_version.isascii() and raw_version.isdigit() and len(raw_version) <= 9):
@@ -51,7 +58,9 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
     version = int(raw_version)
     if version != FORMAT_VERSION:
         relation = "newer than" if version > FORMAT_VERSION else "older than"
-        raise UnsupportedVersionError(f"{source} has format version {version}, {relation} this runtime's version {FORMAT_VERSION}")
+        raise UnsupportedVersionError(
+            f"{source} has format version {version}, {relation} this runtime's version {FORMAT_VERSION}"
+        )
     try:
         tokenizer = tokenizer_from_json(entries[KEY_TOKENIZER])
         config = TrainConfig.from_json(entries[KEY_CONFIG])
@@ -66,7 +75,9 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
     if type(config.seq_len) is not int or type(config.vocab_size) is not int:  # 3.0 == 3 would pass the checks below
         raise CorruptModelError(f"{source}: bundled config has a non-integer seq_len or vocab_size")
     if vocab_size_of(tokenizer) != config.vocab_size:
-        raise VocabularyMismatchError(f"{source}: bundled tokenizer has {vocab_size_of(tokenizer)} ids but the config says {config.vocab_size}")
+        raise VocabularyMismatchError(
+            f"{source}: bundled tokenizer has {vocab_size_of(tokenizer)} ids but the config says {config.vocab_size}"
+        )
     return Bundle(version, tokenizer, config)
 
 
@@ -80,4 +91,3 @@ def entries_to_text(raw: dict[str, bytes], *, source: str) -> dict[str, str]:
             except UnicodeDecodeError:
                 raise CorruptModelError(f"{source}: metadata {key} is not UTF-8") from None
     return out
-

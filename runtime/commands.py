@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 
+from nextword.runtime.contract import FORMATS
 from nextword.runtime.errors import InputError
 
 
-def register(subparsers) -> None:
+def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("model", metavar="MODEL", help="an exported model.onnx or model.tflite")
-    common.add_argument("--backend", choices=("onnx", "tflite"), help="override the format read from the file")
+    common.add_argument("--backend", choices=FORMATS, help="override the format read from the file")
     common.add_argument("--threads", type=int, default=1, help="engine threads (default 1: lowest single-call latency)")
     common.add_argument("--json", action="store_true", help="one JSON object per output line")
+    return common
 
-    p = subparsers.add_parser("predict", parents=[common], help="the k most likely next words",
-                              description="Print the k most likely next words; TEXT '-' reads one input per line from stdin.")
+
+def add_predict(subparsers, help_line: str) -> None:
+    p = subparsers.add_parser(
+        "predict",
+        parents=[common_options()],
+        help=help_line,
+        description="Print the k most likely next words; TEXT '-' reads one input per line from stdin.",
+    )
     p.add_argument("text", metavar="TEXT")
     p.add_argument("-k", type=int, default=5, help="how many words (default 5)")
     p.set_defaults(func=run_predict)
 
-    g = subparsers.add_parser("generate", parents=[common], help="continue a text word by word",
-                              description="Generate words after TEXT; TEXT '-' reads one prompt per line from stdin.")
+
+def add_generate(subparsers, help_line: str) -> None:
+    g = subparsers.add_parser(
+        "generate",
+        parents=[common_options()],
+        help=help_line,
+        description="Generate words after TEXT; TEXT '-' reads one prompt per line from stdin.",
+    )
     g.add_argument("text", metavar="TEXT")
     g.add_argument("-n", "--n-words", type=int, default=20, help="words to generate (default 20)")
     g.add_argument("--strategy", choices=("greedy", "sample"), default="greedy")
@@ -33,10 +46,18 @@ def register(subparsers) -> None:
     g.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same text")
     g.set_defaults(func=run_generate)
 
-    e = subparsers.add_parser("evaluate", parents=[common], help="perplexity and top-k accuracy beside a Kneser-Ney baseline",
-                              description="Score the model on the held-out tail of a corpus, next to an n-gram baseline fitted on the rest.")
+
+def add_evaluate(subparsers, help_line: str) -> None:
+    e = subparsers.add_parser(
+        "evaluate",
+        parents=[common_options()],
+        help=help_line,
+        description="Score the model on the held-out tail of a corpus, next to an n-gram baseline fitted on the rest.",
+    )
     e.add_argument("--corpus", required=True, metavar="FILE")
-    e.add_argument("--holdout", type=float, default=None, help="held-out fraction (default: the model's validation_split)")
+    e.add_argument(
+        "--holdout", type=float, default=None, help="held-out fraction (default: the model's validation_split)"
+    )
     e.set_defaults(func=run_evaluate)
 
 
@@ -44,16 +65,6 @@ def load(args):
     from nextword.runtime.predictor import Predictor
 
     return Predictor.load(args.model, backend=args.backend, threads=args.threads)
-
-
-@contextlib.contextmanager
-def arguments_checked():
-    """Predictor refuses bad arguments (k < 1, temperature <= 0, ...) with ValueError, as a Python API should;
-    on the command line they are bad input: one line and exit 2, not a traceback."""
-    try:
-        yield
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
 
 
 def inputs(text: str):
@@ -71,11 +82,18 @@ def inputs(text: str):
 def run_predict(args) -> int:
     predictor = load(args)
     for text in inputs(args.text):
-        with arguments_checked():
-            prediction = predictor.predict_next(text, k=args.k)
+        prediction = predictor.predict_next(text, k=args.k)
         if args.json:
-            print(json.dumps({"text": text, "predictions": [{"word": w, "probability": p} for w, p in prediction],
-                              "unknown_words": list(prediction.unknown_words)}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "text": text,
+                        "predictions": [{"word": w, "probability": p} for w, p in prediction],
+                        "unknown_words": list(prediction.unknown_words),
+                    }
+                ),
+                flush=True,
+            )
         else:
             print("  ".join(f"{w} {p:.4f}" for w, p in prediction), flush=True)
     return 0
@@ -84,9 +102,9 @@ def run_predict(args) -> int:
 def run_generate(args) -> int:
     predictor = load(args)
     for text in inputs(args.text):
-        with arguments_checked():
-            words = predictor.generate(text, args.n_words, strategy=args.strategy, temperature=args.temperature,
-                                       top_k=args.top_k, seed=args.seed)
+        words = predictor.generate(
+            text, args.n_words, strategy=args.strategy, temperature=args.temperature, top_k=args.top_k, seed=args.seed
+        )
         if args.json:
             print(json.dumps({"text": text, "generated": words}), flush=True)
         else:
@@ -95,13 +113,15 @@ def run_generate(args) -> int:
 
 
 def run_evaluate(args) -> int:
+    from nextword.runtime.corpus import load_corpus
     from nextword.runtime.evaluate import evaluate
     from nextword.runtime.metrics import text_progress
-    from nextword.train.corpus import load_corpus
 
     predictor = load(args)
     corpus = load_corpus(args.corpus)
-    report = evaluate(predictor, corpus.text, holdout=args.holdout, progress=None if args.json else text_progress(sys.stderr))
+    report = evaluate(
+        predictor, corpus.text, holdout=args.holdout, progress=None if args.json else text_progress(sys.stderr)
+    )
     if args.json:
         print(json.dumps(report))
         return 0
@@ -110,3 +130,6 @@ def run_evaluate(args) -> int:
     for name, row in (("model " + args.model, report["model"]), (report["baseline"]["name"], report["baseline"])):
         print(f"{name[:34]:<34} {row['perplexity']:>10.1f} {row['top1']:>7.2%} {row['top3']:>7.2%} {row['top5']:>7.2%}")
     return 0
+
+
+COMMANDS = {"predict": add_predict, "generate": add_generate, "evaluate": add_evaluate}  # read by nextword.runtime.cli

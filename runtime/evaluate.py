@@ -7,12 +7,11 @@ Kneser-Ney baseline is fitted on the first part, and both are scored on the held
 from __future__ import annotations
 
 import numpy as np
-
 from nextword.runtime.errors import InputError
 from nextword.runtime.kneser_ney import KneserNey
 from nextword.runtime.metrics import evaluate_windows
-from nextword.train.tokenizer import text_to_word_sequence
-from nextword.train.windows import make_windows, split_train_holdout
+from nextword.runtime.tokenizer import text_to_word_sequence
+from nextword.runtime.windows import make_windows, split_train_holdout
 
 
 def id_stream(tokenizer, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -50,14 +49,16 @@ def evaluate(predictor, text: str, *, holdout: float | None = None, progress=Non
     split = split_train_holdout(len(targets), holdout)
     if split == len(targets) or split == 0:
         raise InputError(f"the text has {len(targets)} windows, too few to hold out {holdout:.0%} and fit a baseline")
-    baseline = KneserNey.fit(ids[:split + config.seq_len - 1], config.vocab_size, order=config.seq_len)
+    baseline = KneserNey.fit(ids[: split + config.seq_len - 1], config.vocab_size, order=config.seq_len)
     held_contexts, held_targets = contexts[split:], targets[split:]
     model = evaluate_windows(predictor.probabilities, held_contexts, held_targets, progress=progress)
     reference = evaluate_windows(baseline.probs_batch, held_contexts, held_targets, progress=progress)
     n = model.pop("windows")
     reference.pop("windows")
-    return {"windows": n, "windows_with_unknown_words": int(np.count_nonzero(touched[split:])),
-            "model": model,
-            "baseline": {"name": f"interpolated Kneser-Ney {config.seq_len}-gram", **reference},
-            "training_windows_for_baseline": split}
-
+    return {
+        "windows": n,
+        "windows_with_unknown_words": int(np.count_nonzero(touched[split:])),
+        "model": model,
+        "baseline": {"name": f"interpolated Kneser-Ney {config.seq_len}-gram", **reference},
+        "training_windows_for_baseline": split,
+    }

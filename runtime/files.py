@@ -23,24 +23,6 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or exc.__class__.__name__
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {_describe(exc)}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"cannot write {path}: {_describe(exc)}") from None
-
-
 def check_output_dir(out: str | os.PathLike, *, force: bool) -> Path:
     """Refuse early (before any expensive work) to overwrite a non-empty folder without --force."""
     out = Path(out)
@@ -83,7 +65,7 @@ def staged_dir(out: str | os.PathLike, *, force: bool):
 def remove_orphans(out: Path) -> None:
     """Delete staging folders beside `out` left by writers that were killed (their pid no longer runs)."""
     for leftover in out.parent.glob(f".{glob.escape(out.name)}.*.staging"):
-        pid = leftover.name[len(out.name) + 2:].split(".", 1)[0]
+        pid = leftover.name[len(out.name) + 2 :].split(".", 1)[0]
         if pid.isdigit() and not _process_exists(int(pid)):
             shutil.rmtree(leftover, ignore_errors=True)
 

@@ -30,9 +30,8 @@ shorter context.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
 from nextword.runtime.errors import InputError
+from numpy.lib.stride_tricks import sliding_window_view
 
 MIN_DISCOUNT = 0.05
 MAX_DISCOUNT = 0.95
@@ -78,7 +77,7 @@ class KneserNey:
         self._unigram = unigram  # P_1 over the whole vocabulary, 0 at id 0
 
     @classmethod
-    def fit(cls, ids: np.ndarray, vocab_size: int, order: int, discount: float | None = None) -> "KneserNey":
+    def fit(cls, ids: np.ndarray, vocab_size: int, order: int, discount: float | None = None) -> KneserNey:
         """Count a 1-D stream of ids in 0..vocab_size-1; order is n (context length n - 1)."""
         stream = np.asarray(ids)
         if stream.ndim != 1 or not np.issubdtype(stream.dtype, np.integer):
@@ -129,7 +128,7 @@ class KneserNey:
             usable &= contexts[:, -(k - 1)] != 0
             if table.context_keys.size == 0:
                 continue
-            keys = _encode(contexts[:, -(k - 1):], self.vocab_size)
+            keys = _encode(contexts[:, -(k - 1) :], self.vocab_size)
             slot = np.searchsorted(table.context_keys, keys)
             slot_clipped = np.minimum(slot, len(table.context_keys) - 1)
             found = usable & (table.context_keys[slot_clipped] == keys)
@@ -156,7 +155,7 @@ class KneserNey:
             raise InputError(f"context ids must lie in 0..{self.vocab_size - 1}, found {low}..{high}")
         width = self.order - 1
         if contexts.shape[1] >= width:
-            return contexts[:, contexts.shape[1] - width:]
+            return contexts[:, contexts.shape[1] - width :]
         return contexts
 
 

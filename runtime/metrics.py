@@ -4,10 +4,9 @@ so the neural model (through any runtime) and the n-gram baseline are scored the
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
-
 from nextword.runtime.errors import InputError
 
 # log(0) would make one unseen target dominate (infinite) perplexity; 1e-12 caps a single

@@ -50,8 +50,14 @@ _CHILDREN = {
     "function": {FUNCTION_NODE: "node", FUNCTION_ATTRIBUTE_PROTO: "attribute"},
     "graph": {GRAPH_NODE: "node", GRAPH_INITIALIZER: "tensor", GRAPH_SPARSE_INITIALIZER: "sparse_tensor"},
     "node": {NODE_ATTRIBUTE: "attribute"},
-    "attribute": {ATTRIBUTE_T: "tensor", ATTRIBUTE_G: "graph", ATTRIBUTE_TENSORS: "tensor", ATTRIBUTE_GRAPHS: "graph",
-                  ATTRIBUTE_SPARSE_TENSOR: "sparse_tensor", ATTRIBUTE_SPARSE_TENSORS: "sparse_tensor"},
+    "attribute": {
+        ATTRIBUTE_T: "tensor",
+        ATTRIBUTE_G: "graph",
+        ATTRIBUTE_TENSORS: "tensor",
+        ATTRIBUTE_GRAPHS: "graph",
+        ATTRIBUTE_SPARSE_TENSOR: "sparse_tensor",
+        ATTRIBUTE_SPARSE_TENSORS: "sparse_tensor",
+    },
     "sparse_tensor": {SPARSE_TENSOR_VALUES: "tensor", SPARSE_TENSOR_INDICES: "tensor"},
     "tensor": {},
 }
@@ -102,7 +108,9 @@ def _metadata_entry(data: memoryview, span: tuple[int, int], max_bytes: int) -> 
                 raise UnsafeModelError(f"ONNX metadata entry is {end - start} bytes, more than the {max_bytes} allowed")
             parts[field] = data[start:end]  # last occurrence wins, as in protobuf
     try:
-        return bytes(parts[STRING_STRING_ENTRY_KEY]).decode("utf-8"), bytes(parts[STRING_STRING_ENTRY_VALUE]).decode("utf-8")
+        return bytes(parts[STRING_STRING_ENTRY_KEY]).decode("utf-8"), bytes(parts[STRING_STRING_ENTRY_VALUE]).decode(
+            "utf-8"
+        )
     except UnicodeDecodeError:
         raise CorruptModelError("ONNX metadata key or value is not valid UTF-8") from None
 

@@ -1,7 +1,7 @@
 """Text in, next words out: the one class apps embed. numpy plus onnxruntime or LiteRT; never TensorFlow.
 
-    p = Predictor.load("model.onnx")       # or model.tflite; the format is read from the bytes
-    p.predict_next("to be or not", k=5)    # [(word, probability), ...], highest first
+p = Predictor.load("model.onnx")       # or model.tflite; the format is read from the bytes
+p.predict_next("to be or not", k=5)    # [(word, probability), ...], highest first
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-
 from nextword.runtime.backends import BACKENDS
 from nextword.runtime.bundle import Bundle, decode_bundle, entries_to_text
-from nextword.runtime.errors import (CorruptModelError, InputError, UnsafeModelError, VocabularyMismatchError)
+from nextword.runtime.errors import CorruptModelError, InputError, UnsafeModelError, VocabularyMismatchError
 from nextword.runtime.tflite_metadata import TFLITE_IDENTIFIER  # bytes 4..8 of every TFLite flatbuffer
 
 # Limits for untrusted files. The default model is a few hundred KB and a 50k-word vocabulary with
@@ -40,7 +39,7 @@ class Predictor:
         self.seq_len = bundle.config.seq_len
         self.context_len = bundle.config.context_len
         self.vocab_size = bundle.config.vocab_size
-        # Done once here, not per call: the id -> word table as an array, so top-k becomes one fancy index.
+        # Done once here, not per call: id -> word as a list, indexed by the ids the graph returns.
         self._word_list = [""] + [self.tokenizer.index_word.get(i, "") for i in range(1, self.vocab_size)]
         self._chunk_starts = chunk_starts(self.vocab_size - 1)
         oov_id = self.tokenizer.word_index.get(self.tokenizer.oov_token) if self.tokenizer.oov_token else None
@@ -48,16 +47,32 @@ class Predictor:
         self._graph_top_k = backend.roles.top_k  # how many ranked words the graph itself returns (0: none)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, backend: str | None = None, threads: int = 1,
-             max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES) -> "Predictor":
+    def load(
+        cls,
+        path: str | os.PathLike,
+        *,
+        backend: str | None = None,
+        threads: int = 1,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+    ) -> Predictor:
         """Load an exported file. `backend` ("onnx" or "tflite") overrides the format read from the bytes."""
         data = read_model_bytes(path, max_file_bytes)
         source = Path(path).name
-        return cls.from_bytes(data, backend=backend, threads=threads, source=source, max_metadata_bytes=max_metadata_bytes)
+        return cls.from_bytes(
+            data, backend=backend, threads=threads, source=source, max_metadata_bytes=max_metadata_bytes
+        )
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, backend: str | None = None, threads: int = 1, source: str = "model",
-                   max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES) -> "Predictor":
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        backend: str | None = None,
+        threads: int = 1,
+        source: str = "model",
+        max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+    ) -> Predictor:
         fmt = sniff_format(data, source)
         if backend is not None and backend != fmt:
             if backend not in BACKENDS:
@@ -89,9 +104,13 @@ class Predictor:
     def metadata(self) -> dict:
         import json
 
-        return {"format_version": self.bundle.format_version, "backend": self.backend.name, "source": self.source,
-                "config": json.loads(self.bundle.config.to_json()),
-                "tokenizer": self.tokenizer.options()}  # the options, not the vocabulary (that is `vocabulary`)
+        return {
+            "format_version": self.bundle.format_version,
+            "backend": self.backend.name,
+            "source": self.source,
+            "config": json.loads(self.bundle.config.to_json()),
+            "tokenizer": self.tokenizer.options(),
+        }  # the options, not the vocabulary (that is `vocabulary`)
 
     # --- text -> ids -------------------------------------------------------------------------------
     def encode(self, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -99,7 +118,7 @@ class Predictor:
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         ids, unknown = self.tokenizer.encode_words(text)
-        tail = ids[-self.context_len:]
+        tail = ids[-self.context_len :]
         context = np.array([0] * (self.context_len - len(tail)) + tail, dtype=np.int32)
         return context, tuple(unknown)
 
@@ -116,10 +135,10 @@ class Predictor:
             raise TypeError("texts must be a list of str, not a single str (use predict_next)")
         texts = list(texts)
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
         results = []
         for start in range(0, len(texts), batch_size):
-            encoded = [self.encode(t) for t in texts[start:start + batch_size]]
+            encoded = [self.encode(t) for t in texts[start : start + batch_size]]
             rows = self._predict(np.stack([context for context, _ in encoded]), k)
             results.extend(Prediction(row, unknown) for row, (_, unknown) in zip(rows, encoded))
         return results
@@ -128,25 +147,33 @@ class Predictor:
         """Raw model output for id contexts [batch, seq_len - 1] (for evaluation and benchmarks)."""
         contexts = np.ascontiguousarray(contexts, dtype=np.int32)
         if contexts.ndim != 2 or contexts.shape[1] != self.context_len:
-            raise ValueError(f"contexts must have shape [batch, {self.context_len}], got {list(contexts.shape)}")
+            raise InputError(f"contexts must have shape [batch, {self.context_len}], got {list(contexts.shape)}")
         if contexts.size and (contexts.min() < 0 or contexts.max() >= self.vocab_size):
-            raise ValueError(f"context ids must be in [0, {self.vocab_size})")
+            raise InputError(f"context ids must be in [0, {self.vocab_size})")
         if not len(contexts):
             # Never hand an engine an empty batch: onnxruntime aborts the whole process on it, LiteRT raises.
             return np.zeros((0, self.vocab_size), dtype=np.float32)
         return self.backend.run(contexts)
 
-    def generate(self, text: str, n_words: int = 20, *, strategy: str = "greedy", temperature: float = 1.0,
-                 top_k: int | None = None, seed: int | None = None) -> str:
+    def generate(
+        self,
+        text: str,
+        n_words: int = 20,
+        *,
+        strategy: str = "greedy",
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ) -> str:
         """The next `n_words` words after `text`, space-separated (the prompt is not repeated).
 
         The OOV token is never generated: it is a fine answer to "what comes next?" but not a word."""
         if not isinstance(n_words, int) or isinstance(n_words, bool) or n_words < 0:
-            raise ValueError(f"n_words must be a non-negative integer, got {n_words!r}")
+            raise InputError(f"n_words must be a non-negative integer, got {n_words!r}")
         if strategy not in ("greedy", "sample"):
-            raise ValueError(f"strategy must be 'greedy' or 'sample', got {strategy!r}")
+            raise InputError(f"strategy must be 'greedy' or 'sample', got {strategy!r}")
         if not temperature > 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
+            raise InputError(f"temperature must be positive, got {temperature}")
         if top_k is not None:
             top_k = self._check_k(top_k)
         rng = np.random.default_rng(seed)
@@ -170,7 +197,7 @@ class Predictor:
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
             raise TypeError(f"k must be an int, not {type(k).__name__}")
         if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+            raise InputError(f"k must be at least 1, got {k}")
         return min(int(k), self.vocab_size - 1)  # more words than the vocabulary has: all of them
 
     def _predict(self, contexts: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
@@ -244,7 +271,9 @@ def read_model_bytes(path: str | os.PathLike, max_bytes: int) -> bytes:
         if not path.is_file():
             raise InputError(f"model {path} is not a file")
         if size > max_bytes:
-            raise UnsafeModelError(f"model {path} is {size} bytes, over the {max_bytes}-byte limit (raise max_file_bytes to allow it)")
+            raise UnsafeModelError(
+                f"model {path} is {size} bytes, over the {max_bytes}-byte limit (raise max_file_bytes to allow it)"
+            )
         with open(path, "rb") as f:
             data = f.read(max_bytes + 1)  # the file may grow after stat(); never read past the limit
     except FileNotFoundError:
@@ -271,6 +300,11 @@ def check_signature(engine, bundle: Bundle, source: str) -> None:
     config = bundle.config
     in_shape, out_shape = engine.input_shape, engine.output_shape
     if len(in_shape) != 2 or in_shape[1] != config.context_len:
-        raise CorruptModelError(f"{source}: input shape {list(in_shape)} does not take {config.context_len} ids (seq_len {config.seq_len})")
+        raise CorruptModelError(
+            f"{source}: input shape {list(in_shape)} does not take {config.context_len} ids (seq_len {config.seq_len})"
+        )
     if len(out_shape) != 2 or out_shape[1] != config.vocab_size:
-        raise VocabularyMismatchError(f"{source}: model outputs {out_shape[-1] if out_shape else '?'} probabilities but the bundled vocabulary has {config.vocab_size} ids")
+        raise VocabularyMismatchError(
+            f"{source}: model outputs {out_shape[-1] if out_shape else '?'} probabilities "
+            f"but the bundled vocabulary has {config.vocab_size} ids"
+        )

@@ -80,8 +80,10 @@ def check_graph(buf: bytes) -> None:
 
 def _check_model(reader: CheckedReader) -> None:
     model = reader.indirect(0)
-    codes = [max(reader.scalar(code, _OPCODE_DEPRECATED_BUILTIN, "<b"), reader.scalar(code, _OPCODE_BUILTIN, "<i"))
-             for code in reader.table_vector(model, _MODEL_OPERATOR_CODES)]
+    codes = [
+        max(reader.scalar(code, _OPCODE_DEPRECATED_BUILTIN, "<b"), reader.scalar(code, _OPCODE_BUILTIN, "<i"))
+        for code in reader.table_vector(model, _MODEL_OPERATOR_CODES)
+    ]
     buffers = reader.table_vector(model, _MODEL_BUFFERS)
     for subgraph in reader.table_vector(model, _MODEL_SUBGRAPHS):
         tensors = reader.table_vector(subgraph, _SUBGRAPH_TENSORS)
@@ -92,9 +94,14 @@ def _check_model(reader: CheckedReader) -> None:
         for number, operator in enumerate(reader.table_vector(subgraph, _SUBGRAPH_OPERATORS)):
             code_index = reader.scalar(operator, _OPERATOR_OPCODE_INDEX, "<I")
             if code_index >= len(codes):
-                raise CorruptModelError(f"TFLite operator {number} uses opcode {code_index}; the model defines {len(codes)}")
+                raise CorruptModelError(
+                    f"TFLite operator {number} uses opcode {code_index}; the model defines {len(codes)}"
+                )
             optional = OPTIONAL_INPUTS.get(codes[code_index], frozenset())
-            inputs, outputs = _indexes(reader, operator, _OPERATOR_INPUTS), _indexes(reader, operator, _OPERATOR_OUTPUTS)
+            inputs, outputs = (
+                _indexes(reader, operator, _OPERATOR_INPUTS),
+                _indexes(reader, operator, _OPERATOR_OUTPUTS),
+            )
             _check_arity(codes[code_index], len(inputs), len(outputs), number)
             _check_counted(reader, operator, codes[code_index], len(inputs), len(outputs), number)
             for position, index in enumerate(inputs):
@@ -103,7 +110,10 @@ def _check_model(reader: CheckedReader) -> None:
             for index in outputs:
                 _check_index(index, len(tensors), f"operator {number} output")
                 if index in written or _is_constant(reader, tensors[index], buffers):
-                    raise CorruptModelError(f"TFLite operator {number} writes tensor {index}, which is a graph input, a constant or another operator's output")
+                    raise CorruptModelError(
+                        f"TFLite operator {number} writes tensor {index}, which is a graph input, a constant "
+                        "or another operator's output"
+                    )
                 written.add(index)
 
 
@@ -118,7 +128,9 @@ def _check_arity(code: int, inputs: int, outputs: int, number: int) -> None:
     for (low, high), count, kind in zip(ARITY[code], (inputs, outputs), ("inputs", "outputs")):
         if count < low or (high is not None and count > high):
             allowed = str(low) if low == high else f"{low} or more" if high is None else f"{low} to {high}"
-            raise CorruptModelError(f"TFLite operator {number} (builtin {code}) has {count} {kind}; its kernel takes {allowed}")
+            raise CorruptModelError(
+                f"TFLite operator {number} (builtin {code}) has {count} {kind}; its kernel takes {allowed}"
+            )
 
 
 def _check_counted(reader: CheckedReader, operator: int, code: int, inputs: int, outputs: int, number: int) -> None:
@@ -132,7 +144,9 @@ def _check_counted(reader: CheckedReader, operator: int, code: int, inputs: int,
             declared = reader.scalar(reader.indirect(options), 0, "<i")
     actual = inputs if kind == "inputs" else outputs
     if declared != actual:
-        raise CorruptModelError(f"TFLite operator {number} (builtin {code}) has {actual} {kind} but its options declare {declared}")
+        raise CorruptModelError(
+            f"TFLite operator {number} (builtin {code}) has {actual} {kind} but its options declare {declared}"
+        )
 
 
 def _check_index(index: int, count: int, where: str) -> None:

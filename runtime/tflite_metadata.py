@@ -36,7 +36,7 @@ def read_metadata(buf: bytes, *, max_value_bytes: int) -> dict[str, bytes]:
         raise CorruptModelError(f"TFLite metadata is corrupt: {type(exc).__name__}") from None
 
 
-def _read_entries(reader: "CheckedReader", max_value_bytes: int) -> dict[str, bytes]:
+def _read_entries(reader: CheckedReader, max_value_bytes: int) -> dict[str, bytes]:
     if reader.size < 8 or bytes(reader.data[4:8]) != TFLITE_IDENTIFIER:
         raise CorruptModelError("not a TFLite model (file identifier is not TFL3)")
     model = reader.indirect(0)
@@ -62,7 +62,7 @@ def _read_entries(reader: "CheckedReader", max_value_bytes: int) -> dict[str, by
     return entries
 
 
-def _buffer_bytes(reader: "CheckedReader", buffer: int, name: str, max_value_bytes: int) -> bytes:
+def _buffer_bytes(reader: CheckedReader, buffer: int, name: str, max_value_bytes: int) -> bytes:
     offset = reader.scalar(buffer, _BUFFER_OFFSET, "<Q")
     if offset > 1:
         # Over-2 GB layout: data lies after the flatbuffer, addressed from the start of the file.

@@ -1,77 +1,183 @@
-"""Shared fixtures: real text, and one tiny model trained once per test session (tests train for seconds)."""
+"""The one test harness: real text, one tiny model trained and exported once per session, and runners.
+
+tests/runtime/ needs only the base install (+ LiteRT): CI also runs it in an environment without
+TensorFlow, where the model files come from NEXTWORD_TEST_MODELS, a folder the full suite filled.
+tests/train/ and tests/export/ need the `train` extra.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 SHARED_DATA = Path(os.environ.get("NEXTWORD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SHAKESPEARE = SHARED_DATA / "tinyshakespeare.txt"
+# When set, the session's trained and exported model live here and are reused by later runs (and by the
+# runtime-only environment, which cannot make them).
+TEST_MODELS = os.environ.get("NEXTWORD_TEST_MODELS")
+MODEL_FILES = ("model.onnx", "model.tflite")  # the float32 files every export writes
+FORMATS = ("onnx", "tflite")
+
+
+# --- real text -------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def shakespeare_text() -> str:
+def shakespeare_path() -> Path:
     if not SHAKESPEARE.is_file():
         pytest.skip(f"real corpus {SHAKESPEARE} is absent (set NEXTWORD_SHARED_DATA to its folder)")
-    return SHAKESPEARE.read_text(encoding="utf-8")
+    return SHAKESPEARE
+
+
+@pytest.fixture(scope="session")
+def shakespeare_text(shakespeare_path) -> str:
+    return shakespeare_path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def embedded_text() -> str:
+    from nextword.runtime.corpus import embedded_text
+
+    return embedded_text()
 
 
 def tiny_config(**overrides):
     """The test-sized config (litert_torch's fake-config habit): seconds to train, real architecture."""
-    from nextword.train.config import TrainConfig
+    from nextword.runtime.config import TrainConfig
 
     base = TrainConfig(epochs=2, batch_size=256, validation_split=0.1, seed=1234)
     return dataclasses.replace(base, **overrides)
 
 
 def corpus_of(text: str, name: str = "test-text"):
-    from nextword.train.corpus import Corpus
+    from nextword.runtime.corpus import Corpus
 
     return Corpus(name, text, hashlib.sha256(text.encode()).hexdigest())
 
 
-@pytest.fixture(scope="session")
-def embedded_text() -> str:
-    from nextword.train.corpus import embedded_text
-
-    return embedded_text()
+# --- one model per session -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def trained_corpus(trained_dir) -> Path:
-    return trained_dir.parent / "embedded-20k.txt"
+def models_root(tmp_path_factory) -> Path:
+    return Path(TEST_MODELS) if TEST_MODELS else tmp_path_factory.mktemp("models")
 
 
 @pytest.fixture(scope="session")
-def trained_dir(tmp_path_factory, embedded_text) -> Path:
+def trained_dir(models_root, embedded_text) -> Path:
     """A real model trained on the first ~20k words of the embedded corpus (real prose, always present)."""
-    pytest.importorskip("tensorflow")
+    root = models_root
+    run = root / "train"
+    if (run / "config.json").is_file() and (root / "embedded-20k.txt").is_file():
+        return run
+    pytest.importorskip("tensorflow", reason="training needs the `train` extra (or NEXTWORD_TEST_MODELS)")
+    from nextword.runtime.corpus import load_corpus
     from nextword.train.fit import train
 
-    from nextword.train.corpus import load_corpus
-
-    folder = tmp_path_factory.mktemp("trained")
-    corpus_file = folder / "embedded-20k.txt"  # a real file, so export finds and checks the training text
+    corpus_file = root / "embedded-20k.txt"  # a real file, so export finds and checks the training text
+    root.mkdir(parents=True, exist_ok=True)
     corpus_file.write_text(" ".join(embedded_text.split()[:20000]), encoding="utf-8")
-    return train(load_corpus(corpus_file), tiny_config(), folder / "run", verbose=0)
+    return train(load_corpus(corpus_file), tiny_config(), run, force=True, verbose=0)
+
+
+@pytest.fixture(scope="session")
+def trained_corpus(models_root, request) -> Path:
+    """The text `trained_dir` learned from; present without TensorFlow when NEXTWORD_TEST_MODELS is filled."""
+    path = models_root / "embedded-20k.txt"
+    if not path.is_file():
+        request.getfixturevalue("trained_dir")  # trains (and writes the text), or skips without TensorFlow
+    return path
 
 
 @pytest.fixture(scope="session")
 def exported_dir(tmp_path_factory, trained_dir) -> Path:
     """model.onnx + model.tflite + manifest.json exported (and validated) from `trained_dir`."""
+    out = trained_dir.parent / "export"
+    if all((out / name).is_file() for name in MODEL_FILES):
+        return out
+    pytest.importorskip("tensorflow", reason="exporting needs the `train` extra (or NEXTWORD_TEST_MODELS)")
     from nextword.export.pipeline import export
 
-    out = tmp_path_factory.mktemp("exported") / "export"
-    export(trained_dir, out, log=lambda *_: None)
+    export(trained_dir, out, log=lambda *_: None, force=True)
     return out
 
 
 @pytest.fixture(scope="session")
-def keras_model(trained_dir):
+def trained_model(trained_dir):
+    """The Keras model of `trained_dir` (needs TensorFlow)."""
+    pytest.importorskip("tensorflow")
     from nextword.train.fit import load_training_dir
 
     return load_training_dir(trained_dir).model
+
+
+@pytest.fixture(scope="session", params=FORMATS)
+def model_path(request, exported_dir) -> Path:
+    """Each exported float32 file in turn."""
+    return exported_dir / f"model.{request.param}"
+
+
+# --- runners ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """cli(*argv, stdin=None) -> (exit code, stdout lines, stderr): `nextword` in this process."""
+    import io
+
+    from nextword.runtime.cli import main
+
+    def run(*argv, stdin: str | None = None) -> tuple[int, list[str], str]:
+        capsys.readouterr()
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out.splitlines(), err
+
+    return run
+
+
+def run_process(
+    *argv, stdin: bytes | str = b"", env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """`nextword ARGV` in a fresh Python process (what a user's shell runs)."""
+    text = isinstance(stdin, str)
+    return subprocess.run(
+        [sys.executable, "-m", "nextword.runtime.cli", *map(str, argv)],
+        input=stdin,
+        capture_output=True,
+        text=text,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def run_python(
+    code: str, *args, stdin: str | None = None, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """`python -c CODE ARGS` in a fresh process: for what must hold from a cold start (imports, crashes)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def process():
+    return run_process
+
+
+@pytest.fixture
+def python():
+    return run_python

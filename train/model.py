@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import keras
-
-from nextword.train.config import TrainConfig
+from nextword.runtime.config import TrainConfig
 
 
 def build_model(config: TrainConfig) -> keras.Model:

@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # mutations.py, when r
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import mutations  # noqa: E402
-
 from nextword.runtime.errors import NextwordError  # noqa: E402
 from nextword.runtime.predictor import Predictor, sniff_format  # noqa: E402
 
@@ -76,7 +75,9 @@ class Running:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", action="append", required=True, metavar="FILE", help="an exported model (repeatable)")
-    p.add_argument("--count", type=int, default=10000, help="mutated files per --model, i.e. per format (default 10000)")
+    p.add_argument(
+        "--count", type=int, default=10000, help="mutated files per --model, i.e. per format (default 10000)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per file before it counts as a hang")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -195,17 +196,29 @@ class Tally:
         if outcome in PROBLEMS:
             self.problem_count += 1
             if len(self.problems) < MAX_PROBLEMS_LISTED:
-                self.problems.append({"case": case.id, "format": case.fmt, "mutator": case.mutator, "detail": case.detail,
-                                      "outcome": outcome, "message": message, "via_file": case.via_file})
+                self.problems.append(
+                    {
+                        "case": case.id,
+                        "format": case.fmt,
+                        "mutator": case.mutator,
+                        "detail": case.detail,
+                        "outcome": outcome,
+                        "message": message,
+                        "via_file": case.via_file,
+                    }
+                )
             if keep_dir:
                 Path(keep_dir).mkdir(parents=True, exist_ok=True)
                 (Path(keep_dir) / f"{outcome}-{case.id.replace(':', '-')}.{case.fmt}").write_bytes(case.data)
 
     def as_json(self) -> dict:
-        return {"totals": {fmt: dict(c) for fmt, c in self.totals.items()},
-                "by_mutator": {fmt: {m: dict(c) for m, c in ms.items()} for fmt, ms in self.by_mutator.items()},
-                "refusals": {fmt: dict(c.most_common()) for fmt, c in self.refusals.items()},
-                "problem_count": self.problem_count, "problems": self.problems}
+        return {
+            "totals": {fmt: dict(c) for fmt, c in self.totals.items()},
+            "by_mutator": {fmt: {m: dict(c) for m, c in ms.items()} for fmt, ms in self.by_mutator.items()},
+            "refusals": {fmt: dict(c.most_common()) for fmt, c in self.refusals.items()},
+            "problem_count": self.problem_count,
+            "problems": self.problems,
+        }
 
 
 def campaign(bases, args) -> Tally:
@@ -214,7 +227,9 @@ def campaign(bases, args) -> Tally:
     cases = (make_case(bases, m, i, args.seed) for i in range(args.count) for m in range(len(bases)))
     running: dict[int, Running] = {}
     done, total, started = 0, args.count * len(bases), time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="nextword-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as scratch:
+    with tempfile.TemporaryDirectory(
+        prefix="nextword-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+    ) as scratch:
         pending = next(cases, None)
         try:
             while pending is not None or running:
@@ -233,7 +248,11 @@ def campaign(bases, args) -> Tally:
                         tally.add(job.case, outcome, message, args.keep_crashes)
                         done += 1
                         if done % 1000 == 0:
-                            print(f"  {done}/{total} files, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+                            print(
+                                f"  {done}/{total} files, {time.monotonic() - started:.0f} s",
+                                file=sys.stderr,
+                                flush=True,
+                            )
         finally:
             for job in running.values():
                 os.kill(job.pid, signal.SIGKILL)
@@ -264,15 +283,22 @@ def print_summary(tally: Tally, elapsed: float) -> None:
     for fmt, counts in sorted(tally.refusals.items()):
         print(f"\n{fmt} refusals: " + ", ".join(f"{name} {n}" for name, n in counts.most_common()))
     for problem in tally.problems[:30]:
-        print(f"\n{problem['outcome'].upper()} case {problem['case']} ({problem['format']}, {problem['mutator']}: {problem['detail']})\n  {problem['message']}")
-    print(f"\n{sum(sum(c.values()) for c in tally.totals.values())} files in {elapsed:.0f} s; "
-          f"{tally.problem_count} crash/hang/other")
+        print(
+            f"\n{problem['outcome'].upper()} case {problem['case']} "
+            f"({problem['format']}, {problem['mutator']}: {problem['detail']})\n  {problem['message']}"
+        )
+    print(
+        f"\n{sum(sum(c.values()) for c in tally.totals.values())} files in {elapsed:.0f} s; "
+        f"{tally.problem_count} crash/hang/other"
+    )
 
 
 def replay(bases, spec: str, seed: int) -> int:
     model, number = (int(part) for part in spec.split(":"))
     case = make_case(bases, model, number, seed)
-    print(f"case {case.id}: {case.fmt} {case.mutator}: {case.detail} ({len(case.data)} bytes, via_file={case.via_file})")
+    print(
+        f"case {case.id}: {case.fmt} {case.mutator}: {case.detail} ({len(case.data)} bytes, via_file={case.via_file})"
+    )
     try:
         Predictor.from_bytes(case.data, source=f"case-{case.id}").predict_next(PROMPT, k=5)
         print("ran")
@@ -293,8 +319,15 @@ def main(argv=None) -> int:
     elapsed = time.monotonic() - started
     print_summary(tally, elapsed)
     if args.json:
-        report = {"models": args.model, "count_per_model": args.count, "seed": args.seed, "timeout_s": args.timeout,
-                  "workers": args.workers, "elapsed_s": round(elapsed, 1), **tally.as_json()}
+        report = {
+            "models": args.model,
+            "count_per_model": args.count,
+            "seed": args.seed,
+            "timeout_s": args.timeout,
+            "workers": args.workers,
+            "elapsed_s": round(elapsed, 1),
+            **tally.as_json(),
+        }
         Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
     return 1 if tally.problem_count else 0
 

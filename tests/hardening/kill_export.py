@@ -5,10 +5,11 @@
 Over an existing complete export, `nextword export TRAIN --out OUT --force` is started again and again
 and killed at a random moment spread over its measured run time, or just after its staging folder
 appears. After each kill OUT must hold the previous complete export or the new one: manifest.json
-present, every file it lists present with its sha256, nothing else. Hidden leftovers beside OUT (.OUT.*.staging / .old) are counted, and the runs
-after them must still succeed. Then two refusals are checked: an --out on a read-only filesystem and
-one on a full filesystem (tmpfs mounts; skipped where mounting is not allowed) must each end with exit
-status 2 and a one-line "nextword export: error:" message, without a traceback.
+present, every file it lists present with its sha256, nothing else. Hidden leftovers beside OUT
+(.OUT.*.staging / .old) are counted, and the runs after them must still succeed. Then two refusals are
+checked: an --out on a read-only filesystem and one on a full filesystem (tmpfs mounts; skipped where
+mounting is not allowed) must each end with exit status 2 and a one-line "nextword export: error:"
+message, without a traceback.
 Exit status 1 if any state was missing, partial or mixed, or a refusal check failed.
 """
 
@@ -82,7 +83,9 @@ def state_of(out: Path) -> tuple[str, str | None]:
 
 
 def leftovers(out: Path) -> list[Path]:
-    return sorted(p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.") and p.name.endswith((".staging", ".old")))
+    return sorted(
+        p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.") and p.name.endswith((".staging", ".old"))
+    )
 
 
 def folder_bytes(path: Path) -> int:
@@ -109,8 +112,9 @@ def kill_campaign(args, out: Path, duration: float) -> dict:
         typical = statistics.median(durations)
         before = set(os.listdir(out.parent))
         launched = time.monotonic()
-        process = subprocess.Popen(export_command(args, out), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=quiet_env())
+        process = subprocess.Popen(
+            export_command(args, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=quiet_env()
+        )
         atexit.register(process.kill)  # never leave an export running behind an interrupted campaign
         if mode == "anytime":
             deadline = launched + rng.uniform(0.0, typical * 1.05)
@@ -135,14 +139,29 @@ def kill_campaign(args, out: Path, duration: float) -> dict:
         else:
             verdict = state
         outcomes[("killed" if killed else "finished") + ":" + verdict] += 1
-        events.append({"kill": number, "mode": mode, "at_s": round(elapsed, 3), "killed": killed, "state": verdict,
-                       "leftovers": len(leftovers(out))})
-        print(f"kill {number:2d} ({mode:13}): at {elapsed:6.2f} s {'killed' if killed else 'finished'} -> {verdict}, "
-              f"{len(leftovers(out))} leftovers", flush=True)
+        events.append(
+            {
+                "kill": number,
+                "mode": mode,
+                "at_s": round(elapsed, 3),
+                "killed": killed,
+                "state": verdict,
+                "leftovers": len(leftovers(out)),
+            }
+        )
+        print(
+            f"kill {number:2d} ({mode:13}): at {elapsed:6.2f} s {'killed' if killed else 'finished'} -> {verdict}, "
+            f"{len(leftovers(out))} leftovers",
+            flush=True,
+        )
     remaining = leftovers(out)
-    return {"outcomes": dict(outcomes), "events": events, "kills_done": len(events),
-            "leftovers_after_kills": [p.name for p in remaining],
-            "leftover_bytes": sum(folder_bytes(p) for p in remaining)}
+    return {
+        "outcomes": dict(outcomes),
+        "events": events,
+        "kills_done": len(events),
+        "leftovers_after_kills": [p.name for p in remaining],
+        "leftover_bytes": sum(folder_bytes(p) for p in remaining),
+    }
 
 
 def check_refusal(name: str, args, out: Path, watched: Path) -> dict:
@@ -150,14 +169,26 @@ def check_refusal(name: str, args, out: Path, watched: Path) -> dict:
     before = set(os.listdir(watched))
     result = run_export(args, out)
     ours = [line for line in result.stderr.splitlines() if line.startswith("nextword export:")]
-    ok = (result.returncode == EXIT_BAD_INPUT and len(ours) == 1 and "Traceback" not in result.stderr
-          and set(os.listdir(watched)) == before)
-    return {"check": name, "exit": result.returncode, "message": ours[-1] if ours else result.stderr.strip()[-300:], "ok": ok}
+    ok = (
+        result.returncode == EXIT_BAD_INPUT
+        and len(ours) == 1
+        and "Traceback" not in result.stderr
+        and set(os.listdir(watched)) == before
+    )
+    return {
+        "check": name,
+        "exit": result.returncode,
+        "message": ours[-1] if ours else result.stderr.strip()[-300:],
+        "ok": ok,
+    }
 
 
 def mounted(where: Path, options: str) -> bool:
     where.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True).returncode == 0
+    return (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True).returncode
+        == 0
+    )
 
 
 def filesystem_checks(args, scratch: Path) -> list[dict]:
@@ -168,7 +199,9 @@ def filesystem_checks(args, scratch: Path) -> list[dict]:
     for name, options in (("read-only filesystem", "ro,size=64k"), ("full disk", f"size={TMPFS_FULL_SIZE}")):
         mount_point = scratch / name.replace(" ", "-")
         if not mounted(mount_point, options):
-            results.append({"check": name, "skipped": "cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)", "ok": True})
+            results.append(
+                {"check": name, "skipped": "cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)", "ok": True}
+            )
             continue
         try:
             results.append(check_refusal(name, args, mount_point / "out", mount_point))
@@ -188,7 +221,10 @@ def main(argv=None) -> int:
         if args.duration is None or state_of(out)[0] != "complete":
             result = run_export(args, out)
             if result.returncode != 0:
-                print(f"the first export failed ({result.returncode}): {result.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                print(
+                    f"the first export failed ({result.returncode}): {result.stderr.strip().splitlines()[-1:]}",
+                    file=sys.stderr,
+                )
                 return 1
         duration = args.duration or time.monotonic() - first
         report["export_seconds"] = round(duration, 1)
@@ -199,15 +235,22 @@ def main(argv=None) -> int:
         print(f"final run over the leftovers: exit {final.returncode}, {report['final_run']['state']}", flush=True)
         report["filesystem_checks"] = [] if args.skip_fs_checks else filesystem_checks(args, scratch)
         for check in report["filesystem_checks"]:
-            print(f"{check['check']}: {'skipped: ' + check['skipped'] if 'skipped' in check else check['message']} "
-                  f"-> {'ok' if check['ok'] else 'FAIL (exit %s)' % check.get('exit')}", flush=True)
+            outcome = "ok" if check["ok"] else f"FAIL (exit {check.get('exit')})"
+            detail = "skipped: " + check["skipped"] if "skipped" in check else check["message"]
+            print(f"{check['check']}: {detail} -> {outcome}", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     bad_states = sum(n for key, n in report["outcomes"].items() if key.split(":")[1] in ("missing", "partial"))
-    report["ok"] = (bad_states == 0 and report["final_run"]["exit"] == 0 and report["final_run"]["state"] == "complete"
-                    and all(c["ok"] for c in report["filesystem_checks"]))
-    print(f"outcomes: {report['outcomes']}; leftovers {len(report['leftovers_after_kills'])} "
-          f"({report['leftover_bytes']} bytes) -> {'ok' if report['ok'] else 'FAIL'}")
+    report["ok"] = (
+        bad_states == 0
+        and report["final_run"]["exit"] == 0
+        and report["final_run"]["state"] == "complete"
+        and all(c["ok"] for c in report["filesystem_checks"])
+    )
+    print(
+        f"outcomes: {report['outcomes']}; leftovers {len(report['leftovers_after_kills'])} "
+        f"({report['leftover_bytes']} bytes) -> {'ok' if report['ok'] else 'FAIL'}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
     return 0 if report["ok"] else 1

@@ -29,7 +29,17 @@ DISTINCT_PROMPTS = 2000
 WARMUP_CALLS = 500  # per thread: enough for every lazy allocation (interpreters, arenas, caches) to happen
 K = 5
 # Prompts an app sends besides prose: empty, punctuation only, unknown words, other scripts.
-ODD_PROMPTS = ("", "   ", "?!...", "zzqx flurb", "日本語 テキスト", "emoji 🙂 🚀", "THE KING", "the\x00king", "a " * 500)
+ODD_PROMPTS = (
+    "",
+    "   ",
+    "?!...",
+    "zzqx flurb",
+    "日本語 テキスト",
+    "emoji 🙂 🚀",
+    "THE KING",
+    "the\x00king",
+    "a " * 500,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,7 +47,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--model", action="append", required=True, metavar="FILE", help="an exported model (repeatable)")
     p.add_argument("--threads", type=int, default=8)
     p.add_argument("--calls", type=int, default=10000, help="predict_next calls per thread (default 10000)")
-    p.add_argument("--corpus", metavar="FILE", help=f"text to cut prompts from (default {DEFAULT_CORPUS}, else Python's help pages)")
+    p.add_argument(
+        "--corpus",
+        metavar="FILE",
+        help=f"text to cut prompts from (default {DEFAULT_CORPUS}, else Python's help pages)",
+    )
     p.add_argument("--max-growth-mb", type=float, default=20.0, help="allowed RSS growth after warm-up (default 20)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="write the figures here")
@@ -64,7 +78,7 @@ def prompts(corpus: str | None, seed: int) -> list[str]:
     cut = []
     for _ in range(DISTINCT_PROMPTS - len(ODD_PROMPTS)):
         start, length = rng.randrange(len(words)), rng.randint(0, 12)
-        cut.append(" ".join(words[start:start + length]))
+        cut.append(" ".join(words[start : start + length]))
     return cut + list(ODD_PROMPTS)
 
 
@@ -88,7 +102,9 @@ class Hammer:
             with self.lock:
                 self.mismatch_count += 1
                 if len(self.mismatches) < 10:
-                    self.mismatches.append({"text": text[:80], "got": list(got), "expected": list(self.expected[index % len(self.texts)])})
+                    self.mismatches.append(
+                        {"text": text[:80], "got": list(got), "expected": list(self.expected[index % len(self.texts)])}
+                    )
 
     def _work(self, number: int) -> None:
         rng = random.Random(number)
@@ -138,12 +154,23 @@ def measure_model(path: str, texts: list[str], args) -> dict:
     growth = figures["rss_end"] - figures.get("rss_after_warmup", figures["rss_end"])
     calls = args.threads * args.calls
     result = {
-        "model": path, "backend": predictor.backend.name, "threads": args.threads, "calls": calls,
-        "seconds": round(figures["seconds"], 2), "calls_per_s": round(calls / figures["seconds"]) if figures["seconds"] else None,
-        "mismatches": hammer.mismatch_count, "mismatch_examples": hammer.mismatches, "errors": hammer.errors,
-        "rss_mb": {"before_load": mb(rss_before_load), "loaded": mb(rss_loaded),
-                   "after_warmup": mb(figures.get("rss_after_warmup", 0)), "end": mb(figures["rss_end"])},
-        "growth_after_warmup_mb": mb(growth), "max_growth_mb": args.max_growth_mb,
+        "model": path,
+        "backend": predictor.backend.name,
+        "threads": args.threads,
+        "calls": calls,
+        "seconds": round(figures["seconds"], 2),
+        "calls_per_s": round(calls / figures["seconds"]) if figures["seconds"] else None,
+        "mismatches": hammer.mismatch_count,
+        "mismatch_examples": hammer.mismatches,
+        "errors": hammer.errors,
+        "rss_mb": {
+            "before_load": mb(rss_before_load),
+            "loaded": mb(rss_loaded),
+            "after_warmup": mb(figures.get("rss_after_warmup", 0)),
+            "end": mb(figures["rss_end"]),
+        },
+        "growth_after_warmup_mb": mb(growth),
+        "max_growth_mb": args.max_growth_mb,
     }
     result["ok"] = not hammer.mismatch_count and not hammer.errors and growth <= args.max_growth_mb * 1024 * 1024
     return result
@@ -159,10 +186,12 @@ def main(argv=None) -> int:
     results = [measure_model(path, texts, args) for path in args.model]
     for r in results:
         rss = r["rss_mb"]
-        print(f"{r['backend']:7} {r['threads']} threads x {r['calls'] // r['threads']} calls: {r['seconds']} s "
-              f"({r['calls_per_s']}/s), {r['mismatches']} mismatches, {len(r['errors'])} thread errors; "
-              f"RSS loaded {rss['loaded']} MB, after warm-up {rss['after_warmup']} MB, end {rss['end']} MB "
-              f"(growth {r['growth_after_warmup_mb']} MB, bound {r['max_growth_mb']} MB) -> {'ok' if r['ok'] else 'FAIL'}")
+        print(
+            f"{r['backend']:7} {r['threads']} threads x {r['calls'] // r['threads']} calls: {r['seconds']} s "
+            f"({r['calls_per_s']}/s), {r['mismatches']} mismatches, {len(r['errors'])} thread errors; "
+            f"RSS loaded {rss['loaded']} MB, after warm-up {rss['after_warmup']} MB, end {rss['end']} MB "
+            f"(growth {r['growth_after_warmup_mb']} MB, bound {r['max_growth_mb']} MB) -> {'ok' if r['ok'] else 'FAIL'}"
+        )
         for example in r["mismatch_examples"][:3]:
             print(f"  mismatch on {example['text']!r}: {example['got']} != {example['expected']}")
         for error in r["errors"][:3]:

@@ -19,12 +19,33 @@ HUGE_64 = (2**31 - 1, 2**31, 2**32 - 1, 2**32 + 7, 2**40, 2**62, 2**63 - 1, 2**6
 HUGE_32 = (0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x40000000, 0x10000000)
 # Just over runtime/predictor.py's DEFAULT_MAX_METADATA_BYTES (32 MiB).
 OVER_METADATA_LIMIT = 32 * 1024 * 1024 + 1
-NUMBER_STRINGS = ("", "0", "2", "-1", "+1", " 1", "1 ", "01", "1.0", "\u00b2", "\u0661", "\uff11", "1\x00",
-                  "9" * 5000, "99999999999999999999", "\u2474", "\U0001d7d9", "1e3", "NaN", "true")
+NUMBER_STRINGS = (
+    "",
+    "0",
+    "2",
+    "-1",
+    "+1",
+    " 1",
+    "1 ",
+    "01",
+    "1.0",
+    "\u00b2",
+    "\u0661",
+    "\uff11",
+    "1\x00",
+    "9" * 5000,
+    "99999999999999999999",
+    "\u2474",
+    "\U0001d7d9",
+    "1e3",
+    "NaN",
+    "true",
+)
 JSON_ODDITIES = (-1, 0, 1, 2, 3, 2**31, 10**12, 10**30, 3.0, 2.5, -0.0, 1e308, "3", "", None, [], {}, True, False, [3])
 
 
 # --- shared ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Base:
@@ -67,7 +88,7 @@ def overwrite_runs(base: Base, rng: random.Random) -> tuple[bytes, str]:
         length = rng.randint(1, 64)
         pos = rng.randrange(max(1, len(out) - length))
         fill = rng.choice((None, 0x00, 0xFF, 0x7F, 0x80))
-        out[pos:pos + length] = rng.randbytes(length) if fill is None else bytes([fill]) * length
+        out[pos : pos + length] = rng.randbytes(length) if fill is None else bytes([fill]) * length
     return bytes(out), f"overwrite {runs} runs"
 
 
@@ -98,9 +119,25 @@ def rename_everywhere(base: Base, rng: random.Random) -> tuple[bytes, str]:
 
 def metadata_value(key: str, original: bytes, rng: random.Random, base: Base) -> tuple[bytes, str]:
     """A replacement for one bundled metadata value: huge, garbage, another entry's, or a plausible edit."""
-    kind = rng.choice(("huge_random", "huge_text", "over_limit", "invalid_utf8", "garbage_text", "number",
-                       "deep_json", "json_shape", "other_key", "other_file", "edited", "edited", "edited",
-                       "truncated", "empty"))
+    kind = rng.choice(
+        (
+            "huge_random",
+            "huge_text",
+            "over_limit",
+            "invalid_utf8",
+            "garbage_text",
+            "number",
+            "deep_json",
+            "json_shape",
+            "other_key",
+            "other_file",
+            "edited",
+            "edited",
+            "edited",
+            "truncated",
+            "empty",
+        )
+    )
     if kind == "over_limit" and rng.random() < 0.8:
         kind = "huge_random"  # 32 MiB files are slow to make; test the limit now and then
     if kind == "huge_random":
@@ -110,9 +147,14 @@ def metadata_value(key: str, original: bytes, rng: random.Random, base: Base) ->
     if kind == "over_limit":
         return b"x" * OVER_METADATA_LIMIT, kind
     if kind == "invalid_utf8":
-        return original[: rng.randrange(len(original) + 1)] + rng.choice((b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf8\x88")), kind
+        return original[: rng.randrange(len(original) + 1)] + rng.choice(
+            (b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf8\x88")
+        ), kind
     if kind == "garbage_text":
-        return "".join(chr(rng.choice((rng.randrange(32, 127), rng.randrange(0x80, 0x2FFF), 0x1F600))) for _ in range(rng.randint(1, 200))).encode(), kind
+        return "".join(
+            chr(rng.choice((rng.randrange(32, 127), rng.randrange(0x80, 0x2FFF), 0x1F600)))
+            for _ in range(rng.randint(1, 200))
+        ).encode(), kind
     if kind == "number":
         return rng.choice(NUMBER_STRINGS).encode(), kind
     if kind == "deep_json":
@@ -122,8 +164,19 @@ def metadata_value(key: str, original: bytes, rng: random.Random, base: Base) ->
             nested = json.dumps({"class_name": "Tokenizer", "config": {"word_index": nested, "index_word": nested}})
         return nested.encode(), f"deep_json({depth})"
     if kind == "json_shape":
-        return rng.choice(("null", "[]", "{}", "123", '"text"', "true", '{"class_name": "Tokenizer"}',
-                           '{"class_name": "Tokenizer", "config": []}', '{"version": 1}')).encode(), kind
+        return rng.choice(
+            (
+                "null",
+                "[]",
+                "{}",
+                "123",
+                '"text"',
+                "true",
+                '{"class_name": "Tokenizer"}',
+                '{"class_name": "Tokenizer", "config": []}',
+                '{"version": 1}',
+            )
+        ).encode(), kind
     if kind == "other_key":
         others = [v for k, v in base.metadata.items() if k != key]
         return (rng.choice(others) if others else b""), kind
@@ -207,7 +260,9 @@ def _edit_table(encoded, rng: random.Random):
     elif action < 0.6:
         table[rng.choice(keys)] = rng.choice((-1, 0, 10**9, 2**63, "x", None, 1.5, True, len(table) + 5))
     elif action < 0.8:
-        table[rng.choice(("", "zzzz", "-1", "1e3", "abc", str(len(table) + 5), "0", " 1"))] = rng.choice((1, "the", len(table) + 5))
+        table[rng.choice(("", "zzzz", "-1", "1e3", "abc", str(len(table) + 5), "0", " 1"))] = rng.choice(
+            (1, "the", len(table) + 5)
+        )
     else:  # make two entries collide
         a, b = rng.choice(keys), rng.choice(keys)
         table[a] = table[b]
@@ -322,10 +377,12 @@ def index_onnx(data: bytes) -> OnnxIndex:
     entries = []
     for item in fields:
         if item.kind == "model" and item.number == 14:
-            parts = {f.number: data[f.start:f.end] for f in fields if f.ancestors and f.ancestors[-1] is item}
+            parts = {f.number: data[f.start : f.end] for f in fields if f.ancestors and f.ancestors[-1] is item}
             entries.append((item, parts.get(1, b"").decode("utf-8", "replace"), parts.get(2, b"")))
     values = sorted((f.start, f.end) for f in fields if f.kind == "entry" and f.number == 2)
-    names = sorted({data[f.start:f.end] for f in fields if (f.kind, f.number) in (("value_info", 1), ("node", 1), ("node", 2))})
+    names = sorted(
+        {data[f.start : f.end] for f in fields if (f.kind, f.number) in (("value_info", 1), ("node", 1), ("node", 2))}
+    )
     return OnnxIndex(fields, entries, complement(values, len(data)), names)
 
 
@@ -348,7 +405,7 @@ def splice(data: bytes, start: int, end: int, new: bytes, ancestors: tuple) -> b
     for outer in reversed(ancestors):  # innermost first: its prefix lies after its ancestors' prefixes
         encoded = varint(outer.end - outer.start + delta)
         old_width = outer.start - outer.value_pos
-        out[outer.value_pos:outer.start] = encoded
+        out[outer.value_pos : outer.start] = encoded
         delta += len(encoded) - old_width
     return bytes(out)
 
@@ -357,7 +414,9 @@ def onnx_metadata_replace(base: Base, rng: random.Random) -> tuple[bytes, str]:
     entry, key, value = rng.choice(base.index.entries)
     new_value, kind = metadata_value(key, value, rng, base)
     content = len_field(1, key.encode()) + len_field(2, new_value)
-    return splice(base.data, entry.start, entry.end, content, (entry,)), f"metadata {key} := {kind} ({len(new_value)} B)"
+    return splice(
+        base.data, entry.start, entry.end, content, (entry,)
+    ), f"metadata {key} := {kind} ({len(new_value)} B)"
 
 
 def onnx_metadata_duplicate(base: Base, rng: random.Random) -> tuple[bytes, str]:
@@ -374,7 +433,7 @@ def onnx_metadata_duplicate(base: Base, rng: random.Random) -> tuple[bytes, str]
 def onnx_metadata_drop_or_rename(base: Base, rng: random.Random) -> tuple[bytes, str]:
     entry, key, value = rng.choice(base.index.entries)
     if rng.random() < 0.4:
-        return base.data[:entry.tag_pos] + base.data[entry.end:], f"drop metadata {key}"
+        return base.data[: entry.tag_pos] + base.data[entry.end :], f"drop metadata {key}"
     others = [k for _, k, _ in base.index.entries if k != key]
     new_key = rng.choice(others + [key.upper(), key + " ", "", "nextword.", key + "\x00", "\udc80x"])
     content = len_field(1, new_key.encode("utf-8", "surrogatepass")) + len_field(2, value)
@@ -391,7 +450,7 @@ def onnx_lying_length(base: Base, rng: random.Random) -> tuple[bytes, str]:
     target = rng.choice([f for f in base.index.fields if f.wire == 2])
     length = target.end - target.start
     declared = rng.choice(HUGE_64 + (length + 1, length + rng.randint(2, 4096), max(0, length - 1), 0))
-    data = base.data[:target.value_pos] + varint(declared) + base.data[target.start:]
+    data = base.data[: target.value_pos] + varint(declared) + base.data[target.start :]
     return data, f"{target.kind}.{target.number} length {length} -> {declared}"
 
 
@@ -399,7 +458,7 @@ def onnx_huge_dimension(base: Base, rng: random.Random) -> tuple[bytes, str]:
     """A well-formed file (lengths fixed up) whose tensor or shape declares an absurd size."""
     candidates = [f for f in base.index.fields if f.wire == 0 and (f.kind, f.number) in SIZE_VARINTS]
     target = rng.choice(candidates)
-    value = rng.choice(HUGE_64 + (-1, -2**63, 0, 3, 2**31 - 1))
+    value = rng.choice(HUGE_64 + (-1, -(2**63), 0, 3, 2**31 - 1))
     data = splice(base.data, target.start, target.end, varint(value), target.ancestors)
     return data, f"{target.kind}.{target.number} := {value}"
 
@@ -421,21 +480,32 @@ def external_refs(rng: random.Random) -> bytes:
 
 
 def onnx_external_data(base: Base, rng: random.Random) -> tuple[bytes, str]:
-    where = rng.choice(("initializer", "initializer", "node_attribute", "sparse_initializer", "training_info", "function"))
+    where = rng.choice(
+        ("initializer", "initializer", "node_attribute", "sparse_initializer", "training_info", "function")
+    )
     if where == "initializer":
         target = rng.choice([f for f in base.index.fields if f.child == "tensor" and f.kind == "graph"])
-        kept = b"".join(base.data[f.tag_pos:f.end] for f in base.index.fields
-                        if f.ancestors and f.ancestors[-1] is target and f.number not in TENSOR_DATA_FIELDS)
+        kept = b"".join(
+            base.data[f.tag_pos : f.end]
+            for f in base.index.fields
+            if f.ancestors and f.ancestors[-1] is target and f.number not in TENSOR_DATA_FIELDS
+        )
         payload = kept + external_refs(rng)  # same name, dims and type; the bytes now live "elsewhere"
-        return splice(base.data, target.start, target.end, payload, target.ancestors + (target,)), "initializer -> external file"
+        return splice(
+            base.data, target.start, target.end, payload, target.ancestors + (target,)
+        ), "initializer -> external file"
     graph = next(f for f in base.index.fields if f.child == "graph" and f.kind == "model")
     if where == "node_attribute":
         node = rng.choice([f for f in base.index.fields if f.child == "node" and f.ancestors == (graph,)])
         attribute = len_field(1, b"value") + varint_field(20, 4) + len_field(5, external_tensor(rng))
-        return splice(base.data, node.end, node.end, len_field(5, attribute), (graph, node)), "node attribute tensor -> external file"
+        return splice(
+            base.data, node.end, node.end, len_field(5, attribute), (graph, node)
+        ), "node attribute tensor -> external file"
     if where == "sparse_initializer":
         sparse = len_field(1, external_tensor(rng)) + len_field(2, external_tensor(rng, b"idx")) + varint_field(3, 4)
-        return splice(base.data, graph.end, graph.end, len_field(15, sparse), (graph,)), "sparse initializer -> external file"
+        return splice(
+            base.data, graph.end, graph.end, len_field(15, sparse), (graph,)
+        ), "sparse initializer -> external file"
     tensor = external_tensor(rng)
     inner_graph = len_field(5, tensor) + len_field(2, b"g")
     if where == "training_info":
@@ -537,11 +607,16 @@ def index_tflite(data: bytes) -> TfliteIndex:
         for tensor in tensors:
             shape = vector(tensor, TENSOR_SHAPE)
             vector(tensor, TENSOR_SHAPE_SIGNATURE)
-            index.tensors.append({"shape": shape, "type_pos": reader.field(tensor, TENSOR_TYPE),
-                                  "buffer_pos": reader.field(tensor, TENSOR_BUFFER)})
+            index.tensors.append(
+                {
+                    "shape": shape,
+                    "type_pos": reader.field(tensor, TENSOR_TYPE),
+                    "buffer_pos": reader.field(tensor, TENSOR_BUFFER),
+                }
+            )
             name = reader.vector(tensor, TENSOR_NAME)
             if name is not None:
-                index.names.append(data[name.start:name.start + name.count])
+                index.names.append(data[name.start : name.start + name.count])
         slots = [vector(subgraph, SUBGRAPH_INPUTS), vector(subgraph, SUBGRAPH_OUTPUTS)]
         for operator in reader.tables(vector(subgraph, SUBGRAPH_OPERATORS)):
             slots += [vector(operator, OPERATOR_INPUTS), vector(operator, OPERATOR_OUTPUTS)]
@@ -550,14 +625,24 @@ def index_tflite(data: bytes) -> TfliteIndex:
                 index.opcode_index_slots.append(opcode_index)
         index.index_slots += [v.start + 4 * i for v in slots if v is not None for i in range(v.count)]
     for buffer in reader.tables(vector(model, MODEL_BUFFERS)):
-        index.buffers.append({"data": vector(buffer, BUFFER_DATA), "offset_pos": reader.field(buffer, BUFFER_OFFSET),
-                              "size_pos": reader.field(buffer, BUFFER_SIZE)})
+        index.buffers.append(
+            {
+                "data": vector(buffer, BUFFER_DATA),
+                "offset_pos": reader.field(buffer, BUFFER_OFFSET),
+                "size_pos": reader.field(buffer, BUFFER_SIZE),
+            }
+        )
     index.metadata_vector = vector(model, MODEL_METADATA)
     for entry in reader.tables(index.metadata_vector):
         name = reader.vector(entry, METADATA_NAME)
         buffer_pos = reader.field(entry, METADATA_BUFFER)
-        index.metadata.append({"name": data[name.start:name.start + name.count].decode(), "buffer_pos": buffer_pos,
-                               "buffer": reader.u32(buffer_pos) if buffer_pos is not None else 0})
+        index.metadata.append(
+            {
+                "name": data[name.start : name.start + name.count].decode(),
+                "buffer_pos": buffer_pos,
+                "buffer": reader.u32(buffer_pos) if buffer_pos is not None else 0,
+            }
+        )
     values = []
     for entry in index.metadata:
         vec = index.buffers[entry["buffer"]]["data"]
@@ -571,7 +656,7 @@ def tflite_metadata_values(data: bytes, index: TfliteIndex) -> dict[str, bytes]:
     out = {}
     for entry in index.metadata:
         vec = index.buffers[entry["buffer"]]["data"]
-        out[entry["name"]] = b"" if vec is None else data[vec.start:vec.start + vec.count]
+        out[entry["name"]] = b"" if vec is None else data[vec.start : vec.start + vec.count]
     return out
 
 
@@ -590,8 +675,17 @@ def _metadata_buffer(base: Base, rng: random.Random, index: TfliteIndex | None =
 def tflite_metadata_buffer_index(base: Base, rng: random.Random) -> tuple[bytes, str]:
     entry = rng.choice(base.index.metadata)
     buffers = len(base.index.buffers)
-    value = rng.choice((rng.choice(base.index.metadata)["buffer"], rng.randrange(buffers), buffers,
-                        buffers + rng.randint(1, 1000), 0xFFFFFFFF, 0x7FFFFFFF, 0))
+    value = rng.choice(
+        (
+            rng.choice(base.index.metadata)["buffer"],
+            rng.randrange(buffers),
+            buffers,
+            buffers + rng.randint(1, 1000),
+            0xFFFFFFFF,
+            0x7FFFFFFF,
+            0,
+        )
+    )
     return put(base.data, entry["buffer_pos"], "<I", value), f"metadata {entry['name']} buffer -> {value}"
 
 
@@ -609,8 +703,15 @@ def tflite_metadata_data_offset(base: Base, rng: random.Random) -> tuple[bytes, 
     if buffer["data"] is None:
         return bit_flips(base, rng)
     field_pos = buffer["data"].field_pos
-    target = rng.choice((rng.randrange(len(base.data)), rng.randrange(0, len(base.data), 4), len(base.data),
-                         len(base.data) + 4096, field_pos))
+    target = rng.choice(
+        (
+            rng.randrange(len(base.data)),
+            rng.randrange(0, len(base.data), 4),
+            len(base.data),
+            len(base.data) + 4096,
+            field_pos,
+        )
+    )
     value = (target - field_pos) & 0xFFFFFFFF
     return put(base.data, field_pos, "<I", value), f"metadata {entry['name']} data offset -> {target}"
 
@@ -626,7 +727,7 @@ def tflite_metadata_value(base: Base, rng: random.Random) -> tuple[bytes, str]:
     entry, buffer = _metadata_buffer(base, rng)
     if buffer["data"] is None:
         return bit_flips(base, rng)
-    original = base.data[buffer["data"].start:buffer["data"].start + buffer["data"].count]
+    original = base.data[buffer["data"].start : buffer["data"].start + buffer["data"].count]
     value, kind = metadata_value(entry["name"], original, rng, base)
     padded = base.data + b"\x00" * (-len(base.data) % 16)
     header = len(padded)
@@ -647,9 +748,19 @@ def tflite_external_buffer(base: Base, rng: random.Random) -> tuple[bytes, str]:
         number = rng.randrange(len(index.buffers))
         buffer, what = index.buffers[number], f"buffer {number}"
     size = len(data)
-    offset, length = rng.choice(((rng.randrange(2, size), rng.randrange(1, 4096)), (size - 8, 64),
-                                 (rng.choice(HUGE_64), 16), (16, rng.choice(HUGE_64)), (2**64 - 1, 2**64 - 1),
-                                 (8, size), (2, 0), (size, 4096), (size, 0)))
+    offset, length = rng.choice(
+        (
+            (rng.randrange(2, size), rng.randrange(1, 4096)),
+            (size - 8, 64),
+            (rng.choice(HUGE_64), 16),
+            (16, rng.choice(HUGE_64)),
+            (2**64 - 1, 2**64 - 1),
+            (8, size),
+            (2, 0),
+            (size, 4096),
+            (size, 0),
+        )
+    )
     if offset == size and length and rng.random() < 0.5:
         data = data + rng.randbytes(length)  # data really present after the flatbuffer, as large models store it
     data = put(data, buffer["offset_pos"], "<Q", offset)
@@ -668,7 +779,7 @@ def tflite_tensor_fields(base: Base, rng: random.Random) -> tuple[bytes, str]:
     choice = rng.random()
     if choice < 0.5 and tensor["shape"] is not None and tensor["shape"].count:
         pos = tensor["shape"].start + 4 * rng.randrange(tensor["shape"].count)
-        value = rng.choice((0, -1, -2**31, 2**31 - 1, 2**16, 2**20, 3, 1))
+        value = rng.choice((0, -1, -(2**31), 2**31 - 1, 2**16, 2**20, 3, 1))
         return put(base.data, pos, "<i", value), f"tensor dim -> {value}"
     if choice < 0.8 and tensor["buffer_pos"] is not None:
         buffers = len(base.index.buffers)
@@ -685,7 +796,9 @@ def tflite_operator_indexes(base: Base, rng: random.Random) -> tuple[bytes, str]
     choice = rng.random()
     if choice < 0.3 and base.index.opcode_index_slots:  # the operator becomes another operator of the model
         value = rng.choice((rng.randrange(base.index.opcode_count), base.index.opcode_count, 0xFFFFFFFF))
-        return put(base.data, rng.choice(base.index.opcode_index_slots), "<I", value), f"operator opcode index -> {value}"
+        return put(
+            base.data, rng.choice(base.index.opcode_index_slots), "<I", value
+        ), f"operator opcode index -> {value}"
     if choice < 0.45 and base.index.opcode_slots:
         pos, kind = rng.choice(base.index.opcode_slots)
         value = rng.randrange(0, 210) if kind == "i" else rng.randrange(-128, 128)
@@ -697,19 +810,37 @@ def tflite_operator_indexes(base: Base, rng: random.Random) -> tuple[bytes, str]
 
 # --- the menu --------------------------------------------------------------------------------------
 
-GENERIC = [("bit_flips", 10, bit_flips), ("structural_bit_flips", 10, structural_bit_flips),
-           ("overwrite_runs", 12, overwrite_runs), ("truncate", 10, truncate), ("append_garbage", 2, append_garbage),
-           ("rename_everywhere", 4, rename_everywhere)]
+GENERIC = [
+    ("bit_flips", 10, bit_flips),
+    ("structural_bit_flips", 10, structural_bit_flips),
+    ("overwrite_runs", 12, overwrite_runs),
+    ("truncate", 10, truncate),
+    ("append_garbage", 2, append_garbage),
+    ("rename_everywhere", 4, rename_everywhere),
+]
 MUTATORS = {
-    "onnx": GENERIC + [("metadata_replace", 16, onnx_metadata_replace), ("metadata_duplicate", 5, onnx_metadata_duplicate),
-                       ("metadata_drop_or_rename", 4, onnx_metadata_drop_or_rename), ("many_entries", 1, onnx_many_entries),
-                       ("lying_length", 12, onnx_lying_length), ("huge_dimension", 8, onnx_huge_dimension),
-                       ("external_data", 10, onnx_external_data)],
-    "tflite": GENERIC + [("metadata_value", 14, tflite_metadata_value), ("metadata_buffer_index", 5, tflite_metadata_buffer_index),
-                         ("metadata_data_length", 5, tflite_metadata_data_length), ("metadata_data_offset", 4, tflite_metadata_data_offset),
-                         ("metadata_count", 2, tflite_metadata_count), ("huge_vector", 8, tflite_huge_vector),
-                         ("external_buffer", 10, tflite_external_buffer), ("tensor_fields", 6, tflite_tensor_fields),
-                         ("operator_indexes", 8, tflite_operator_indexes)],
+    "onnx": GENERIC
+    + [
+        ("metadata_replace", 16, onnx_metadata_replace),
+        ("metadata_duplicate", 5, onnx_metadata_duplicate),
+        ("metadata_drop_or_rename", 4, onnx_metadata_drop_or_rename),
+        ("many_entries", 1, onnx_many_entries),
+        ("lying_length", 12, onnx_lying_length),
+        ("huge_dimension", 8, onnx_huge_dimension),
+        ("external_data", 10, onnx_external_data),
+    ],
+    "tflite": GENERIC
+    + [
+        ("metadata_value", 14, tflite_metadata_value),
+        ("metadata_buffer_index", 5, tflite_metadata_buffer_index),
+        ("metadata_data_length", 5, tflite_metadata_data_length),
+        ("metadata_data_offset", 4, tflite_metadata_data_offset),
+        ("metadata_count", 2, tflite_metadata_count),
+        ("huge_vector", 8, tflite_huge_vector),
+        ("external_buffer", 10, tflite_external_buffer),
+        ("tensor_fields", 6, tflite_tensor_fields),
+        ("operator_indexes", 8, tflite_operator_indexes),
+    ],
 }
 
 

@@ -7,12 +7,17 @@ import json
 import math
 
 import pytest
-
 from nextword.runtime.cli import main
 
-pytestmark = pytest.mark.slow
-
-LATENCY_ROWS = {"runtime_onnx", "runtime_tflite", "raw_onnx", "raw_tflite", "keras_predict", "keras_call", "tf_function"}
+LATENCY_ROWS = {
+    "runtime_onnx",
+    "runtime_tflite",
+    "raw_onnx",
+    "raw_tflite",
+    "keras_predict",
+    "keras_call",
+    "tf_function",
+}
 THROUGHPUT_ROWS = {"runtime_onnx", "runtime_tflite", "raw_onnx", "raw_tflite"}
 COLD_ROWS = {"runtime_onnx", "runtime_tflite", "keras"}
 
@@ -20,8 +25,20 @@ COLD_ROWS = {"runtime_onnx", "runtime_tflite", "keras"}
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory, trained_dir, exported_dir):
     out = tmp_path_factory.mktemp("bench")
-    code = main(["bench", str(trained_dir), str(exported_dir), "--quick", "--repeats", "60",
-                 "--json", str(out / "bench.json"), "--plot", str(out / "bench.png")])
+    code = main(
+        [
+            "bench",
+            str(trained_dir),
+            str(exported_dir),
+            "--quick",
+            "--repeats",
+            "60",
+            "--json",
+            str(out / "bench.json"),
+            "--plot",
+            str(out / "bench.png"),
+        ]
+    )
     return code, out
 
 

@@ -2,12 +2,9 @@
 
 import io
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 from nextword.runtime.errors import InputError
 from nextword.runtime.kneser_ney import MAX_DISCOUNT, KneserNey
 from nextword.runtime.metrics import evaluate_windows, text_progress
@@ -156,12 +153,6 @@ def test_bad_fit_inputs_are_refused():
 HELD_OUT_WINDOWS = 5000  # the first windows after the 90% cut; enough to separate the models
 
 
-def shared_corpus() -> Path:
-    root = os.environ.get("NEXTWORD_SHARED_DATA")
-    folder = Path(root) if root else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return folder / "tinyshakespeare.txt"
-
-
 def additive_trigram_probs(train, contexts, targets, vocab_size):
     """Add-one trigram: (c(h w) + 1) / (c(h) + V - 1) over ids 1..V-1."""
     grams = np.lib.stride_tricks.sliding_window_view(train, 3)
@@ -179,10 +170,8 @@ def additive_trigram_probs(train, contexts, targets, vocab_size):
     return (c_hw + 1) / (c_h + vocab_size - 1)
 
 
-def test_kneser_ney_beats_unigram_and_add_one_on_tinyshakespeare():
-    path = shared_corpus()
-    if not path.is_file():
-        pytest.skip(f"{path} not found; set NEXTWORD_SHARED_DATA to the folder holding tinyshakespeare.txt")
+def test_kneser_ney_beats_unigram_and_add_one_on_tinyshakespeare(shakespeare_path):
+    path = shakespeare_path
     word_ids: dict[str, int] = {}
     ids = np.array([word_ids.setdefault(w, len(word_ids) + 1) for w in path.read_text().lower().split()])
     vocab_size = len(word_ids) + 1  # closed vocabulary: held-out words have ids, seen or not
@@ -198,7 +187,9 @@ def test_kneser_ney_beats_unigram_and_add_one_on_tinyshakespeare():
     add_one = additive_trigram_probs(train, contexts, targets, vocab_size)
     add_one_perplexity = math.exp(-np.log(add_one).mean())
 
-    print(f"held-out perplexity: KN {kn['perplexity']:.1f}, add-one unigram {unigram_perplexity:.1f}, "
-          f"add-one trigram {add_one_perplexity:.1f}; KN top1/3/5 {kn['top1']:.3f}/{kn['top3']:.3f}/{kn['top5']:.3f}")
+    print(
+        f"held-out perplexity: KN {kn['perplexity']:.1f}, add-one unigram {unigram_perplexity:.1f}, "
+        f"add-one trigram {add_one_perplexity:.1f}; KN top1/3/5 {kn['top1']:.3f}/{kn['top3']:.3f}/{kn['top5']:.3f}"
+    )
     assert kn["perplexity"] < unigram_perplexity
     assert kn["perplexity"] < add_one_perplexity

@@ -151,7 +151,7 @@ class Tokenizer:
             texts.append(" ".join(words))
         return texts
 
-    def trimmed(self) -> "Tokenizer":
+    def trimmed(self) -> Tokenizer:
         """A copy that keeps only ids below num_words: the same ids and unknown words for every text, in a
         fraction of the JSON (an exported file bundles this; a word past num_words can only become the OOV id
         or vanish, and a word the copy lacks does exactly that)."""

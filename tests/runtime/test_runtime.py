@@ -4,30 +4,24 @@ threads, and proof that the runtime runs with TensorFlow, Keras, tf2onnx and onn
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
-from conftest import tiny_config
+from conftest import MODEL_FILES, run_python, tiny_config
 from nextword.runtime.backends import Port, Roles
 from nextword.runtime.predictor import Prediction, Predictor
 
-pytestmark = pytest.mark.slow  # the session fixtures train and export a model once
-
-FORMATS = ["model.onnx", "model.tflite"]
 PROBABILITY_ATOL = 1e-5
 # Keras probabilities closer than this are a tie: engines may order them either way (export/validate.py agrees).
 TIE_TOLERANCE = 1e-6
 N_PARITY_TEXTS = 400
 
 
-@pytest.fixture(scope="module", params=FORMATS)
-def predictor(request, exported_dir) -> Predictor:
-    return Predictor.load(exported_dir / request.param)
+@pytest.fixture(scope="module")
+def predictor(model_path) -> Predictor:
+    return Predictor.load(model_path)
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +35,10 @@ def keras_tokenizer(trained_dir):
 def heldout_texts(trained_corpus) -> list[str]:
     """Raw snippets (1 to 6 words, punctuation and unknown words included) from the text's held-out tail."""
     words = trained_corpus.read_text(encoding="utf-8").split()
-    tail = words[int(len(words) * 0.9):]
+    tail = words[int(len(words) * 0.9) :]
     rng = np.random.default_rng(0)
     starts = rng.choice(len(tail) - 6, N_PARITY_TEXTS, replace=False)
-    return [" ".join(tail[s:s + 1 + s % 6]) for s in starts]
+    return [" ".join(tail[s : s + 1 + s % 6]) for s in starts]
 
 
 def keras_contexts(keras_tokenizer, texts, context_len):
@@ -66,11 +60,11 @@ def ids_of(predictor: Predictor, prediction) -> list[int]:
 # --- parity with Keras ---------------------------------------------------------------------------
 
 
-def test_top_k_and_probabilities_match_keras_on_heldout_text(predictor, keras_model, keras_tokenizer, heldout_texts):
+def test_top_k_and_probabilities_match_keras_on_heldout_text(predictor, trained_model, keras_tokenizer, heldout_texts):
     k = 5
     contexts = keras_contexts(keras_tokenizer, heldout_texts, predictor.context_len)
     assert np.count_nonzero(contexts.all(axis=1)) > N_PARITY_TEXTS // 2, "most snippets should fill the window"
-    expected = np.asarray(keras_model(contexts, training=False))
+    expected = np.asarray(trained_model(contexts, training=False))
     expected_top = keras_top_k(expected, k)
     for row, text in enumerate(heldout_texts):
         prediction = predictor.predict_next(text, k=k)
@@ -79,8 +73,9 @@ def test_top_k_and_probabilities_match_keras_on_heldout_text(predictor, keras_mo
         if got != want:
             # Only a swap between words Keras itself scores as equal is allowed.
             assert np.allclose(expected[row, got], expected[row, want], atol=TIE_TOLERANCE, rtol=0), (text, got, want)
-        np.testing.assert_allclose([p for _, p in prediction], expected[row, got], atol=PROBABILITY_ATOL, rtol=0,
-                                   err_msg=text)
+        np.testing.assert_allclose(
+            [p for _, p in prediction], expected[row, got], atol=PROBABILITY_ATOL, rtol=0, err_msg=text
+        )
 
 
 def test_batch_equals_one_at_a_time(predictor, heldout_texts):
@@ -105,6 +100,7 @@ def test_batch_makes_one_backend_call_per_chunk(predictor, heldout_texts, monkey
         def spy(ids):
             calls.append(ids.shape)
             return real(ids)
+
         monkeypatch.setattr(predictor.backend, method, spy)
 
     spy_on("run")  # the full distribution, or
@@ -133,19 +129,23 @@ def known_words(predictor: Predictor, n: int) -> list[str]:
 def test_long_text_uses_the_last_context_words(predictor):
     words = known_words(predictor, 6)
     context, unknown = predictor.encode(" ".join(words))
-    expected = [predictor.tokenizer.word_index[w] for w in words[-predictor.context_len:]]
+    expected = [predictor.tokenizer.word_index[w] for w in words[-predictor.context_len :]]
     assert context.tolist() == expected and unknown == ()
-    assert predictor.predict_next(" ".join(words)) == predictor.predict_next(" ".join(words[-predictor.context_len:]))
-    assert predictor.predict_next(" ".join(words)) != predictor.predict_next(" ".join(words[:predictor.context_len]))
+    assert predictor.predict_next(" ".join(words)) == predictor.predict_next(" ".join(words[-predictor.context_len :]))
+    assert predictor.predict_next(" ".join(words)) != predictor.predict_next(" ".join(words[: predictor.context_len]))
 
 
-def test_short_text_is_left_padded_like_pad_sequences(predictor, keras_model, keras_tokenizer):
+def test_short_text_is_left_padded_like_pad_sequences(predictor, trained_model, keras_tokenizer):
     word = known_words(predictor, 1)[0]
     context, _ = predictor.encode(word)
     padded = keras_contexts(keras_tokenizer, [word], predictor.context_len)
     assert context.dtype == np.int32
-    assert context.tolist() == padded[0].tolist() == [0] * (predictor.context_len - 1) + [predictor.tokenizer.word_index[word]]
-    expected = np.asarray(keras_model(padded, training=False))[0]
+    assert (
+        context.tolist()
+        == padded[0].tolist()
+        == [0] * (predictor.context_len - 1) + [predictor.tokenizer.word_index[word]]
+    )
+    expected = np.asarray(trained_model(padded, training=False))[0]
     prediction = predictor.predict_next(word, k=3)
     assert ids_of(predictor, prediction) == keras_top_k(expected[None], 3)[0].tolist()
 
@@ -159,13 +159,15 @@ def test_unknown_words_are_dropped_and_reported(predictor):
 
 
 @pytest.mark.parametrize("text", ["", "   ", "zzqxv blorfle", "!!! ... ?", "\n\t"])
-def test_empty_unknown_or_punctuation_text_predicts_from_all_padding(predictor, keras_model, text):
+def test_empty_unknown_or_punctuation_text_predicts_from_all_padding(predictor, trained_model, text):
     context, _ = predictor.encode(text)
     assert context.tolist() == [0] * predictor.context_len
-    expected = np.asarray(keras_model(np.zeros((1, predictor.context_len), np.int32), training=False))[0]
+    expected = np.asarray(trained_model(np.zeros((1, predictor.context_len), np.int32), training=False))[0]
     prediction = predictor.predict_next(text, k=5)
     assert ids_of(predictor, prediction) == keras_top_k(expected[None], 5)[0].tolist()
-    np.testing.assert_allclose([p for _, p in prediction], expected[ids_of(predictor, prediction)], atol=PROBABILITY_ATOL)
+    np.testing.assert_allclose(
+        [p for _, p in prediction], expected[ids_of(predictor, prediction)], atol=PROBABILITY_ATOL
+    )
 
 
 @pytest.mark.parametrize("bad", [None, b"the value", 3, ["the", "value"]])
@@ -214,9 +216,15 @@ def test_vocabulary_seq_len_and_metadata(predictor, trained_dir):
     assert metadata["format_version"] == 1
     assert metadata["backend"] == predictor.backend.name == predictor.source.split(".")[-1]
     assert metadata["config"] == config
-    assert metadata["tokenizer"] == {"num_words": None, "filters": predictor.tokenizer.filters, "lower": True, "split": " ",
-                                     "char_level": False, "oov_token": None,
-                                     "document_count": predictor.tokenizer.document_count}  # options, no vocabulary
+    assert metadata["tokenizer"] == {
+        "num_words": None,
+        "filters": predictor.tokenizer.filters,
+        "lower": True,
+        "split": " ",
+        "char_level": False,
+        "oov_token": None,
+        "document_count": predictor.tokenizer.document_count,
+    }  # options, no vocabulary
     json.dumps(metadata)  # printable as is
 
 
@@ -324,7 +332,7 @@ def test_generate_argument_checks(predictor):
 
 def test_concurrent_calls_match_single_threaded(predictor, heldout_texts):
     texts = heldout_texts[:60]
-    batches = [texts[i:i + 3] for i in range(0, 30, 3)]
+    batches = [texts[i : i + 3] for i in range(0, 30, 3)]
     expected_single = {text: predictor.predict_next(text, k=5) for text in texts}
     expected_batch = [predictor.predict_next_batch(batch, k=5) for batch in batches]
 
@@ -368,11 +376,6 @@ BLOCK_TRAINING_STACK = textwrap.dedent("""
 """)
 
 
-def run_python(code: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], input=stdin, capture_output=True,
-                          text=True, timeout=120)
-
-
 def test_runtime_works_with_training_stack_unimportable(exported_dir):
     code = BLOCK_TRAINING_STACK + textwrap.dedent("""
         import json
@@ -396,7 +399,7 @@ def test_runtime_works_with_training_stack_unimportable(exported_dir):
     result = run_python(code, exported_dir / "model.onnx", exported_dir / "model.tflite")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    for name in FORMATS:
+    for name in MODEL_FILES:
         p = Predictor.load(exported_dir / name)
         predictions, greedy, sampled = out[p.backend.name]
         assert [w for w, _ in predictions] == [w for w, _ in p.predict_next("the value of", k=3)]
@@ -409,6 +412,8 @@ def test_cli_predict_works_with_training_stack_unimportable(exported_dir):
         from nextword.runtime.cli import main
         status = main(["predict", sys.argv[1], "-", "--json", "-k", "2"])
         assert_nothing_leaked()
+        stages = sorted(m for m in sys.modules if m.startswith(("nextword.train", "nextword.export")))
+        assert not stages, f"nextword predict imported {stages}"
         sys.exit(status)
     """)
     result = run_python(code, exported_dir / "model.tflite", stdin="the value of\n\n")
@@ -430,8 +435,9 @@ def test_graph_top_k_and_numpy_fallback_agree(predictor, heldout_texts):
 
 def test_generate_never_writes_the_oov_token(tmp_path, embedded_text):
     """A vocabulary of 30 words + <unk>: <unk> is the likeliest next word often, and still never generated."""
+    pytest.importorskip("tensorflow", reason="trains its own model")
     from nextword.export.pipeline import export
-    from nextword.train.corpus import load_corpus
+    from nextword.runtime.corpus import load_corpus
     from nextword.train.fit import train
 
     corpus = tmp_path / "c.txt"

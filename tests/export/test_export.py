@@ -6,7 +6,6 @@ import shutil
 
 import numpy as np
 import pytest
-
 from nextword.runtime.cli import main
 
 pytest.importorskip("tf2onnx")
@@ -21,7 +20,9 @@ def test_export_writes_both_formats_and_a_manifest(exported_dir):
         data = (exported_dir / name).read_bytes()
         assert entry == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     assert manifest["format_version"] == 1 and manifest["opset"] == 17
-    assert all(manifest["versions"][pkg] for pkg in ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert"))
+    assert all(
+        manifest["versions"][pkg] for pkg in ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert")
+    )
     rows = manifest["validation"]
     assert {(r["file"], r["inputs"]) for r in rows} >= {("model.onnx", "held-out"), ("model.tflite", "batch-256")}
     assert all(r["passed"] and r["max_abs_diff"] <= 1e-5 for r in rows)
@@ -31,9 +32,8 @@ def test_export_writes_both_formats_and_a_manifest(exported_dir):
 
 def test_vocabulary_is_bundled_in_each_file(exported_dir, trained_dir):
     import onnxruntime as ort
-
     from nextword.export.tflite import tflite_op_names
-    from nextword.runtime.bundle import KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER
+    from nextword.runtime.contract import KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER
     from nextword.runtime.tflite_metadata import read_metadata
 
     tokenizer_json = (trained_dir / "tokenizer.json").read_text()
@@ -46,17 +46,19 @@ def test_vocabulary_is_bundled_in_each_file(exported_dir, trained_dir):
     assert json.loads(tflite_meta[KEY_CONFIG]) == json.loads((trained_dir / "config.json").read_text())
     assert "min_runtime_version" in tflite_meta  # the converter's own entries are kept
     ops = tflite_op_names(tflite_bytes)
-    assert not [op for op in ops if "FLEX" in op.upper() or op.startswith("CUSTOM") or "VARIABLE" in op or op == "VAR_HANDLE"]
+    assert not [
+        op for op in ops if "FLEX" in op.upper() or op.startswith("CUSTOM") or "VARIABLE" in op or op == "VAR_HANDLE"
+    ]
 
 
-def test_golden_same_text_same_top5_in_keras_onnx_and_tflite(exported_dir, keras_model):
+def test_golden_same_text_same_top5_in_keras_onnx_and_tflite(exported_dir, trained_model):
     """llama2.c's habit: one prompt through every implementation, the same answer."""
     from nextword.runtime import Predictor
 
     onnx, tflite = Predictor.load(exported_dir / "model.onnx"), Predictor.load(exported_dir / "model.tflite")
     for text in ("the value of the", "return a new", "if the object is", "a list of"):
         context, _ = onnx.encode(text)
-        probs = np.asarray(keras_model(context[None, :]))[0]
+        probs = np.asarray(trained_model(context[None, :]))[0]
         keras_top5 = [onnx.vocabulary[i] for i in np.argsort(-probs[1:], kind="stable")[:5] + 1]
         assert [w for w, _ in onnx.predict_next(text, k=5)] == keras_top5
         assert [w for w, _ in tflite.predict_next(text, k=5)] == keras_top5
@@ -121,15 +123,18 @@ def wrong_architecture(folder):
     keras.Model(tokens, probs).save(folder / "model.keras")
 
 
-@pytest.mark.parametrize("edit,message", [
-    (lambda d: (d / "model.keras").unlink(), "has no model.keras"),
-    (lambda d: (d / "config.json").unlink(), "has no config.json"),
-    (lambda d: edit_json(d / "config.json", version=99), "config version 99 is not supported"),
-    (lambda d: edit_json(d / "config.json", vocab_size=7), "tokenizer.json has a vocabulary of"),
-    (lambda d: (d / "tokenizer.json").write_text("{not json"), "tokenizer"),
-    (lambda d: (d / "model.keras").write_bytes(b"PK\x03\x04 not a real archive"), "cannot load"),
-    (wrong_architecture, "not the expected architecture"),
-])
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda d: (d / "model.keras").unlink(), "has no model.keras"),
+        (lambda d: (d / "config.json").unlink(), "has no config.json"),
+        (lambda d: edit_json(d / "config.json", version=99), "config version 99 is not supported"),
+        (lambda d: edit_json(d / "config.json", vocab_size=7), "tokenizer.json has a vocabulary of"),
+        (lambda d: (d / "tokenizer.json").write_text("{not json"), "tokenizer"),
+        (lambda d: (d / "model.keras").write_bytes(b"PK\x03\x04 not a real archive"), "cannot load"),
+        (wrong_architecture, "not the expected architecture"),
+    ],
+)
 def test_bad_training_dir_exits_2_and_writes_nothing(capsys, trained_dir, tmp_path, edit, message):
     broken = break_dir(trained_dir, tmp_path, edit)
     out = tmp_path / "out"
@@ -146,10 +151,13 @@ def test_wrong_corpus_is_refused(capsys, trained_dir, tmp_path):
     assert code == 2 and "not the text this model was trained on" in captured.err
 
 
-@pytest.mark.parametrize("flag,value,message", [
-    ("--formats", "onnx,coreml", "unknown format coreml"),
-    ("--opset", "3", "opset 3 is outside"),
-])
+@pytest.mark.parametrize(
+    "flag,value,message",
+    [
+        ("--formats", "onnx,coreml", "unknown format coreml"),
+        ("--opset", "3", "opset 3 is outside"),
+    ],
+)
 def test_bad_export_options(capsys, trained_dir, tmp_path, flag, value, message):
     code, captured = export_cli(capsys, trained_dir, "--out", tmp_path / "out", flag, value)
     assert code == 2 and message in captured.err

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from nextword.runtime.cli import main
 
 
@@ -26,15 +25,18 @@ def write(tmp_path, name, data: bytes):
     return str(path)
 
 
-@pytest.mark.parametrize("corpus,message", [
-    (None, "does not exist"),
-    (b"", "is empty"),
-    (b"  \n\t ", "is empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "looks binary"),
-    ("caf\xe9 au lait".encode("latin-1"), "not UTF-8"),
-    (b"two words", "fewer than seq_len=3"),
-    (b"!!! ... ???", "no words"),
-])
+@pytest.mark.parametrize(
+    "corpus,message",
+    [
+        (None, "does not exist"),
+        (b"", "is empty"),
+        (b"  \n\t ", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "looks binary"),
+        ("caf\xe9 au lait".encode("latin-1"), "not UTF-8"),
+        (b"two words", "fewer than seq_len=3"),
+        (b"!!! ... ???", "no words"),
+    ],
+)
 def test_bad_corpus(capsys, tmp_path, out, corpus, message):
     path = str(tmp_path / "missing.txt") if corpus is None else write(tmp_path, "c.txt", corpus)
     code, err = run_cli(capsys, "train", "--corpus", path, "--out", str(out), "--quiet")
@@ -48,16 +50,19 @@ def test_corpus_is_a_directory(capsys, tmp_path, out):
     assert code == 2 and "is a directory" in err
 
 
-@pytest.mark.parametrize("flag,value,message", [
-    ("--seq-len", "1", "seq_len must be at least 2"),
-    ("--units", "0", "units must be a positive integer"),
-    ("--embedding-dim", "-3", "embedding_dim must be a positive integer"),
-    ("--hidden", "0", "hidden must be a positive integer"),
-    ("--epochs", "0", "epochs must be a positive integer"),
-    ("--batch-size", "0", "batch_size must be a positive integer"),
-    ("--validation-split", "1.0", "validation_split must be in [0, 1)"),
-    ("--num-words", "1", "num_words must be an integer of at least 2"),
-])
+@pytest.mark.parametrize(
+    "flag,value,message",
+    [
+        ("--seq-len", "1", "seq_len must be at least 2"),
+        ("--units", "0", "units must be a positive integer"),
+        ("--embedding-dim", "-3", "embedding_dim must be a positive integer"),
+        ("--hidden", "0", "hidden must be a positive integer"),
+        ("--epochs", "0", "epochs must be a positive integer"),
+        ("--batch-size", "0", "batch_size must be a positive integer"),
+        ("--validation-split", "1.0", "validation_split must be in [0, 1)"),
+        ("--num-words", "1", "num_words must be an integer of at least 2"),
+    ],
+)
 def test_bad_sizes(capsys, tmp_path, out, flag, value, message):
     corpus = write(tmp_path, "c.txt", b"some real words here and there " * 10)
     code, err = run_cli(capsys, "train", "--corpus", corpus, flag, value, "--out", str(out))
@@ -86,9 +91,21 @@ def test_force_replaces_whole_folder(capsys, tmp_path, out):
 
 
 def test_errors_have_no_traceback_in_a_real_process(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "nextword.runtime.cli", "train", "--corpus",
-                             str(tmp_path / "none.txt"), "--out", str(tmp_path / "o")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nextword.runtime.cli",
+            "train",
+            "--corpus",
+            str(tmp_path / "none.txt"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == f"nextword train: error: corpus {tmp_path / 'none.txt'} does not exist"
 

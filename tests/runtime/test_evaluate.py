@@ -8,14 +8,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-from nextword.runtime.cli import main
+from nextword.runtime.config import TrainConfig
 from nextword.runtime.evaluate import evaluate, id_stream
 from nextword.runtime.predictor import Predictor
-from nextword.train.config import TrainConfig
-from nextword.train.tokenizer import Tokenizer, text_to_word_sequence
+from nextword.runtime.tokenizer import Tokenizer, text_to_word_sequence
 
-FORMATS = ["model.onnx", "model.tflite"]
 METRICS = {"perplexity", "top1", "top3", "top5"}
 
 # Known words a b c d; X, Y and Z are unknown. X sits inside windows 8 and 9 (as the gap before id 10),
@@ -74,9 +71,11 @@ def test_no_unknown_words_no_touched_windows():
     assert report["windows_with_unknown_words"] == 0 and report["windows"] == int(38 * 0.3)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("options", [{}, {"oov_token": "<unk>"}, {"num_words": 50}, {"num_words": 50, "oov_token": "<unk>"}],
-                         ids=["plain", "oov", "num_words", "num_words+oov"])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"oov_token": "<unk>"}, {"num_words": 50}, {"num_words": 50, "oov_token": "<unk>"}],
+    ids=["plain", "oov", "num_words", "num_words+oov"],
+)
 def test_id_stream_equals_texts_to_sequences(trained_corpus, options):
     text = trained_corpus.read_text(encoding="utf-8")
     tokenizer = Tokenizer(**options)
@@ -99,7 +98,6 @@ def trailing_dropped(tokenizer: Tokenizer, text: str) -> int:
     return count
 
 
-@pytest.mark.slow
 def test_id_stream_matches_keras_tokenizer(exported_dir, trained_dir, trained_corpus):
     legacy = pytest.importorskip("keras.src.legacy.preprocessing.text", reason="needs Keras 3's legacy Tokenizer")
     keras_tokenizer = legacy.tokenizer_from_json((trained_dir / "tokenizer.json").read_text(encoding="utf-8"))
@@ -122,24 +120,21 @@ def test_evaluate_refuses_bad_holdout_and_tiny_text():
 # --- the command, on the real model --------------------------------------------------------------
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_evaluate_cli_json_on_the_trained_corpus(capsys, exported_dir, trained_corpus, keras_model, fmt):
-    code = main(["evaluate", str(exported_dir / fmt), "--corpus", str(trained_corpus), "--json"])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    report = json.loads(captured.out)
+def test_evaluate_cli_json_on_the_trained_corpus(cli, model_path, trained_corpus, trained_model):
+    code, out, err = cli("evaluate", model_path, "--corpus", trained_corpus, "--json")
+    assert code == 0, err
+    report = json.loads("\n".join(out))
     assert {"windows", "model", "baseline"} <= set(report)
     assert set(report["model"]) == METRICS and set(report["baseline"]) == METRICS | {"name"}
     assert "Kneser-Ney 3-gram" in report["baseline"]["name"]
 
     # The same held-out windows scored straight from Keras' probabilities.
-    predictor = Predictor.load(exported_dir / fmt)
+    predictor = Predictor.load(model_path)
     ids, _, _ = id_stream(predictor.tokenizer, trained_corpus.read_text(encoding="utf-8"))
     windows = np.lib.stride_tricks.sliding_window_view(ids, 3)
-    held = windows[len(windows) - int(len(windows) * 0.1):]
+    held = windows[len(windows) - int(len(windows) * 0.1) :]
     assert report["windows"] == len(held)
-    probs = np.asarray(keras_model(held[:, :2], training=False), dtype=np.float64)
+    probs = np.asarray(trained_model(held[:, :2], training=False), dtype=np.float64)
     target_probs = probs[np.arange(len(held)), held[:, 2]]
     assert report["model"]["perplexity"] == pytest.approx(np.exp(-np.log(target_probs).mean()), rel=1e-4)
     ranks = (probs > target_probs[:, None]).sum(axis=1)
@@ -149,10 +144,8 @@ def test_evaluate_cli_json_on_the_trained_corpus(capsys, exported_dir, trained_c
         assert row["perplexity"] > 1 and 0 <= row["top1"] <= row["top3"] <= row["top5"] <= 1
 
 
-@pytest.mark.slow
-def test_evaluate_cli_plain_table(capsys, exported_dir, trained_corpus):
-    code = main(["evaluate", str(exported_dir / "model.tflite"), "--corpus", str(trained_corpus), "--holdout", "0.2"])
-    out = capsys.readouterr().out.splitlines()
+def test_evaluate_cli_plain_table(cli, exported_dir, trained_corpus):
+    code, out, _ = cli("evaluate", exported_dir / "model.tflite", "--corpus", trained_corpus, "--holdout", "0.2")
     assert code == 0
     assert out[0].endswith("touch unknown words)") and "held-out windows" in out[0]
     assert out[1].split() == ["perplexity", "top1", "top3", "top5"]

@@ -11,20 +11,22 @@ import json
 
 import numpy as np
 import pytest
-
-from nextword.runtime.bundle import KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER
-from nextword.runtime.errors import (CorruptModelError, InputError, MissingMetadataError, ModelFormatError,
-                                     UnsafeModelError, UnsupportedVersionError, VocabularyMismatchError)
+from nextword.runtime.contract import KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER
+from nextword.runtime.errors import (
+    CorruptModelError,
+    InputError,
+    MissingMetadataError,
+    ModelFormatError,
+    UnsafeModelError,
+    UnsupportedVersionError,
+    VocabularyMismatchError,
+)
 from nextword.runtime.predictor import Predictor
 
-pytestmark = pytest.mark.slow  # the session fixtures train and export a model once
 
-FORMATS = ["model.onnx", "model.tflite"]
-
-
-@pytest.fixture(scope="module", params=FORMATS)
-def model_file(request, exported_dir):
-    return exported_dir / request.param
+@pytest.fixture(scope="module")
+def model_file(model_path):
+    return model_path
 
 
 def read_entries(data: bytes, fmt: str) -> dict[str, str]:
@@ -53,7 +55,11 @@ def with_entries(data: bytes, fmt: str, entries: dict[str, str]) -> bytes:
         model.metadata = [item for item in model.metadata or [] if not _name(item.name).startswith("nextword.")]
 
     stripped = _rewrite(data, strip)
-    return embed_metadata(stripped, {key: value.encode("utf-8") for key, value in entries.items()}) if entries else stripped
+    return (
+        embed_metadata(stripped, {key: value.encode("utf-8") for key, value in entries.items()})
+        if entries
+        else stripped
+    )
 
 
 def _name(value) -> str:
@@ -111,7 +117,9 @@ def test_truncated_model(model_file, tmp_path, fraction):
     path.write_bytes(data[:cut])
     error = load_error(path)
     assert isinstance(error, CorruptModelError)
-    assert any(word in str(error) for word in ("truncated", "outside the file", "runs past", "not a valid", "corrupt")), error
+    assert any(
+        word in str(error) for word in ("truncated", "outside the file", "runs past", "not a valid", "corrupt")
+    ), error
 
 
 def test_cut_by_one_byte(model_file, tmp_path):
@@ -121,18 +129,24 @@ def test_cut_by_one_byte(model_file, tmp_path):
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("prefix", [b"", b"\x08", b"\x1c\x00\x00\x00TFL3"], ids=["plain", "protobuf-tag", "tflite-header"])
+@pytest.mark.parametrize(
+    "prefix", [b"", b"\x08", b"\x1c\x00\x00\x00TFL3"], ids=["plain", "protobuf-tag", "tflite-header"]
+)
 def test_random_bytes(tmp_path, seed, prefix):
     data = np.random.default_rng(seed).integers(0, 256, 4096, dtype=np.uint8).tobytes()
     path = tmp_path / "model.bin"
-    path.write_bytes(prefix + data[len(prefix):])
+    path.write_bytes(prefix + data[len(prefix) :])
     assert isinstance(load_error(path), CorruptModelError)
 
 
-@pytest.mark.parametrize("content", [
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00",
-    json.dumps({"nextword.format_version": "1", "weights": [0.1, 0.2]}).encode(),
-], ids=["png", "json"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00",
+        json.dumps({"nextword.format_version": "1", "weights": [0.1, 0.2]}).encode(),
+    ],
+    ids=["png", "json"],
+)
 def test_file_of_neither_format(tmp_path, content):
     path = tmp_path / "model.onnx"
     path.write_bytes(content)
@@ -195,8 +209,10 @@ def test_bundled_vocabulary_disagrees_with_model_output(model_file, tmp_path):
         config = json.loads(entries[KEY_CONFIG])
         tokenizer = json.loads(entries[KEY_TOKENIZER])
         tokenizer["config"]["num_words"] = 100
-        return entries | {KEY_CONFIG: json.dumps(config | {"vocab_size": 100, "num_words": 100}),
-                          KEY_TOKENIZER: json.dumps(tokenizer)}
+        return entries | {
+            KEY_CONFIG: json.dumps(config | {"vocab_size": 100, "num_words": 100}),
+            KEY_TOKENIZER: json.dumps(tokenizer),
+        }
 
     path, entries = edited(model_file, tmp_path, cap_vocabulary)
     error = load_error(path)

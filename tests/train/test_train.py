@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import corpus_of, tiny_config
 from nextword.runtime.errors import InputError
 
@@ -32,7 +31,7 @@ def test_folder_reloads_with_config_and_same_predictions(trained_dir, trained_co
     assert config.corpus_name == str(trained_corpus) and len(config.corpus_sha256) == 64
     text = trained_corpus.read_text(encoding="utf-8")
     data = prepare(text, config, trained.tokenizer)
-    x = data.contexts[data.split_at:][:64]
+    x = data.contexts[data.split_at :][:64]
     probs = np.asarray(trained.model(x))
     assert probs.shape == (len(x), config.vocab_size)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
@@ -86,6 +85,6 @@ def test_vocab_from_training_split_keeps_held_out_words_unknown(tmp_path):
     assert len(data.ids) == len(text.split())  # nothing dropped: word i is id i
     oov = data.tokenizer.word_index["<unk>"]
     assert list(data.ids[-4:]) == [oov, oov, data.tokenizer.word_index["the"], data.tokenizer.word_index["cat"]]
-    assert oov not in data.targets[:data.split_at]  # every training word is in the vocabulary
+    assert oov not in data.targets[: data.split_at]  # every training word is in the vocabulary
     with pytest.raises(InputError, match="needs an oov_token"):
         tiny_config(vocab_from_training_split=True)

@@ -1,14 +1,13 @@
 import numpy as np
 import pytest
-
 from nextword.runtime.errors import InputError
-from nextword.train.windows import make_windows, split_train_holdout
+from nextword.runtime.windows import make_windows, split_train_holdout
 
 
 def test_windows_match_the_lessons_python_loop():
     ids = np.array([5, 3, 9, 1, 4, 4, 2], dtype=np.int32)
     contexts, targets = make_windows(ids, 3)
-    expected = [ids[i:i + 3] for i in range(len(ids) - 2)]  # the lesson's list-of-windows, written plainly
+    expected = [ids[i : i + 3] for i in range(len(ids) - 2)]  # the lesson's list-of-windows, written plainly
     assert contexts.shape == (5, 2) and targets.shape == (5,)
     assert contexts.dtype == np.int32 and targets.dtype == np.int32
     np.testing.assert_array_equal(contexts, [w[:2] for w in expected])

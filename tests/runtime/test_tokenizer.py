@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
 from nextword.runtime.errors import InputError
-from nextword.train.tokenizer import Tokenizer, tokenizer_from_json
+from nextword.runtime.tokenizer import Tokenizer, tokenizer_from_json
 
-CORPUS_NAME = "tinyshakespeare.txt"
 FIT_LINES = 3000  # enough to make a vocabulary of a few thousand words, small enough to keep the file fast
 HELD_OUT = slice(3000, 5000)  # lines never fitted on: full of unknown words
 
@@ -42,23 +38,14 @@ EDGE_TEXTS = [
 ]
 
 
-def _corpus_path() -> Path:
-    shared = os.environ.get("NEXTWORD_SHARED_DATA")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return base / CORPUS_NAME
-
-
 @pytest.fixture(scope="module")
 def legacy():
     return pytest.importorskip("keras.src.legacy.preprocessing.text", reason="needs Keras 3 for the legacy Tokenizer")
 
 
 @pytest.fixture(scope="module")
-def lines() -> list[str]:
-    path = _corpus_path()
-    if not path.is_file():
-        pytest.skip(f"real text {path} is absent (set NEXTWORD_SHARED_DATA to the folder holding {CORPUS_NAME})")
-    return path.read_text(encoding="utf-8").splitlines()
+def lines(shakespeare_text) -> list[str]:
+    return shakespeare_text.splitlines()
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +175,8 @@ def test_mixed_scripts_are_words():
 LEGACY_2X_JSON = (  # written by hand in the format tf.keras 2.x saves: ASCII-escaped, tables as JSON strings
     '{"class_name": "Tokenizer", "config": {"num_words": null, "filters": "!\\"#$%&()*+,-./:;<=>?@[\\\\]^_`{|}~\\t\\n",'
     ' "lower": true, "split": " ", "char_level": false, "oov_token": null, "document_count": 2,'
-    ' "word_counts": "{\\"stra\\\\u00dfe\\": 2, \\"east\\": 1}", "word_docs": "{\\"stra\\\\u00dfe\\": 2, \\"east\\": 1}",'
+    ' "word_counts": "{\\"stra\\\\u00dfe\\": 2, \\"east\\": 1}",'
+    ' "word_docs": "{\\"stra\\\\u00dfe\\": 2, \\"east\\": 1}",'
     ' "index_docs": "{\\"1\\": 2, \\"2\\": 1}", "index_word": "{\\"1\\": \\"stra\\\\u00dfe\\", \\"2\\": \\"east\\"}",'
     ' "word_index": "{\\"stra\\\\u00dfe\\": 1, \\"east\\": 2}"}}'
 )
@@ -241,7 +229,7 @@ def test_refuses_empty_split_and_unfitted_oov():
 
 
 def test_module_imports_nothing_heavy():
-    probe = "import sys, nextword.train.tokenizer as t; print(sorted({'numpy', 'keras', 'tensorflow'} & set(sys.modules)))"
+    probe = "import sys, nextword.runtime.tokenizer; print(sorted({'numpy', 'keras', 'tensorflow'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

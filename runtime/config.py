@@ -1,5 +1,8 @@
 """The one config object of a trained model: saved as config.json beside the weights,
-bundled into every exported file, and rebuilt from there by later stages (never re-derived)."""
+bundled into every exported file, and rebuilt from there by later stages (never re-derived).
+
+It lives in the runtime because every exported file carries it; the named presets that training
+starts from are in nextword.train.presets."""
 
 from __future__ import annotations
 
@@ -59,12 +62,14 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         if not isinstance(data, dict):
             raise InputError("config must be a JSON object")
         version = data.get("version")
         if version != CONFIG_VERSION:
-            raise UnsupportedVersionError(f"config version {version!r} is not supported; this nextword reads version {CONFIG_VERSION}")
+            raise UnsupportedVersionError(
+                f"config version {version!r} is not supported; this nextword reads version {CONFIG_VERSION}"
+            )
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -72,20 +77,9 @@ class TrainConfig:
         return cls(**data)
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
+    def from_json(cls, text: str) -> TrainConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"config is not valid JSON: {exc.msg}") from None
         return cls.from_dict(data)
-
-
-# Named configurations. "default" is the classic lesson's model; "small" is the one we recommend
-# for devices (see the README's evaluation table for how it was chosen).
-PRESETS = {
-    "default": TrainConfig(),
-    # tinyshakespeare, held-out 10%, training-split vocabulary: perplexity 186.9 (seed 0) / 185.9 (seed 1) vs interpolated Kneser-Ney 4-gram 198.8, on the same num_words=3000 vocabulary with <unk>
-    "small": dataclasses.replace(TrainConfig(), seq_len=4, embedding_dim=32, units=64, hidden=32, epochs=4,
-                                 batch_size=512, learning_rate=0.01, num_words=3000, oov_token="<unk>",
-                                 vocab_from_training_split=True, preset="small"),
-}

@@ -1,0 +1,53 @@
+"""The file format, in one place: what an exported file holds and what the runtime may rely on.
+
+Graph (the same names in ONNX and TFLite):
+
+    tokens     int32   [batch, seq_len - 1]   context ids, 0 = padding
+    probs      float32 [batch, vocab_size]    next-word distribution, as Keras computes it
+    top_probs  float32 [batch, K]             the K most likely words' probabilities, highest first
+    top_ids    int32   [batch, K]             their ids (never 0), ties to the lower id
+
+Why top-k lives in the graph: selecting 5 of a few thousand probabilities in numpy costs 8-20 us per
+call, as much as the whole LSTM; the engines' TopK kernels do it in a fraction of that and the runtime
+copies out K numbers instead of the whole vocabulary.
+
+Metadata (ONNX metadata_props, TFLite Model.metadata): the format version, the legacy-Keras tokenizer
+JSON and the training config JSON (nextword.runtime.bundle encodes and decodes them).
+"""
+
+from __future__ import annotations
+
+# --- formats the exporter writes and the runtime loads ---------------------------------------------
+FORMATS = ("onnx", "tflite")
+QUANTIZE_MODES = ("none", "dynamic", "float16")  # "none": float32 only; the others add model.<mode>.* files
+
+# --- graph -------------------------------------------------------------------------------------------
+INPUT = "tokens"
+PROBS = "probs"
+TOP_PROBS = "top_probs"
+TOP_IDS = "top_ids"
+OUTPUTS = (PROBS, TOP_PROBS, TOP_IDS)
+MAX_TOP_K = 10  # covers keyboard suggestion bars and top-10 lists; larger k falls back to `probs`
+
+
+def top_k_size(vocab_size: int) -> int:
+    return min(MAX_TOP_K, vocab_size - 1)
+
+
+def expected_shapes(context_len: int, vocab_size: int) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """name -> (dtype, shape without the batch dimension)."""
+    k = top_k_size(vocab_size)
+    return {
+        INPUT: ("int32", (context_len,)),
+        PROBS: ("float32", (vocab_size,)),
+        TOP_PROBS: ("float32", (k,)),
+        TOP_IDS: ("int32", (k,)),
+    }
+
+
+# --- bundled metadata --------------------------------------------------------------------------------
+FORMAT_VERSION = 1
+KEY_FORMAT_VERSION = "nextword.format_version"
+KEY_TOKENIZER = "nextword.tokenizer"
+KEY_CONFIG = "nextword.config"
+METADATA_KEYS = (KEY_FORMAT_VERSION, KEY_TOKENIZER, KEY_CONFIG)
