@@ -12,7 +12,7 @@ PROMPT ?= the value of the
 # The full suite trains and exports its test model here once; the runtime-only suite reuses the files.
 TEST_MODELS := build/test-models
 
-.PHONY: demo test test-full test-runtime lint bench clean
+.PHONY: demo test test-full test-runtime lint bench clean test-js
 
 $(BIN)/nextword: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ demo: $(BIN)/nextword
 	$(BIN)/nextword predict $(DEMO)/export/model.tflite "$(PROMPT)" -k 5
 	$(BIN)/nextword generate $(DEMO)/export/model.onnx "$(PROMPT)" -n 15 --strategy sample --temperature 0.8 --seed 0
 
-test: lint test-full test-runtime
+test: lint test-full test-runtime test-js
 
 lint: $(BIN)/nextword
 	$(BIN)/ruff check .
@@ -49,6 +49,16 @@ test-runtime: $(RUNTIME_BIN)/nextword test-full
 	$(RUNTIME_BIN)/python -c "import importlib.util as u, sys; sys.exit(bool(u.find_spec('tensorflow')))" \
 		|| (echo "the runtime-only venv has TensorFlow" && false)
 	NEXTWORD_TEST_MODELS=$(abspath $(TEST_MODELS)) $(RUNTIME_BIN)/python -m pytest -q tests/runtime
+
+# The JavaScript package (runtime/js): Python writes the tokenizer golden file and the parity fixtures
+# (a tiny model, exported, with the Python runtime's predictions), then node --test compares.
+JS := runtime/js
+JS_FIXTURES := $(abspath runs/js-fixtures)
+test-js: $(BIN)/nextword
+	cd $(JS) && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python $(JS)/test/make_golden.py
+	NEXTWORD=$(abspath $(BIN)/nextword) PYTHON=$(abspath $(BIN)/python) $(JS)/test/make_fixtures.sh $(JS_FIXTURES)
+	cd $(JS) && NEXTWORD_JS_FIXTURES=$(JS_FIXTURES) node --test test/
 
 bench: $(BIN)/nextword
 	$(BIN)/nextword train --corpus ../shared/data/tinyshakespeare.txt --preset small --out runs/bench/train --force --quiet

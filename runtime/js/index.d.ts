@@ -1,0 +1,143 @@
+// Hand-written types for nextword's core (src/index.js). Engines are injected; see node.d.ts and web.d.ts.
+
+export type ModelBytes = Uint8Array | ArrayBuffer | ArrayBufferView;
+
+export interface Suggestion {
+  word: string;
+  probability: number;
+}
+
+/** The k likeliest next words, highest first, plus the words of the text the vocabulary lacks. */
+export type Prediction = Suggestion[] & { unknownWords: string[] };
+
+export interface Port {
+  name: string;
+  dtype: string;
+  /** Batch first; a dynamic dimension may be -1, null or a name. */
+  shape: Array<number | string | null>;
+}
+
+export interface EngineTensor {
+  data: Float32Array | Int32Array;
+  dims: number[];
+}
+
+/** What a model kind needs from an inference engine (onnxruntime, LiteRT.js, or your own). */
+export interface Engine {
+  name: string;
+  inputs: Port[];
+  outputs: Port[];
+  run(input: { name: string; data: Int32Array; dims: number[] }, outputNames: string[]): Promise<Record<string, EngineTensor | undefined>>;
+  release?(): void | Promise<void>;
+}
+
+export type EngineFactory = (bytes: Uint8Array, options: { threads: number }) => Promise<Engine>;
+
+export interface LoadOptions {
+  /** format -> engine factory; the nextword/node and nextword/web entry points supply defaults. */
+  engines?: Partial<Record<'onnx' | 'tflite', EngineFactory>>;
+  /** Refuse a file of the other format. */
+  backend?: 'onnx' | 'tflite';
+  threads?: number;
+  /** Name used in error messages. */
+  source?: string;
+  maxFileBytes?: number;
+  maxMetadataBytes?: number;
+}
+
+export interface GenerateOptions {
+  strategy?: 'greedy' | 'sample';
+  temperature?: number;
+  topK?: number | null;
+  /** A non-negative safe integer; the same seed gives the same text (not Python's text: the PRNG differs). */
+  seed?: number | null;
+}
+
+export interface PredictorMetadata {
+  formatVersion: number;
+  kind: string;
+  backend: string;
+  source: string;
+  config: Record<string, unknown>;
+  tokenizer: TokenizerOptions;
+}
+
+export declare class Predictor {
+  static load(bytes: ModelBytes, options?: LoadOptions): Promise<Predictor>;
+  readonly seqLen: number;
+  readonly vocabSize: number;
+  readonly tokenizer: Tokenizer;
+  /** id -> word for every id the model can output (0, the padding id, has no word). */
+  readonly vocabulary: Map<number, string>;
+  readonly metadata: PredictorMetadata;
+  /** [ids, unknown words] of text, exactly as the Python tokenizer computes them. */
+  encode(text: string): [number[], string[]];
+  predictNext(text: string, k?: number): Promise<Prediction>;
+  predictNextBatch(texts: Iterable<string>, k?: number, options?: { batchSize?: number }): Promise<Prediction[]>;
+  /** The next nWords words (the prompt is not repeated); never the OOV token. */
+  generate(text: string, nWords?: number, options?: GenerateOptions): Promise<string>;
+  release(): Promise<void>;
+}
+
+export interface TokenizerOptions {
+  num_words: number | null;
+  filters: string;
+  lower: boolean;
+  split: string;
+  char_level: boolean;
+  oov_token: string | null;
+  document_count: number;
+}
+
+export declare class Tokenizer implements TokenizerOptions {
+  constructor(options?: Partial<TokenizerOptions>);
+  num_words: number | null;
+  filters: string;
+  lower: boolean;
+  split: string;
+  char_level: boolean;
+  oov_token: string | null;
+  document_count: number;
+  wordIndex: Map<string, number>;
+  indexWord: Map<number, string>;
+  encodeWords(text: string): [number[], string[]];
+  options(): TokenizerOptions;
+}
+export declare function tokenizerFromJson(text: string): Tokenizer;
+export declare const DEFAULT_FILTERS: string;
+/** Python's str.lower (its Unicode tables, final sigma included), on any JavaScript engine. */
+export declare function pyLower(text: string): string;
+
+export interface Bundle {
+  formatVersion: number;
+  kind: { name: string };
+  tokenizer: Tokenizer;
+  config: Record<string, unknown> & { seq_len: number; vocab_size: number };
+}
+export declare function decodeBundle(entries: Map<string, string> | Record<string, string>, options?: { source?: string }): Bundle;
+export declare function entriesToText(raw: Map<string, Uint8Array>, options?: { source?: string }): Map<string, string>;
+export declare function vocabSizeOf(tokenizer: Tokenizer): number;
+export declare const FORMAT_VERSION: number;
+export declare const READABLE_FORMAT_VERSIONS: number[];
+export declare const METADATA_KEYS: string[];
+export declare const DEFAULT_MAX_FILE_BYTES: number;
+export declare const DEFAULT_MAX_METADATA_BYTES: number;
+
+export declare function readOnnxMetadata(bytes: ModelBytes, options: { maxValueBytes: number }): Map<string, string>;
+export declare function readTfliteMetadata(bytes: ModelBytes, options: { maxValueBytes: number }): Map<string, Uint8Array>;
+export declare function sniffFormat(bytes: Uint8Array, source: string): 'onnx' | 'tflite';
+
+/** Wrap an onnxruntime module (onnxruntime-node, -web or -react-native) as an Engine. */
+export declare function createOnnxEngine(ort: unknown, bytes: Uint8Array, options?: { threads?: number; sessionOptions?: object }): Promise<Engine>;
+/** Wrap a loaded @litertjs/core module as an Engine (call loadLiteRt first). */
+export declare function createLiteRtEngine(litert: unknown, bytes: Uint8Array, options?: { accelerator?: string }): Promise<Engine>;
+export declare function createRandom(seed?: number | null): { nextUint32(): number; random(): number };
+
+export declare class NextwordError extends Error {}
+export declare class InputError extends NextwordError {}
+export declare class ModelFormatError extends NextwordError {}
+export declare class UnsupportedVersionError extends ModelFormatError {}
+export declare class MissingMetadataError extends ModelFormatError {}
+export declare class VocabularyMismatchError extends ModelFormatError {}
+export declare class CorruptModelError extends ModelFormatError {}
+export declare class UnsafeModelError extends ModelFormatError {}

@@ -1,0 +1,75 @@
+// What every exported file carries (Python: runtime/bundle.py): three metadata entries, the same in ONNX
+// metadata_props and TFLite Model.metadata. The config's kind picks the model strategy (kinds/); a format
+// version this runtime does not read is refused with both versions named.
+import { configFromJson } from './config.js';
+import { CorruptModelError, InputError, MissingMetadataError, UnsupportedVersionError, VocabularyMismatchError } from './errors.js';
+import { FORMAT_VERSION, KINDS, READABLE_FORMAT_VERSIONS } from './kinds/index.js';
+import { tokenizerFromJson } from './tokenizer/tokenizer.js';
+
+export const KEY_FORMAT_VERSION = 'nextword.format_version';
+export const KEY_TOKENIZER = 'nextword.tokenizer';
+export const KEY_CONFIG = 'nextword.config';
+export const METADATA_KEYS = [KEY_FORMAT_VERSION, KEY_TOKENIZER, KEY_CONFIG];
+export { FORMAT_VERSION, READABLE_FORMAT_VERSIONS };
+
+/** Ids the model can output: 0 (padding) up to the largest word id, capped by num_words (as Python). */
+export function vocabSizeOf(tokenizer) {
+  let size = 1;
+  for (const id of tokenizer.indexWord.keys()) size = Math.max(size, id + 1);
+  return tokenizer.num_words ? Math.min(size, tokenizer.num_words) : size;
+}
+
+/** entries: Map or object of key -> string. Returns {formatVersion, kind, tokenizer, config}. */
+export function decodeBundle(entries, { source = 'model' } = {}) {
+  const get = (key) => (entries instanceof Map ? entries.get(key) : Object.hasOwn(entries, key) ? entries[key] : undefined);
+  const missing = METADATA_KEYS.filter((key) => get(key) === undefined);
+  if (missing.length) {
+    throw new MissingMetadataError(`${source} has no nextword metadata (${missing.join(', ')} missing); was it exported by \`nextword export\`?`);
+  }
+  const rawVersion = get(KEY_FORMAT_VERSION);
+  if (!/^[0-9]{1,9}$/.test(rawVersion)) {
+    throw new CorruptModelError(`${source} has a malformed format version ${JSON.stringify(rawVersion.slice(0, 20))}`);
+  }
+  const version = Number(rawVersion);
+  if (!READABLE_FORMAT_VERSIONS.includes(version)) {
+    const relation = version > FORMAT_VERSION ? 'newer than' : 'older than';
+    throw new UnsupportedVersionError(`${source} has format version ${version}, ${relation} this runtime's version ${FORMAT_VERSION} `
+      + `(it reads versions ${READABLE_FORMAT_VERSIONS.join(', ')})`);
+  }
+  let tokenizer;
+  let config;
+  try {
+    tokenizer = tokenizerFromJson(get(KEY_TOKENIZER));
+    config = configFromJson(get(KEY_CONFIG));
+  } catch (error) {
+    if (error instanceof UnsupportedVersionError) throw error;
+    if (error instanceof InputError || error instanceof TypeError || error instanceof RangeError) {
+      throw new CorruptModelError(`${source} has unreadable bundled metadata: ${error.message.slice(0, 200)}`);
+    }
+    throw error;
+  }
+  if (version === 1 && config.kind !== 'window') { // version 1 predates the kinds: its files are window models
+    throw new CorruptModelError(`${source}: format version 1 holds window models only, not ${JSON.stringify(config.kind)}`);
+  }
+  const kind = KINDS[config.kind];
+  if (!kind) throw new UnsupportedVersionError(`${source} holds a ${JSON.stringify(config.kind)} model (format version ${version}), which this JavaScript runtime does not run yet`);
+  if (vocabSizeOf(tokenizer) !== config.vocab_size) {
+    throw new VocabularyMismatchError(`${source}: bundled tokenizer has ${vocabSizeOf(tokenizer)} ids but the config says ${config.vocab_size}`);
+  }
+  return { formatVersion: version, kind, tokenizer, config };
+}
+
+/** TFLite stores bytes: decode the nextword entries as UTF-8 (other entries, e.g. the converter's, are left alone). */
+export function entriesToText(raw, { source = 'model' } = {}) {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const out = new Map();
+  for (const [key, value] of raw) {
+    if (!key.startsWith('nextword.')) continue;
+    try {
+      out.set(key, decoder.decode(value));
+    } catch {
+      throw new CorruptModelError(`${source}: metadata ${key} is not UTF-8`);
+    }
+  }
+  return out;
+}

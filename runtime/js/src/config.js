@@ -1,0 +1,62 @@
+// The training config bundled in every file (Python: runtime/config.py TrainConfig), checked as Python
+// checks it, so a file one runtime refuses the other refuses too. Only seq_len and vocab_size drive
+// inference; the rest is checked and passed through to `metadata`.
+import { InputError, UnsupportedVersionError } from './errors.js';
+
+export const CONFIG_VERSION = 1;
+export const KIND_NAMES = ['window', 'sequence'];
+const EARLY_STOPPING_METRICS = ['loss', 'accuracy', 'top5'];
+const DEFAULTS = { kind: 'window', seq_len: 3, embedding_dim: 8, units: 8, hidden: 8, layers: 1, dropout: 0.0, chunk_len: 35,
+  clipnorm: null, early_stopping: 'loss', patience: 0, epochs: 20, batch_size: 128, validation_split: 0.1, learning_rate: 0.01,
+  seed: 0, num_words: null, oov_token: null, vocab_from_training_split: false, vocab_size: 0, corpus_sha256: '',
+  corpus_name: '', preset: 'default', version: CONFIG_VERSION };
+
+/** Parse and check a config JSON; returns the plain object. InputError / UnsupportedVersionError. */
+export function configFromJson(text) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`config is not valid JSON: ${error.message}`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError('config must be a JSON object');
+  if (data.version !== CONFIG_VERSION) {
+    throw new UnsupportedVersionError(`config version ${JSON.stringify(data.version ?? null)} is not supported; this nextword reads version ${CONFIG_VERSION}`);
+  }
+  const unknown = Object.keys(data).filter((name) => !Object.hasOwn(DEFAULTS, name)).sort();
+  if (unknown.length) throw new InputError(`config has unknown fields: ${unknown.join(', ')}`);
+  const config = { ...DEFAULTS, ...data };
+  check(config);
+  return config;
+}
+
+function check(c) {
+  if (!KIND_NAMES.includes(c.kind)) throw new InputError(`kind must be one of ${KIND_NAMES.join(', ')}, got ${JSON.stringify(c.kind)}`);
+  if (!EARLY_STOPPING_METRICS.includes(c.early_stopping)) {
+    throw new InputError(`early_stopping must be one of ${EARLY_STOPPING_METRICS.join(', ')}, got ${JSON.stringify(c.early_stopping)}`);
+  }
+  if (!Number.isInteger(c.seq_len) || !Number.isInteger(c.vocab_size)) {
+    throw new InputError('bundled config has a non-integer seq_len or vocab_size');
+  }
+  if (c.seq_len < 2) throw new InputError(`seq_len must be at least 2 (one context word and one target), got ${c.seq_len}`);
+  for (const name of ['embedding_dim', 'units', 'hidden', 'epochs', 'batch_size', 'layers', 'chunk_len']) {
+    if (!Number.isInteger(c[name]) || c[name] < 1) throw new InputError(`${name} must be a positive integer, got ${JSON.stringify(c[name])}`);
+  }
+  if (typeof c.validation_split !== 'number' || !(c.validation_split >= 0 && c.validation_split < 1)) {
+    throw new InputError(`validation_split must be in [0, 1), got ${JSON.stringify(c.validation_split)}`);
+  }
+  if (c.num_words !== null && (!Number.isInteger(c.num_words) || c.num_words < 2)) {
+    throw new InputError(`num_words must be an integer of at least 2, got ${JSON.stringify(c.num_words)}`);
+  }
+  if (c.vocab_from_training_split && c.oov_token === null) {
+    throw new InputError('vocab_from_training_split needs an oov_token for the words only the held-out text has');
+  }
+  if (typeof c.learning_rate !== 'number' || !(c.learning_rate > 0)) {
+    throw new InputError(`learning_rate must be positive, got ${JSON.stringify(c.learning_rate)}`);
+  }
+  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) throw new InputError(`dropout must be in [0, 1), got ${JSON.stringify(c.dropout)}`);
+  if (c.clipnorm !== null && (typeof c.clipnorm !== 'number' || !(c.clipnorm > 0))) {
+    throw new InputError(`clipnorm must be positive (or None), got ${JSON.stringify(c.clipnorm)}`);
+  }
+  if (!Number.isInteger(c.patience) || c.patience < 0) throw new InputError(`patience must be a non-negative integer, got ${JSON.stringify(c.patience)}`);
+}

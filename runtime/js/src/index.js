@@ -1,0 +1,14 @@
+// nextword's dependency-free core: works in Node and in browsers. Engines are injected; the entry points
+// nextword/node (onnxruntime-node, file paths) and nextword/web (onnxruntime-web, LiteRT.js, URLs) wire them.
+export { Predictor, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_METADATA_BYTES } from './predictor.js';
+export { NextwordError, InputError, ModelFormatError, UnsupportedVersionError, MissingMetadataError,
+  VocabularyMismatchError, CorruptModelError, UnsafeModelError } from './errors.js';
+export { decodeBundle, entriesToText, vocabSizeOf, FORMAT_VERSION, READABLE_FORMAT_VERSIONS, METADATA_KEYS } from './bundle.js';
+export { readOnnxMetadata } from './formats/onnx.js';
+export { readTfliteMetadata } from './formats/tflite.js';
+export { sniffFormat } from './formats/sniff.js';
+export { Tokenizer, tokenizerFromJson, DEFAULT_FILTERS } from './tokenizer/tokenizer.js';
+export { pyLower } from './tokenizer/pylower.js';
+export { createOnnxEngine } from './engines/onnxruntime.js';
+export { createLiteRtEngine } from './engines/litert.js';
+export { createRandom } from './random.js';

@@ -1,0 +1,136 @@
+// Text in, next words out: the one class apps embed, with the Python Predictor's API shape. Engines are
+// injected (see node.js and web.js), so this file runs anywhere a JavaScript engine does.
+import { decodeBundle, entriesToText } from './bundle.js';
+import { CorruptModelError, InputError, UnsafeModelError } from './errors.js';
+import { asBytes, readOnnxMetadata } from './formats/onnx.js';
+import { sniffFormat } from './formats/sniff.js';
+import { readTfliteMetadata } from './formats/tflite.js';
+import { createRandom } from './random.js';
+import { argmax, sample } from './sampling.js';
+
+// Limits for untrusted files, as in Python: a 50k-word, 256-unit model is ~50 MB.
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_METADATA_BYTES = 32 * 1024 * 1024; // a 100k-word tokenizer JSON is ~10 MB
+const DEFAULT_BATCH_SIZE = 256;
+
+export class Predictor {
+  /**
+   * Load an exported file from its bytes. options.engines maps a format ('onnx', 'tflite') to
+   * async (bytes, {threads}) => engine; the entry points (nextword/node, nextword/web) supply them.
+   */
+  static async load(bytes, { engines = {}, backend, threads = 1, source = 'model', maxFileBytes = DEFAULT_MAX_FILE_BYTES,
+    maxMetadataBytes = DEFAULT_MAX_METADATA_BYTES } = {}) {
+    const data = asBytes(bytes);
+    if (data.length > maxFileBytes) throw new UnsafeModelError(`${source} is ${data.length} bytes, over the ${maxFileBytes}-byte limit (raise maxFileBytes to allow it)`);
+    const format = sniffFormat(data, source);
+    if (backend !== undefined && backend !== format) {
+      if (!['onnx', 'tflite'].includes(backend)) throw new InputError(`unknown backend ${JSON.stringify(backend)}; choose from onnx, tflite`);
+      throw new CorruptModelError(`${source} is in the ${format} format, not ${backend}`);
+    }
+    if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be at least 1, got ${threads}`);
+    // Metadata first, in our own checked readers: nothing reaches an engine until the file is understood.
+    const entries = format === 'tflite'
+      ? entriesToText(readTfliteMetadata(data, { maxValueBytes: maxMetadataBytes }), { source })
+      : readOnnxMetadata(data, { maxValueBytes: maxMetadataBytes });
+    const bundle = decodeBundle(entries, { source });
+    const createEngine = engines[format];
+    if (!createEngine) throw new InputError(`no ${format} engine was given; load through nextword/node or nextword/web, or pass options.engines.${format}`);
+    const engine = await createEngine(data, { threads });
+    return new Predictor(bundle.kind.open(engine, bundle, source), engine, bundle, source);
+  }
+
+  constructor(model, engine, bundle, source) {
+    this.model = model;
+    this.engine = engine;
+    this.bundle = bundle;
+    this.source = source;
+    this.tokenizer = bundle.tokenizer;
+    this.seqLen = bundle.config.seq_len;
+    this.vocabSize = bundle.config.vocab_size;
+    // id -> word, built once; ids without a word (an unused id 1) read as ''.
+    this.words = Array.from({ length: this.vocabSize }, (_, i) => (i === 0 ? '' : this.tokenizer.indexWord.get(i) ?? ''));
+    const oov = this.tokenizer.oov_token === null ? undefined : this.tokenizer.wordIndex.get(this.tokenizer.oov_token);
+    this.oovId = oov !== undefined && oov > 0 && oov < this.vocabSize ? oov : null;
+  }
+
+  /** id -> word for every id the model can output (0, the padding id, has no word). */
+  get vocabulary() {
+    return new Map(this.words.map((word, id) => [id, word]).slice(1));
+  }
+
+  get metadata() {
+    return { formatVersion: this.bundle.formatVersion, kind: this.bundle.kind.name, backend: this.engine.name, source: this.source,
+      config: { ...this.bundle.config }, tokenizer: this.tokenizer.options() };
+  }
+
+  /** [ids, unknown words] of text, as the tokenizer that trained the model computes them. */
+  encode(text) {
+    if (typeof text !== 'string') throw new TypeError(`text must be a string, not ${text === null ? 'null' : typeof text}`);
+    return this.tokenizer.encodeWords(text);
+  }
+
+  /** The k likeliest next words, highest first: [{word, probability}] with .unknownWords. */
+  async predictNext(text, k = 5) {
+    return (await this.predictNextBatch([text], k))[0];
+  }
+
+  /** predictNext for many texts, one engine call per batchSize texts. */
+  async predictNextBatch(texts, k = 5, { batchSize = DEFAULT_BATCH_SIZE } = {}) {
+    k = this.checkK(k);
+    if (typeof texts === 'string' || !texts || typeof texts[Symbol.iterator] !== 'function') {
+      throw new TypeError('texts must be an array of strings (for one string use predictNext)');
+    }
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be at least 1, got ${batchSize}`);
+    const list = [...texts];
+    const results = [];
+    for (let start = 0; start < list.length; start += batchSize) {
+      const encoded = list.slice(start, start + batchSize).map((text) => this.encode(text));
+      const rows = await this.model.top(encoded.map(([ids]) => ids), k);
+      rows.forEach(({ ids, probs }, r) => {
+        const prediction = ids.map((id, i) => ({ word: this.words[id], probability: probs[i] }));
+        prediction.unknownWords = encoded[r][1];
+        results.push(prediction);
+      });
+    }
+    return results;
+  }
+
+  /** The next nWords words after text, space-separated (the prompt is not repeated). The OOV token is
+   *  never generated: a fine answer to "what comes next?", but not a word to write into text. */
+  async generate(text, nWords = 20, { strategy = 'greedy', temperature = 1.0, topK = null, seed = null } = {}) {
+    if (!Number.isInteger(nWords) || nWords < 0) throw new InputError(`nWords must be a non-negative integer, got ${nWords}`);
+    if (strategy !== 'greedy' && strategy !== 'sample') throw new InputError(`strategy must be 'greedy' or 'sample', got ${JSON.stringify(strategy)}`);
+    if (typeof temperature !== 'number' || !(temperature > 0)) throw new InputError(`temperature must be positive, got ${temperature}`);
+    if (topK !== null && topK !== undefined) topK = this.checkK(topK, 'topK');
+    else topK = null;
+    if (seed !== null && seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) throw new InputError(`seed must be a non-negative integer, got ${seed}`);
+    const random = createRandom(seed).random;
+    const [ids] = this.encode(text);
+    let state = this.model.begin(ids);
+    const words = [];
+    for (let n = 0; n < nWords; n++) {
+      const probs = Float64Array.from((await this.model.next(state)).subarray(1)); // id 0 is padding, never a word
+      const exclude = this.oovId === null ? -1 : this.oovId - 1;
+      let next;
+      if (strategy === 'greedy') {
+        if (exclude >= 0 && probs.length > 1) probs[exclude] = 0;
+        next = argmax(probs) + 1;
+      } else {
+        next = sample(probs, temperature, topK, random, exclude) + 1;
+      }
+      words.push(this.words[next]);
+      state = this.model.advance(state, next);
+    }
+    return words.join(' ');
+  }
+
+  async release() {
+    await this.engine.release?.();
+  }
+
+  checkK(k, name = 'k') {
+    if (typeof k !== 'number' || !Number.isInteger(k)) throw new TypeError(`${name} must be an integer, not ${typeof k === 'number' ? k : typeof k}`);
+    if (k < 1) throw new InputError(`${name} must be at least 1, got ${k}`);
+    return Math.min(k, this.vocabSize - 1); // more words than the vocabulary has: all of them
+  }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Fixtures for the parity test: train a tiny model, export it, and write what the Python runtime predicts.
+#   runtime/js/test/make_fixtures.sh [OUT]     (OUT defaults to runtime/js/test/fixtures)
+# then: NEXTWORD_JS_FIXTURES=OUT node --test test/
+# NEXTWORD and PYTHON override the CLI and interpreter (default: the repo's .venv).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+out="${1:-$here/fixtures}"
+nextword="${NEXTWORD:-$root/.venv/bin/nextword}"
+python="${PYTHON:-$root/.venv/bin/python}"
+# num_words with an OOV token: the parity texts then cover unknown words, the OOV id and ids past num_words.
+"$nextword" train --out "$out/train" --epochs 2 --num-words 2000 --oov-token "<unk>" --seed 0 --force --quiet
+"$nextword" export "$out/train" --out "$out/export" --force
+"$python" "$here/make_expectations.py" "$out/export/model.onnx" "$out/expected.json"

@@ -1,0 +1,252 @@
+"""Write test/golden/tokenizer.json: Python's ids for hostile texts, for the JS tokenizer test to match.
+
+Run with the project's Python (the one models are trained with):
+    .venv/bin/python runtime/js/test/make_golden.py
+Deterministic (seeded): rerunning gives the same file unless Python's tokenizer or Unicode data changed,
+which is exactly what the test should then catch.
+
+Texts must survive JSON: a Python string with a lone high surrogate right before a lone low one would
+read back in JavaScript as one astral character, so such texts are not generated (lone surrogates
+otherwise are, written as \\uXXXX escapes).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import unicodedata
+from pathlib import Path
+
+try:
+    from nextword.runtime.tokenizer import Tokenizer
+except ImportError:  # before the move from train/ to runtime/
+    from nextword.train.tokenizer import Tokenizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from make_unicode_tables import sigma_classes  # noqa: E402  (Python's Final_Sigma sets, probed afresh)
+
+OUT = Path(__file__).resolve().parent / "golden" / "tokenizer.json"
+N_TEXTS = 1200
+
+WORDS = [
+    "the",
+    "The",
+    "THE",
+    "value",
+    "of",
+    "a",
+    "to",
+    "be",
+    "or",
+    "not",
+    "İstanbul",
+    "ISTANBUL",
+    "ıi",
+    "straße",
+    "STRASSE",
+    "ẞ",
+    "ß",
+    "ΟΔΟΣ",
+    "ὈΔΥΣΣΕΎΣ",
+    "Σ",
+    "ΣΑ",
+    "ΑΣ",
+    "σς",
+    "café",
+    "cafe\u0301",
+    "Ωhm",
+    "\u2126",
+    "\u212a",
+    "\u212b",
+    "ǅ",
+    "ǈ",
+    "Ꭰ",
+    "ꭰ",
+    "Ა",
+    "𐐀",
+    "𐐨",
+    "😀",
+    "👍🏽",
+    "🇫🇷",
+    "𝔄𝔅",
+    "ǰ",
+    "ŉ",
+    "ﬁ",
+    "ﬃ",
+    "\u0345",
+    "Ⅻ",
+    "Ⓐ",
+    "Ａ",
+    "\ua7cb",
+    "\u1c89",
+    "\U00010d50",
+    "\U00016ea0",
+    "x\u0307",
+    "I\u0307",
+    "word",
+    "words",
+    "hello",
+    "world",
+    "<unk>",
+    "unk",
+    "ΑΣ'Β",
+    "ΑΣ.",
+    "Σ\u0301",
+    "A\u00adΣ",
+    "ǲΣ",
+    "ᾼΣ",
+]
+SEPARATORS = [
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r",
+    "\x0b",
+    "\x0c",
+    "\xa0",
+    "\u2028",
+    "\u3000",
+    "\x00",
+    ".",
+    ",",
+    "!",
+    "--",
+    "'",
+    "-",
+    "…",
+    "😀",
+    "Σ",
+    "a",
+    "\u200b",
+    "\ufeff",
+]
+ODD = [
+    "\ud800",
+    "\udfff",
+    "\ud83d",
+    "\ude00",
+    "\x00",
+    "\x7f",
+    "\u0301",
+    "\u0345",
+    "\U0010ffff",
+    "\ufffd",
+    "\u0130",
+    "\u03a3",
+]
+
+# Tokenizer options per case; each case's vocabulary is fitted on the first FIT_TEXTS texts.
+CASES = [
+    {},
+    {"lower": False},
+    {"filters": ""},
+    {"filters": "Σ😀é\u0301"},
+    {"filters": "!\ud83d"},
+    {"split": "a"},
+    {"split": "--"},
+    {"split": "ab"},
+    {"split": "\t", "filters": " "},
+    {"split": "Σ"},
+    {"split": "😀"},
+    {"split": "\ude00"},
+    {"char_level": True},
+    {"char_level": True, "lower": False, "num_words": 40, "oov_token": "\x00"},
+    {"num_words": 10},
+    {"num_words": 10, "oov_token": "<unk>"},
+    {"num_words": 30, "oov_token": "the"},  # an oov token that is also a word: id 1 unused
+    {"oov_token": "<unk>"},
+]
+FIT_TEXTS = 300
+
+
+def json_safe(text: str) -> bool:
+    return json.loads(json.dumps(text)) == text
+
+
+def make_text(rng: random.Random) -> str:
+    parts = []
+    for _ in range(rng.randint(0, 12)):
+        roll = rng.random()
+        if roll < 0.55:
+            parts.append(rng.choice(WORDS))
+        elif roll < 0.9:
+            parts.append(rng.choice(SEPARATORS))
+        elif roll < 0.97:
+            parts.append(rng.choice(ODD))
+        else:
+            parts.append(
+                chr(
+                    rng.choice(
+                        [rng.randrange(0x20, 0x250), rng.randrange(0x370, 0x2000), rng.randrange(0x10000, 0x20000)]
+                    )
+                )
+            )
+    return "".join(parts)
+
+
+def make_texts(rng: random.Random) -> list[str]:
+    texts = [
+        "",
+        " ",
+        "   ",
+        "\x00",
+        "ΑΣ",
+        "ΑΣ Β",
+        "ΑΣ.Β",
+        "Σ",
+        "ΣΣ",
+        "AΣ\u0301",
+        "A\u0301Σ",
+        "İ",
+        "ẞ",
+        "\ud800",
+        "\ud800 \udc00",
+        "a" * 3000,
+        "the " * 500,
+        "x" + "\u0301" * 100 + "Σ",
+    ]
+    while len(texts) < N_TEXTS:
+        text = make_text(rng)
+        if json_safe(text):
+            texts.append(text)
+    return texts
+
+
+def main() -> None:
+    rng = random.Random(12)
+    texts = make_texts(rng)
+    cases = []
+    for options in CASES:
+        tokenizer = Tokenizer(**options)
+        tokenizer.fit_on_texts(texts[:FIT_TEXTS])
+        for saved in (tokenizer, tokenizer.trimmed()):
+            expected = []
+            for text in texts:
+                ids, unknown = saved.encode_words(text)
+                expected.append([ids, unknown])
+            cases.append({"options": options, "tokenizer": saved.to_json(), "expected": expected})
+            if saved is tokenizer and not tokenizer.num_words:
+                break  # trimmed() is the same tokenizer
+    OUT.parent.mkdir(exist_ok=True)
+    lower = {c: chr(c).lower() for c in range(0x110000) if chr(c).lower() != chr(c)}
+    ignorable, cased = sigma_classes()
+    OUT.write_text(
+        json.dumps(
+            {
+                "python": sys.version.split()[0],
+                "unicode": unicodedata.unidata_version,
+                "texts": texts,
+                "cases": cases,
+                "lower": lower,
+                "case_ignorable": ignorable,
+                "cased": cased,
+            }
+        )
+    )
+    print(f"{OUT}: {len(texts)} texts x {len(cases)} tokenizers, {OUT.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()
