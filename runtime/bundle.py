@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nextword.runtime.config import TrainConfig
-from nextword.runtime.contract import FORMAT_VERSION, KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER, METADATA_KEYS
+from nextword.runtime.contract import (
+    FORMAT_VERSION,
+    KEY_CONFIG,
+    KEY_FORMAT_VERSION,
+    KEY_TOKENIZER,
+    METADATA_KEYS,
+    READABLE_FORMAT_VERSIONS,
+)
 from nextword.runtime.errors import (
     CorruptModelError,
     InputError,
@@ -56,10 +63,11 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
     if not (raw_version.isascii() and raw_version.isdigit() and len(raw_version) <= 9):
         raise CorruptModelError(f"{source} has a malformed format version {raw_version[:20]!r}")
     version = int(raw_version)
-    if version != FORMAT_VERSION:
+    if version not in READABLE_FORMAT_VERSIONS:
         relation = "newer than" if version > FORMAT_VERSION else "older than"
         raise UnsupportedVersionError(
-            f"{source} has format version {version}, {relation} this runtime's version {FORMAT_VERSION}"
+            f"{source} has format version {version}, {relation} this runtime's version {FORMAT_VERSION} "
+            f"(it reads versions {', '.join(map(str, READABLE_FORMAT_VERSIONS))})"
         )
     try:
         tokenizer = tokenizer_from_json(entries[KEY_TOKENIZER])
@@ -74,6 +82,8 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
         raise CorruptModelError(f"{source} has unreadable bundled metadata: {detail}") from None
     if type(config.seq_len) is not int or type(config.vocab_size) is not int:  # 3.0 == 3 would pass the checks below
         raise CorruptModelError(f"{source}: bundled config has a non-integer seq_len or vocab_size")
+    if version == 1 and config.kind != "window":  # version 1 predates the kinds: its files are window models
+        raise CorruptModelError(f"{source}: format version 1 holds window models only, not {config.kind!r}")
     if vocab_size_of(tokenizer) != config.vocab_size:
         raise VocabularyMismatchError(
             f"{source}: bundled tokenizer has {vocab_size_of(tokenizer)} ids but the config says {config.vocab_size}"

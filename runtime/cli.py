@@ -78,5 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-if __name__ == "__main__":
+def entry_point() -> None:
+    """The installed `nextword` command: main() with the engines' start-up chatter kept off the terminal."""
+    from nextword.runtime.stderr_filter import filter_stderr
+
+    filter_stderr()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -15,12 +15,27 @@ from nextword.runtime.errors import InputError, UnsupportedVersionError
 CONFIG_VERSION = 1
 
 
+KINDS = ("window", "sequence")
+EARLY_STOPPING_METRICS = ("loss", "accuracy", "top5")  # measured on the held-out tail after every epoch
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    seq_len: int = 3  # words per training window: the first seq_len - 1 predict the last
+    # "window": the lesson's model, a fixed context of seq_len - 1 words -> the next word.
+    # "sequence": a stateful language model over the whole text so far; the exported graph carries its state.
+    kind: str = "window"
+    seq_len: int = 3  # window: words per training window, the first seq_len - 1 predict the last
     embedding_dim: int = 8  # Embedding(vocab_size, embedding_dim), as in the classic lesson
-    units: int = 8  # LSTM units
-    hidden: int = 8  # width of the Dense(relu) layer before the softmax
+    units: int = 8  # LSTM units (per layer)
+    hidden: int = 8  # window: width of the Dense(relu) layer before the softmax
+    layers: int = 1  # sequence: stacked LSTM layers
+    dropout: float = 0.0  # sequence: dropout on the embeddings, between layers and before the softmax
+    chunk_len: int = 35  # sequence: words per training chunk (truncated back-propagation through time)
+    clipnorm: float | None = None  # clip each update's gradient to this global norm (None: no clipping)
+    # The epoch kept is the best on this held-out metric; training stops after `patience` epochs without a
+    # better one (0: run every epoch, and still keep the best).
+    early_stopping: str = "loss"
+    patience: int = 0
     epochs: int = 20
     batch_size: int = 128
     validation_split: float = 0.1  # the last fraction of windows, never shuffled into training
@@ -38,9 +53,15 @@ class TrainConfig:
     version: int = CONFIG_VERSION
 
     def __post_init__(self):
+        if self.kind not in KINDS:
+            raise InputError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.early_stopping not in EARLY_STOPPING_METRICS:
+            raise InputError(
+                f"early_stopping must be one of {', '.join(EARLY_STOPPING_METRICS)}, got {self.early_stopping!r}"
+            )
         if self.seq_len < 2:
             raise InputError(f"seq_len must be at least 2 (one context word and one target), got {self.seq_len}")
-        for name in ("embedding_dim", "units", "hidden", "epochs", "batch_size"):
+        for name in ("embedding_dim", "units", "hidden", "epochs", "batch_size", "layers", "chunk_len"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise InputError(f"{name} must be a positive integer, got {value!r}")
@@ -52,11 +73,23 @@ class TrainConfig:
             raise InputError("vocab_from_training_split needs an oov_token for the words only the held-out text has")
         if not self.learning_rate > 0:
             raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.clipnorm is not None and not self.clipnorm > 0:
+            raise InputError(f"clipnorm must be positive (or None), got {self.clipnorm}")
+        if not isinstance(self.patience, int) or self.patience < 0:
+            raise InputError(f"patience must be a non-negative integer, got {self.patience!r}")
 
     @property
     def context_len(self) -> int:
-        """How many ids the model reads: the window minus the predicted word."""
+        """How many ids the window model reads: the window minus the predicted word."""
         return self.seq_len - 1
+
+    @property
+    def state_size(self) -> int:
+        """Floats of LSTM state per text for the sequence kind: (h, c) of every layer, laid out
+        [h_1, c_1, h_2, c_2, ...] (runtime/contract.py); 0 for the stateless window kind."""
+        return 2 * self.layers * self.units if self.kind == "sequence" else 0
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

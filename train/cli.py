@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from nextword.runtime.config import TrainConfig
+from nextword.runtime.config import EARLY_STOPPING_METRICS, KINDS, TrainConfig
 from nextword.train.presets import PRESETS
 
 
@@ -20,10 +20,28 @@ def add_train(subparsers, help_line: str) -> None:
         "--preset",
         choices=sorted(PRESETS),
         default="default",
-        help="named sizes: 'default' is the classic lesson's model, 'small' the recommended one",
+        help="named configurations: 'default' is the classic lesson's model, 'sequence' the recommended one",
+    )
+    p.add_argument(
+        "--model",
+        dest="kind",
+        choices=KINDS,
+        default=None,
+        help="window: the lesson's fixed-context model; sequence: a stateful language model (preset value)",
     )
     defaults = TrainConfig()
-    for field in ("seq_len", "embedding_dim", "units", "hidden", "epochs", "batch_size", "num_words"):
+    for field in (
+        "seq_len",
+        "embedding_dim",
+        "units",
+        "hidden",
+        "layers",
+        "chunk_len",
+        "epochs",
+        "batch_size",
+        "num_words",
+        "patience",
+    ):
         p.add_argument(
             "--" + field.replace("_", "-"),
             type=int,
@@ -38,6 +56,14 @@ def add_train(subparsers, help_line: str) -> None:
     )
     p.add_argument(
         "--learning-rate", type=float, default=None, help=f"Adam learning rate (default {defaults.learning_rate})"
+    )
+    p.add_argument("--dropout", type=float, default=None, help="sequence: dropout rate (preset value)")
+    p.add_argument("--clipnorm", type=float, default=None, help="clip gradients to this global norm (preset value)")
+    p.add_argument(
+        "--early-stopping",
+        choices=EARLY_STOPPING_METRICS,
+        default=None,
+        help="held-out metric that picks the epoch kept (preset value)",
     )
     p.add_argument("--oov-token", default=None, help="map unknown words to this token (id 1) instead of dropping them")
     p.add_argument(

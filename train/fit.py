@@ -22,6 +22,7 @@ from nextword.runtime.errors import InputError
 from nextword.runtime.files import check_output_dir, staged_dir
 from nextword.runtime.tokenizer import Tokenizer, text_to_word_sequence, tokenizer_from_json
 from nextword.runtime.windows import make_windows, split_train_holdout
+from nextword.train.sequence import split_stream
 
 MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE, HISTORY_FILE, CURVES_FILE = (
     "model.keras",
@@ -38,27 +39,42 @@ class Prepared:
 
     tokenizer: Tokenizer
     ids: np.ndarray  # [n_words] int32, the corpus as the model sees it
-    contexts: np.ndarray  # [n_windows, seq_len - 1]
-    targets: np.ndarray  # [n_windows]
-    split_at: int  # windows[split_at:] are held out
+    contexts: np.ndarray  # window kind: [n_windows, seq_len - 1] (sequence kind: empty)
+    targets: np.ndarray  # window kind: [n_windows]
+    split_at: int  # window kind: windows[split_at:] are held out
+    stream_split: int  # ids[stream_split:] are the held-out tail, the last validation_split of the text
+
+
+def training_words_end(words: list[str], config: TrainConfig) -> int:
+    """How many leading words the training split covers (the vocabulary may come from these only)."""
+    if config.kind == "sequence":
+        return split_stream(len(words), config.validation_split)
+    # The training windows cover the first split_at + seq_len - 1 words.
+    split_at = split_train_holdout(max(0, len(words) - config.seq_len + 1), config.validation_split)
+    return split_at + config.seq_len - 1
 
 
 def prepare(corpus_text: str, config: TrainConfig, tokenizer: Tokenizer | None = None) -> Prepared:
     if tokenizer is None:
         tokenizer = Tokenizer(num_words=config.num_words, oov_token=config.oov_token)
         if config.vocab_from_training_split:
-            # With an OOV token no word is dropped, so word i is id i: the training windows cover the
-            # first split_at + seq_len - 1 words, exactly the ones the vocabulary may come from.
+            # With an OOV token no word is dropped, so word i is id i.
             words = text_to_word_sequence(corpus_text, tokenizer.filters, tokenizer.lower, tokenizer.split)
-            split_at = split_train_holdout(max(0, len(words) - config.seq_len + 1), config.validation_split)
-            tokenizer.fit_on_texts([words[: split_at + config.seq_len - 1]])
+            tokenizer.fit_on_texts([words[: training_words_end(words, config)]])
         else:
             tokenizer.fit_on_texts([corpus_text])  # the classic lesson: the vocabulary of the whole text
     if not tokenizer.word_index:
         raise InputError("the corpus has no words once punctuation is removed")
     ids = np.asarray(tokenizer.texts_to_sequences([corpus_text])[0], dtype=np.int32)
+    if config.kind == "sequence":
+        stream_split = split_stream(len(ids), config.validation_split)
+        if stream_split < 2 * config.chunk_len:
+            raise InputError(f"the corpus has {len(ids)} known words, too few for chunks of {config.chunk_len}")
+        no_windows = np.zeros((0, 0), dtype=np.int32)
+        return Prepared(tokenizer, ids, no_windows, np.zeros(0, dtype=np.int32), 0, stream_split)
     contexts, targets = make_windows(ids, config.seq_len)
-    return Prepared(tokenizer, ids, contexts, targets, split_train_holdout(len(targets), config.validation_split))
+    split_at = split_train_holdout(len(targets), config.validation_split)
+    return Prepared(tokenizer, ids, contexts, targets, split_at, split_at + config.seq_len - 1)
 
 
 def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool = False, verbose: int = 1) -> Path:
@@ -66,6 +82,7 @@ def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool =
     check_output_dir(out, force=force)  # fail before minutes of training, not after
     import keras
     import tensorflow as tf
+    from nextword.train.history import KeepBestEpoch, plot_history
     from nextword.train.model import build_model
 
     data = prepare(corpus.text, config)
@@ -76,10 +93,29 @@ def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool =
     tf.config.experimental.enable_op_determinism()  # same seed -> same weights, even with threads
     model = build_model(config)
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
         loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")],
     )
+    keep_best = KeepBestEpoch(config.early_stopping, config.patience)
+    fit = fit_sequence if config.kind == "sequence" else fit_windows
+    curves = fit(model, data, config, keep_best, verbose=verbose)
+    keep_best.restore()
+    epochs_run = len(next(iter(curves.values()), []))
+    if verbose and keep_best.best_epoch:
+        print(f"kept epoch {keep_best.best_epoch} of {epochs_run} (best held-out {config.early_stopping})")
+    history = curves | {"kept_epoch": keep_best.best_epoch, "kept_by": "val_" + config.early_stopping}
+
+    with staged_dir(out, force=force) as staging:
+        model.save(staging / MODEL_FILE)
+        (staging / TOKENIZER_FILE).write_text(data.tokenizer.to_json(), encoding="utf-8")
+        (staging / CONFIG_FILE).write_text(config.to_json(), encoding="utf-8")
+        (staging / HISTORY_FILE).write_text(json.dumps(history, indent=2), encoding="utf-8")
+        plot_history(curves, keep_best.best_epoch, config.early_stopping, staging / CURVES_FILE)
+    return Path(out)
+
+
+def fit_windows(model, data: Prepared, config: TrainConfig, keep_best, *, verbose: int) -> dict[str, list[float]]:
     s = data.split_at
     validation = (data.contexts[s:], data.targets[s:]) if s < len(data.targets) else None
     history = model.fit(
@@ -90,38 +126,28 @@ def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool =
         batch_size=config.batch_size,
         shuffle=True,
         verbose=verbose,
+        callbacks=[keep_best],
     )
-    curves = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-
-    with staged_dir(out, force=force) as staging:
-        model.save(staging / MODEL_FILE)
-        (staging / TOKENIZER_FILE).write_text(data.tokenizer.to_json(), encoding="utf-8")
-        (staging / CONFIG_FILE).write_text(config.to_json(), encoding="utf-8")
-        (staging / HISTORY_FILE).write_text(json.dumps(curves, indent=2), encoding="utf-8")
-        plot_history(curves, staging / CURVES_FILE)
-    return Path(out)
+    return {k: [float(v) for v in vs] for k, vs in history.history.items()}
 
 
-def plot_history(curves: dict[str, list[float]], path: Path) -> None:
-    import matplotlib
+def fit_sequence(model, data: Prepared, config: TrainConfig, keep_best, *, verbose: int) -> dict[str, list[float]]:
+    """Chunks cut afresh every epoch; the held-out tail is read after each epoch as the runtime reads text,
+    and its scores join the epoch's logs as val_loss / val_accuracy / val_top5."""
+    import keras
+    from nextword.train.sequence import chunk_batches, held_out_scores, state_model
 
-    matplotlib.use("Agg")  # files only; never open a window
-    import matplotlib.pyplot as plt
+    train_ids, held_ids = data.ids[: data.stream_split], data.ids[data.stream_split :]
+    stepper = state_model(model, config)
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
-        for prefix, style in (("", "-"), ("val_", "--")):
-            values = curves.get(prefix + metric)
-            if values:
-                ax.plot(
-                    range(1, len(values) + 1), values, style, label=("validation " if prefix else "train ") + metric
-                )
-        ax.set_xlabel("epoch")
-        ax.set_title(metric)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    class HeldOutStream(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if len(held_ids) and logs is not None:
+                logs.update(held_out_scores(stepper, config, held_ids))
+
+    batches = chunk_batches(train_ids, config)
+    history = model.fit(batches, epochs=config.epochs, verbose=verbose, callbacks=[HeldOutStream(), keep_best])
+    return {k: [float(v) for v in vs] for k, vs in history.history.items()}
 
 
 @dataclass
@@ -161,6 +187,9 @@ def load_training_dir(path: str | Path) -> TrainedModel:
 
 def check_architecture(model, config: TrainConfig) -> None:
     """The export stage only knows how to convert the lesson's network; refuse anything else by name."""
+    if config.kind == "sequence":
+        check_sequence_architecture(model, config)
+        return
     expected = [
         ("InputLayer", None),
         ("Embedding", (None, config.context_len, config.embedding_dim)),
@@ -182,3 +211,24 @@ def check_architecture(model, config: TrainConfig) -> None:
         raise InputError(
             f"model is not the expected architecture: Dense activations {activations}, expected ['relu', 'softmax']"
         )
+
+
+def check_sequence_architecture(model, config: TrainConfig) -> None:
+    """The sequence kind's network (train/model.py build_sequence_model): export copies weights by these names."""
+    expected = {"embedding": (config.vocab_size, config.embedding_dim), "probs": (config.units, config.vocab_size)}
+    for layer in range(1, config.layers + 1):
+        expected[f"lstm_{layer}"] = (config.embedding_dim if layer == 1 else config.units, 4 * config.units)
+    found = {layer.name: layer for layer in model.layers if type(layer).__name__ in ("Embedding", "LSTM", "Dense")}
+    if sorted(found) != sorted(expected):
+        raise InputError(
+            f"model is not the expected sequence architecture: layers {sorted(found)}, expected {sorted(expected)}"
+        )
+    for name, shape in expected.items():
+        kernel = found[name].get_weights()[0]
+        if tuple(kernel.shape) != shape:
+            raise InputError(
+                f"model is not the expected sequence architecture: {name} weights {tuple(kernel.shape)}, "
+                f"config says {shape}"
+            )
+    if getattr(found["probs"].activation, "__name__", "?") != "softmax":
+        raise InputError("model is not the expected sequence architecture: the probs layer is not a softmax")

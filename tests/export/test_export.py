@@ -39,7 +39,7 @@ def test_vocabulary_is_bundled_in_each_file(exported_dir, trained_dir):
     tokenizer_json = (trained_dir / "tokenizer.json").read_text()
     session = ort.InferenceSession(str(exported_dir / "model.onnx"), providers=["CPUExecutionProvider"])
     onnx_meta = session.get_modelmeta().custom_metadata_map
-    assert onnx_meta[KEY_TOKENIZER] == tokenizer_json and onnx_meta[KEY_FORMAT_VERSION] == "1"
+    assert onnx_meta[KEY_TOKENIZER] == tokenizer_json and onnx_meta[KEY_FORMAT_VERSION] == "2"
     tflite_bytes = (exported_dir / "model.tflite").read_bytes()
     tflite_meta = read_metadata(tflite_bytes, max_value_bytes=1 << 26)
     assert tflite_meta[KEY_TOKENIZER].decode() == tokenizer_json

@@ -172,10 +172,57 @@ def test_one_entry_missing_is_named(model_file, tmp_path, key):
 
 
 def test_newer_format_version(model_file, tmp_path):
-    path, _ = edited(model_file, tmp_path, lambda entries: entries | {KEY_FORMAT_VERSION: "2"})
+    path, _ = edited(model_file, tmp_path, lambda entries: entries | {KEY_FORMAT_VERSION: "3"})
     error = load_error(path)
     assert isinstance(error, UnsupportedVersionError)
-    assert "format version 2" in str(error) and "version 1" in str(error)
+    assert "format version 3" in str(error) and "version 2" in str(error)
+
+
+def test_version_1_files_of_the_window_kind_still_load(model_file, tmp_path):
+    # What the previous release wrote: format version 1 and a config without `kind`.
+    def as_version_1(entries):
+        config = json.loads(entries[KEY_CONFIG])
+        config = {k: v for k, v in config.items() if k in VERSION_1_CONFIG_FIELDS}
+        return entries | {KEY_FORMAT_VERSION: "1", KEY_CONFIG: json.dumps(config)}
+
+    path, _ = edited(model_file, tmp_path, as_version_1)
+    predictor = Predictor.load(path)
+    assert predictor.bundle.format_version == 1 and predictor.bundle.config.kind == "window"
+    assert predictor.predict_next("the value of") == Predictor.load(model_file).predict_next("the value of")
+
+
+def test_version_1_files_cannot_claim_the_sequence_kind(model_file, tmp_path):
+    path, _ = edited(
+        model_file, tmp_path, lambda e: e | {KEY_FORMAT_VERSION: "1", KEY_CONFIG: with_kind(e, "sequence")}
+    )
+    error = load_error(path)
+    assert isinstance(error, CorruptModelError) and "version 1" in str(error)
+
+
+def with_kind(entries, kind: str) -> str:
+    return json.dumps(json.loads(entries[KEY_CONFIG]) | {"kind": kind})
+
+
+# The config fields a format-version-1 file carried (the release before the model kinds).
+VERSION_1_CONFIG_FIELDS = {
+    "seq_len",
+    "embedding_dim",
+    "units",
+    "hidden",
+    "epochs",
+    "batch_size",
+    "validation_split",
+    "learning_rate",
+    "seed",
+    "num_words",
+    "oov_token",
+    "vocab_from_training_split",
+    "vocab_size",
+    "corpus_sha256",
+    "corpus_name",
+    "preset",
+    "version",
+}
 
 
 @pytest.mark.parametrize("version", ["", "one", "-1", "1.0"])
