@@ -51,11 +51,17 @@ class _OrderTable:
         self.weights = weights  # max(count - D, 0) / total count of the context
 
 
-def _encode(columns: np.ndarray, vocab_size: int) -> np.ndarray:
-    """Base-V integer key of each row: keeps n-gram tables as sorted 1-D int64 arrays."""
-    keys = np.zeros(columns.shape[0], dtype=np.int64)
+def _key_dtype(vocab_size: int, order: int):
+    """int64 keys while V**order fits; beyond that (a 5-gram over more than 6,208 words) Python integers in
+    object arrays: several times slower to sort, but exact for any vocabulary."""
+    return np.int64 if vocab_size**order <= _INT64_MAX else object
+
+
+def _encode(columns: np.ndarray, vocab_size: int, dtype=np.int64) -> np.ndarray:
+    """Base-V integer key of each row: keeps n-gram tables as sorted 1-D arrays."""
+    keys = np.zeros(columns.shape[0], dtype=dtype)
     for column in columns.T:
-        keys = keys * vocab_size + column
+        keys = keys * vocab_size + column.astype(dtype)
     return keys
 
 
@@ -69,8 +75,9 @@ def _estimate_discount(counts: np.ndarray) -> float:
 class KneserNey:
     """An interpolated Kneser-Ney model; build it with KneserNey.fit."""
 
-    def __init__(self, vocab_size: int, order: int, discounts: tuple, tables: list, unigram: np.ndarray):
+    def __init__(self, vocab_size: int, order: int, discounts: tuple, tables: list, unigram: np.ndarray, key_dtype):
         self.vocab_size = vocab_size
+        self.key_dtype = key_dtype
         self.order = order
         self.discounts = discounts  # discounts[k - 1] is D_k
         self._tables = tables  # tables[k - 2] serves order k >= 2
@@ -86,8 +93,6 @@ class KneserNey:
             raise InputError(f"order must be a positive integer, got {order!r}")
         if not isinstance(vocab_size, (int, np.integer)) or vocab_size < 2:
             raise InputError(f"vocab_size must be at least 2 (padding plus one word), got {vocab_size!r}")
-        if vocab_size**order > _INT64_MAX:
-            raise InputError(f"vocab_size {vocab_size} ** order {order} overflows the int64 n-gram keys")
         if stream.size and (stream.min() < 0 or stream.max() >= vocab_size):
             raise InputError(f"ids must lie in 0..{vocab_size - 1}, found {stream.min()}..{stream.max()}")
         if discount is not None and not 0.0 < discount < 1.0:
@@ -95,16 +100,17 @@ class KneserNey:
 
         # A leading boundary gives the first word a left neighbour, like every later segment start.
         padded = np.concatenate([np.zeros(1, dtype=np.int64), stream.astype(np.int64)])
+        key_dtype = _key_dtype(vocab_size, order)
         discounts, tables, unigram = [], [], None
         for k in range(1, order + 1):
-            keys, counts = _order_counts(padded, k, top=(k == order), vocab_size=vocab_size)
+            keys, counts = _order_counts(padded, k, top=(k == order), vocab_size=vocab_size, dtype=key_dtype)
             d = discount if discount is not None else _estimate_discount(counts)
             discounts.append(float(d))
             if k == 1:
-                unigram = _unigram_distribution(keys, counts, d, vocab_size)
+                unigram = _unigram_distribution(keys.astype(np.int64), counts, d, vocab_size)
             else:
                 tables.append(_build_table(keys, counts, d, vocab_size))
-        return cls(int(vocab_size), int(order), tuple(discounts), tables, unigram)
+        return cls(int(vocab_size), int(order), tuple(discounts), tables, unigram, key_dtype)
 
     def probs(self, context_ids: np.ndarray) -> np.ndarray:
         """P(w | context) for every id w, shape [vocab_size]; uses the last order-1 ids,
@@ -128,7 +134,7 @@ class KneserNey:
             usable &= contexts[:, -(k - 1)] != 0
             if table.context_keys.size == 0:
                 continue
-            keys = _encode(contexts[:, -(k - 1) :], self.vocab_size)
+            keys = _encode(contexts[:, -(k - 1) :], self.vocab_size, self.key_dtype)
             slot = np.searchsorted(table.context_keys, keys)
             slot_clipped = np.minimum(slot, len(table.context_keys) - 1)
             found = usable & (table.context_keys[slot_clipped] == keys)
@@ -159,17 +165,17 @@ class KneserNey:
         return contexts
 
 
-def _order_counts(padded: np.ndarray, k: int, *, top: bool, vocab_size: int):
+def _order_counts(padded: np.ndarray, k: int, *, top: bool, vocab_size: int, dtype):
     """Sorted unique k-gram keys with their raw counts (top order) or continuation counts."""
     if top:
         grams = sliding_window_view(padded, k) if padded.size >= k else np.empty((0, k), np.int64)
         grams = grams[np.all(grams != 0, axis=1)]
-        return np.unique(_encode(grams, vocab_size), return_counts=True)
+        return np.unique(_encode(grams, vocab_size, dtype), return_counts=True)
     # Distinct (k+1)-grams whose left neighbour may be the boundary 0; each one is one
     # distinct left context of its last k ids.
     grams = sliding_window_view(padded, k + 1) if padded.size >= k + 1 else np.empty((0, k + 1), np.int64)
     grams = grams[np.all(grams[:, 1:] != 0, axis=1)]
-    distinct = np.unique(_encode(grams, vocab_size))
+    distinct = np.unique(_encode(grams, vocab_size, dtype))
     return np.unique(distinct % vocab_size**k, return_counts=True)
 
 
@@ -180,7 +186,7 @@ def _build_table(keys: np.ndarray, counts: np.ndarray, discount: float, vocab_si
     totals_per_gram = np.repeat(totals, types)
     weights = np.maximum(counts - discount, 0.0) / totals_per_gram
     gammas = discount * types / totals if starts.size else np.zeros(0)
-    return _OrderTable(context_keys, starts, starts + types, gammas, keys % vocab_size, weights)
+    return _OrderTable(context_keys, starts, starts + types, gammas, (keys % vocab_size).astype(np.int64), weights)
 
 
 def _unigram_distribution(keys: np.ndarray, counts: np.ndarray, discount: float, vocab_size: int) -> np.ndarray:

@@ -148,6 +148,24 @@ def test_bad_fit_inputs_are_refused():
         KneserNey.fit(TINY.astype(float), vocab_size=6, order=3)
 
 
+def test_big_vocabularies_use_exact_python_integer_keys(monkeypatch):
+    """A 5-gram over more than 6,208 words overflows int64 keys; Python integers give the same model."""
+    from nextword.runtime import kneser_ney
+
+    rng = np.random.default_rng(3)
+    stream = rng.integers(1, 40, size=3000)
+    contexts = rng.integers(0, 40, size=(200, 4))
+    with_int64 = KneserNey.fit(stream, vocab_size=40, order=5)
+    monkeypatch.setattr(kneser_ney, "_key_dtype", lambda vocab_size, order: object)
+    with_objects = KneserNey.fit(stream, vocab_size=40, order=5)
+    assert with_objects.key_dtype is object and with_int64.key_dtype is np.int64
+    np.testing.assert_allclose(with_objects.probs_batch(contexts), with_int64.probs_batch(contexts), rtol=0, atol=0)
+    monkeypatch.undo()
+    huge = KneserNey.fit(np.concatenate([stream, [20000]]), vocab_size=20001, order=5)  # 20001**5 > 2**63
+    row = huge.probs(np.array([1, 2, 3, 4]))
+    assert huge.key_dtype is object and row.sum() == pytest.approx(1.0) and row[0] == 0
+
+
 # ---------------------------------------------------------------- real text
 
 HELD_OUT_WINDOWS = 5000  # the first windows after the 90% cut; enough to separate the models
