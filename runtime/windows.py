@@ -31,3 +31,8 @@ def split_train_holdout(n_windows: int, validation_split: float) -> int:
     """
     n_holdout = int(n_windows * validation_split)
     return n_windows - n_holdout
+
+
+def split_stream(n_ids: int, validation_split: float) -> int:
+    """The sequence kind's split: index of the first held-out id, the last fraction of the text."""
+    return n_ids - int(n_ids * validation_split)

@@ -21,8 +21,7 @@ from nextword.runtime.corpus import Corpus
 from nextword.runtime.errors import InputError
 from nextword.runtime.files import check_output_dir, staged_dir
 from nextword.runtime.tokenizer import Tokenizer, text_to_word_sequence, tokenizer_from_json
-from nextword.runtime.windows import make_windows, split_train_holdout
-from nextword.train.sequence import split_stream
+from nextword.runtime.windows import make_windows, split_stream, split_train_holdout
 
 MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE, HISTORY_FILE, CURVES_FILE = (
     "model.keras",

@@ -15,11 +15,6 @@ from nextword.runtime.contract import START_ID
 EVAL_PIECE = 512  # ids per call when reading the held-out tail; the state carries from piece to piece
 
 
-def split_stream(n_ids: int, validation_split: float) -> int:
-    """Index of the first held-out id: the last fraction of the text, as the window kind holds out."""
-    return n_ids - int(n_ids * validation_split)
-
-
 def training_chunks(train_ids: np.ndarray, chunk_len: int, offset: int, n_chunks: int) -> tuple[np.ndarray, np.ndarray]:
     """Tile the stream from `offset` into chunks: x = [START, w_s .. w_{s+L-2}], y = [w_s .. w_{s+L-1}]."""
     y = train_ids[offset : offset + n_chunks * chunk_len].reshape(n_chunks, chunk_len)
