@@ -54,7 +54,13 @@ test-runtime: $(RUNTIME_BIN)/nextword test-full
 # (a tiny model, exported, with the Python runtime's predictions), then node --test compares.
 JS := runtime/js
 JS_FIXTURES := $(abspath runs/js-fixtures)
+# The browser test drives Debian's chromium through playwright-core (Playwright's own download cannot work
+# offline); CI runs as root and starts without it.
+CHROMIUM := /usr/bin/chromium
 test-js: $(BIN)/nextword
+	test -x $(CHROMIUM) || (test "$$(id -u)" = 0 && apt-get update -qq \
+		&& apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
+		|| (echo "the browser test needs $(CHROMIUM): apt-get install -y --no-install-recommends chromium" && false)
 	cd $(JS) && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python $(JS)/test/make_golden.py
 	NEXTWORD=$(abspath $(BIN)/nextword) PYTHON=$(abspath $(BIN)/python) $(JS)/test/make_fixtures.sh $(JS_FIXTURES)

@@ -30,6 +30,11 @@ def add_export(subparsers, help_line: str) -> None:
         help="keep quantized files even below 99%% top-1 agreement with Keras",
     )
     p.add_argument("--corpus", metavar="FILE", help="the training text, if it is no longer where config.json says")
+    p.add_argument(
+        "--tflite-batch1",
+        action="store_true",
+        help="also write model.batch1.tflite, its batch fixed to 1, for LiteRT.js (which cannot resize inputs)",
+    )
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.set_defaults(func=run_export)
@@ -68,6 +73,7 @@ def run_export(args: argparse.Namespace) -> int:
         quantize=args.quantize,
         allow_accuracy_loss=args.allow_accuracy_loss,
         corpus=args.corpus,
+        tflite_batch1=args.tflite_batch1,
     )
     manifest = export(args.train_dir, args.out, options, force=args.force)
     print(f"wrote {args.out}/: {', '.join(manifest['files'])}, manifest.json")

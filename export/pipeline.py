@@ -39,6 +39,7 @@ class ExportOptions:
     quantize: str = "none"
     allow_accuracy_loss: bool = False
     corpus: str | None = None  # where the training text is, if not where config.json says
+    tflite_batch1: bool = False  # also model.batch1.tflite: batch fixed to 1, for LiteRT.js (cannot resize inputs)
 
     def __post_init__(self):
         unknown = [f for f in self.formats if f not in FORMATS]
@@ -46,6 +47,8 @@ class ExportOptions:
             raise InputError(f"unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
         if self.quantize not in QUANTIZE_MODES:
             raise InputError(f"unknown quantization {self.quantize!r}; choose from {', '.join(QUANTIZE_MODES)}")
+        if self.tflite_batch1 and "tflite" not in self.formats:
+            raise InputError("--tflite-batch1 needs the tflite format")
         if not 9 <= self.opset <= 21:
             raise InputError(f"opset {self.opset} is outside the range this exporter supports (9 to 21)")
 
@@ -65,10 +68,15 @@ def export(
     reports: list[validate.Report] = []
     quantized_files = set()
     for fmt in options.formats:
-        for mode in ("none",) + ((options.quantize,) if options.quantize != "none" else ()):
-            name = "model" + ("" if mode == "none" else f".{mode}") + f".{fmt}"
+        for mode, batch1 in variants(fmt, options):
+            name = "model" + ("" if mode == "none" else f".{mode}") + (".batch1" if batch1 else "") + f".{fmt}"
             log(f"converting {name} ...")
-            files[name] = convert(trained, fmt, mode, metadata, options.opset)
+            if batch1:  # the file just converted, its batch fixed: validated below as a file of its own
+                from nextword.export.tflite import fix_batch
+
+                files[name] = fix_batch(files[name.replace(".batch1", "")])
+            else:
+                files[name] = convert(trained, fmt, mode, metadata, options.opset)
             if mode != "none":
                 quantized_files.add(name)
             backend = runtime_backend(files[name], name)
@@ -87,6 +95,14 @@ def export(
             (staging / name).write_bytes(data)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
+
+
+def variants(fmt: str, options: ExportOptions):
+    """(quantization mode, fixed batch of 1?) of each file to write in format fmt."""
+    for mode in ("none",) + ((options.quantize,) if options.quantize != "none" else ()):
+        yield mode, False
+        if fmt == "tflite" and options.tflite_batch1:
+            yield mode, True
 
 
 def runtime_backend(data: bytes, name: str):

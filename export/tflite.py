@@ -84,6 +84,23 @@ def embed_metadata(tflite_bytes: bytes, entries: dict[str, bytes]) -> bytes:
     return _rewrite(tflite_bytes, add_entries)
 
 
+def fix_batch(tflite_bytes: bytes, batch: int = 1) -> bytes:
+    """The same graph with its dynamic batch dimension fixed to `batch`, for engines that cannot resize
+    inputs (LiteRT.js refuses Int32[1, n] for a declared Int32[-1, n]). The converter already sizes every
+    tensor at batch 1, so only the declared signatures change; export validates the result like any file."""
+    if batch != 1:
+        raise InputError(f"only a batch of 1 can be fixed (the converter plans tensors at batch 1), got {batch}")
+
+    def fix(model: schema.ModelT) -> None:
+        for subgraph in model.subgraphs or []:
+            for tensor in subgraph.tensors or []:
+                signature = tensor.shapeSignature
+                if signature is not None and len(signature) and signature[0] == -1:
+                    signature[0] = batch
+
+    return _rewrite(tflite_bytes, fix)
+
+
 def tflite_op_names(tflite_bytes: bytes) -> list[str]:
     """One name per operator in every subgraph; custom ops (Flex included) as "CUSTOM:<code>"."""
     model = _unpack(tflite_bytes)

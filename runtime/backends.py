@@ -87,6 +87,9 @@ class LiteRTBackend:
             raise CorruptModelError(f"LiteRT cannot read the model's inputs and outputs: {first_line(exc)}") from None
         self.input_name, self.input_shape, self.roles = read_signature(ports(input_details), ports(output_details))
         self.output_name, self.output_shape = self.roles.probs.name, self.roles.probs.shape
+        fixed = self.input_shape[0] if self.input_shape else None
+        if isinstance(fixed, int) and fixed > 0:  # a fixed-batch file (export --tflite-batch1): LiteRT cannot resize
+            self.run, self.run_top = (_by_rows(fixed, f) for f in (self.run, self.run_top))
         index = {d["name"]: d["index"] for d in (*input_details, *output_details)}
         if len(index) != len(input_details) + len(output_details):
             raise CorruptModelError("model has two inputs or outputs with the same name")
@@ -145,6 +148,25 @@ class LiteRTBackend:
             self._local.batch = None  # the plan may be half-made: re-plan on the next call
             raise CorruptModelError(f"LiteRT cannot run the model: {first_line(exc)}") from None
         return interpreter
+
+
+def _by_rows(batch: int, call):
+    """call(ids, *more) on a graph that takes exactly `batch` rows: run larger inputs a slice at a time and
+    join the outputs (an array, or a tuple of arrays and Nones), so callers never see the fixed batch."""
+
+    def sliced(ids, *more, **options):
+        if len(ids) == batch:
+            return call(ids, *more, **options)
+        if not len(ids) or len(ids) % batch:
+            raise CorruptModelError(f"model takes batches of exactly {batch}; cannot run {len(ids)} rows")
+        parts = [
+            call(ids[r : r + batch], *(m[r : r + batch] for m in more), **options) for r in range(0, len(ids), batch)
+        ]
+        if not isinstance(parts[0], tuple):
+            return np.concatenate(parts)
+        return tuple(None if part is None else np.concatenate([p[i] for p in parts]) for i, part in enumerate(parts[0]))
+
+    return sliced
 
 
 @dataclass(frozen=True)

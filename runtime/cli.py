@@ -23,6 +23,7 @@ COMMANDS = {
     "generate": ("nextword.runtime.commands", "continue a text word by word"),
     "evaluate": ("nextword.runtime.commands", "perplexity and top-k accuracy beside a Kneser-Ney baseline"),
     "bench": ("nextword.export.cli", "time the runtime against its raw engines and Keras"),
+    "web": ("nextword.runtime.web", "serve the in-browser demo: next words as you type, the model in the page"),
 }
 # What to install when a command's module needs a package the base install lacks.
 EXTRA_OF_PACKAGE = {

@@ -16,7 +16,8 @@ export class Predictor extends CorePredictor {
       tflite: async (bytes) => {
         const litert = await importPeer('@litertjs/core');
         if (!options.litertWasmPath) throw new InputError('options.litertWasmPath (the served @litertjs/core/wasm/ folder) is needed to run .tflite files');
-        if (!litert.getGlobalLiteRt?.()) await litert.loadLiteRt(options.litertWasmPath);
+        // getGlobalLiteRt throws until loaded; the promise is set while loading and after: reuse it.
+        await (litert.getGlobalLiteRtPromise() ?? litert.loadLiteRt(options.litertWasmPath));
         return createLiteRtEngine(litert, bytes);
       },
       ...options.engines,

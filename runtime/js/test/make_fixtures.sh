@@ -11,5 +11,7 @@ nextword="${NEXTWORD:-$root/.venv/bin/nextword}"
 python="${PYTHON:-$root/.venv/bin/python}"
 # num_words with an OOV token: the parity texts then cover unknown words, the OOV id and ids past num_words.
 "$nextword" train --out "$out/train" --epochs 2 --num-words 2000 --oov-token "<unk>" --seed 0 --force --quiet
-"$nextword" export "$out/train" --out "$out/export" --force
+# --tflite-batch1: LiteRT.js (the browser test) runs only a TFLite file whose batch is fixed.
+"$nextword" export "$out/train" --out "$out/export" --tflite-batch1 --force
 "$python" "$here/make_expectations.py" "$out/export/model.onnx" "$out/expected.json"
+"$python" "$here/make_browser_expectations.py" "$out/export" "$out/browser-expected.json"

@@ -1,0 +1,161 @@
+// The demo page: suggestions for the text as it is typed, from a model running in this page.
+// The browser test reads the page through its data attributes: #suggestions[data-text] is the text the
+// shown chips were computed for, each chip has data-word and data-probability, body[data-ready] is set
+// once a model is loaded (or data-error once it failed).
+import * as ort from 'onnxruntime-web';
+import { Predictor, pyLower } from '../src/web.js';
+
+// One thread: a 2-step LSTM gains nothing from more, and threads need a worker per page load.
+ort.env.wasm.numThreads = 1;
+ort.env.wasm.wasmPaths = '/engines/onnxruntime-web/';
+const LITERT_WASM = '/engines/@litertjs/core/wasm/';
+const SUGGESTIONS = 5;
+
+const $ = (id) => document.getElementById(id);
+const text = $('text');
+const chips = $('suggestions');
+const times = []; // ms per prediction, for the running median
+let predictor = null;
+let busy = false; // one prediction at a time: engines run one request per session
+let wanted = null; // the text to predict for once the running prediction finishes
+
+async function main() {
+  const params = new URLSearchParams(location.search);
+  const models = await (await fetch('/models/')).json();
+  const chosen = params.get('model') ?? (models.includes('model.onnx') ? 'model.onnx' : models[0]);
+  for (const name of models) $('model').add(new Option(`${name}  (${engineOf(name)})`, name, false, name === chosen));
+  $('model').addEventListener('change', () => { location.search = `?model=${encodeURIComponent($('model').value)}`; });
+  text.addEventListener('input', () => suggest());
+  text.addEventListener('keydown', (event) => {
+    if (event.key === 'Tab' && !event.shiftKey && chips.firstChild) {
+      event.preventDefault();
+      accept(chips.firstChild.dataset.word);
+    }
+  });
+  chips.addEventListener('click', (event) => {
+    const chip = event.target.closest('.chip');
+    if (chip) accept(chip.dataset.word);
+  });
+  $('continue').addEventListener('click', () => write(8));
+  await load(chosen);
+}
+
+function engineOf(name) {
+  return name.endsWith('.tflite') ? 'LiteRT.js' : 'onnxruntime-web';
+}
+
+async function load(name) {
+  const status = $('status');
+  const start = performance.now();
+  try {
+    predictor = await Predictor.load(`/models/${name}`, { litertWasmPath: LITERT_WASM, source: name });
+    await predictor.predictNext('', SUGGESTIONS); // the first call prepares the engine: count it as loading
+  } catch (error) {
+    const hint = name.endsWith('.tflite') && !name.includes('batch1')
+      ? ' (LiteRT.js needs a fixed batch: export with --tflite-batch1 and pick model.batch1.tflite)' : '';
+    status.textContent = `${name}: ${error.message}${hint}`;
+    status.classList.add('error');
+    document.body.dataset.error = error.message;
+    throw error;
+  }
+  const loadMs = performance.now() - start;
+  const words = (predictor.vocabSize - 1).toLocaleString('en');
+  status.textContent = `${engineOf(name)} · ${words} words · loaded in ${loadMs.toFixed(0)} ms`;
+  document.body.dataset.loadMs = loadMs.toFixed(1);
+  text.disabled = false;
+  $('continue').disabled = false;
+  text.value = new URLSearchParams(location.search).get('text') ?? '';
+  text.focus();
+  text.setSelectionRange(text.value.length, text.value.length);
+  await suggest();
+  document.body.dataset.ready = 'true';
+}
+
+/** Mid-word ("the val"): complete the word; after a space, or when nothing completes it: the next word. */
+async function predict(value) {
+  const partial = /(\S+)$/.exec(value)?.[1];
+  if (partial) {
+    const context = value.slice(0, value.length - partial.length);
+    const prefix = predictor.tokenizer.lower ? pyLower(partial) : partial;
+    const pool = await predictor.predictNext(context, predictor.vocabSize - 1); // every word, ranked
+    const matches = pool.filter(({ word }) => word.startsWith(prefix) && word !== prefix).slice(0, SUGGESTIONS);
+    if (matches.length) return { mode: 'complete', partial, items: matches };
+  }
+  return { mode: 'next', partial: null, items: await predictor.predictNext(value, SUGGESTIONS) };
+}
+
+async function suggest() {
+  wanted = text.value;
+  if (busy || !predictor) return;
+  busy = true;
+  try {
+    while (wanted !== null) {
+      const value = wanted;
+      wanted = null;
+      const start = performance.now();
+      const result = await predict(value);
+      record(performance.now() - start);
+      render(value, result);
+    }
+  } finally {
+    busy = false;
+  }
+}
+
+function render(value, { mode, partial, items }) {
+  chips.replaceChildren(...items.map(({ word, probability }, i) => {
+    const chip = document.createElement('button');
+    chip.type = 'button';
+    chip.className = i === 0 ? 'chip first' : 'chip';
+    chip.dataset.word = word;
+    chip.dataset.probability = String(probability);
+    chip.innerHTML = '<span class="word"></span><span class="p"></span><span class="bar"></span>';
+    chip.querySelector('.word').textContent = word;
+    chip.querySelector('.p').textContent = `${(probability * 100).toFixed(probability < 0.1 ? 1 : 0)}%`;
+    chip.querySelector('.bar').style.width = `${Math.max(4, Math.round(probability * 100))}%`;
+    if (i === 0) chip.insertAdjacentHTML('beforeend', '<kbd>Tab</kbd>');
+    return chip;
+  }));
+  chips.dataset.mode = mode;
+  chips.dataset.partial = partial ?? '';
+  chips.dataset.text = value; // last: the test waits for this to equal what it typed
+}
+
+function record(ms) {
+  times.push(ms);
+  if (times.length > 200) times.shift();
+  const median = [...times].sort((a, b) => a - b)[Math.floor((times.length - 1) / 2)];
+  $('latency').textContent = `this suggestion ${ms.toFixed(2)} ms · median ${median.toFixed(2)} ms (${times.length} calls, in this page)`;
+}
+
+/** Put word into the text: replacing the partial word being completed, else after a space. */
+function accept(word) {
+  const partial = chips.dataset.mode === 'complete' ? chips.dataset.partial : '';
+  let value = text.value.slice(0, text.value.length - partial.length);
+  if (value && !/\s$/.test(value)) value += ' ';
+  text.value = `${value}${word} `;
+  text.focus();
+  suggest();
+}
+
+/** "continue": sample n words and type them in one by one. */
+async function write(n) {
+  $('continue').disabled = true;
+  try {
+    const seed = Math.floor(Math.random() * 2 ** 31);
+    const words = await predictor.generate(text.value, n, { strategy: 'sample', temperature: 0.8, topK: 40, seed });
+    for (const word of words.split(' ').filter(Boolean)) {
+      const value = text.value;
+      text.value = `${value}${value && !/\s$/.test(value) ? ' ' : ''}${word} `;
+      await suggest();
+      await new Promise((resolve) => setTimeout(resolve, 90));
+    }
+  } finally {
+    $('continue').disabled = false;
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  if (!document.body.dataset.error) document.body.dataset.error = error.message;
+});
