@@ -81,7 +81,7 @@ def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool =
     check_output_dir(out, force=force)  # fail before minutes of training, not after
     import keras
     import tensorflow as tf
-    from nextword.train.history import KeepBestEpoch, plot_history
+    from nextword.train.history import KeepBestEpoch
     from nextword.train.model import build_model
 
     data = prepare(corpus.text, config)
@@ -103,14 +103,20 @@ def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool =
     epochs_run = len(next(iter(curves.values()), []))
     if verbose and keep_best.best_epoch:
         print(f"kept epoch {keep_best.best_epoch} of {epochs_run} (best held-out {config.early_stopping})")
-    history = curves | {"kept_epoch": keep_best.best_epoch, "kept_by": "val_" + config.early_stopping}
+    return write_training_dir(out, model, data.tokenizer, config, curves, keep_best.best_epoch, force=force)
 
+
+def write_training_dir(out, model, tokenizer: Tokenizer, config: TrainConfig, curves, kept_epoch: int, *, force: bool):
+    """The training folder, swapped in whole (runtime/files.py staged_dir). Returns `out`."""
+    from nextword.train.history import plot_history
+
+    history = curves | {"kept_epoch": kept_epoch, "kept_by": "val_" + config.early_stopping}
     with staged_dir(out, force=force) as staging:
         model.save(staging / MODEL_FILE)
-        (staging / TOKENIZER_FILE).write_text(data.tokenizer.to_json(), encoding="utf-8")
+        (staging / TOKENIZER_FILE).write_text(tokenizer.to_json(), encoding="utf-8")
         (staging / CONFIG_FILE).write_text(config.to_json(), encoding="utf-8")
         (staging / HISTORY_FILE).write_text(json.dumps(history, indent=2), encoding="utf-8")
-        plot_history(curves, keep_best.best_epoch, config.early_stopping, staging / CURVES_FILE)
+        plot_history(curves, kept_epoch, config.early_stopping, staging / CURVES_FILE)
     return Path(out)
 
 
