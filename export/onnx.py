@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import tensorflow as tf
 import tf2onnx
-from nextword.export import signature
+from nextword.export import signature, step_graph
 from nextword.runtime import contract
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError, ValidationError
@@ -21,6 +21,8 @@ from nextword.train.fit import check_architecture
 from onnx import numpy_helper
 
 BATCH_DIM = "batch"
+STEPS_DIM = "n"  # the sequence kind's ids per call
+FORBIDDEN_ONNX_OPS = frozenset({"Loop", "Scan", "If"})
 
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
 
@@ -30,15 +32,19 @@ def convert_to_onnx(model: keras.Model, config: TrainConfig, *, opset: int = 17,
     check_architecture(model, config)  # the lesson's network, sized as config says
     _check_metadata(metadata)
 
-    # tf2onnx.convert.from_keras breaks on Keras 3; a tf.function with a named signature converts cleanly,
-    # and returning a dict is how tf2onnx learns the output's name.
-    @tf.function(input_signature=[tf.TensorSpec([None, config.context_len], tf.int32, name=contract.INPUT)])
-    def serve(tokens):
-        return signature.serving_outputs(model(tokens, training=False), config.vocab_size)
+    if config.kind == "sequence":
+        serve = step_graph.serving_function(model, config)  # one ONNX LSTM op per layer, dynamic n
+    else:
+        # tf2onnx.convert.from_keras breaks on Keras 3; a tf.function with a named signature converts cleanly,
+        # and returning a dict is how tf2onnx learns the output's name.
+        @tf.function(input_signature=[tf.TensorSpec([None, config.context_len], tf.int32, name=contract.INPUT)])
+        def serve(tokens):
+            return signature.serving_outputs(model(tokens, training=False), config.vocab_size)
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=opset)
-    _name_batch_dimension(proto)
+    _name_dynamic_dimensions(proto)
     _check_signature(proto, config)
+    _check_ops(proto)
     proto.producer_name = "nextword"
     proto.producer_version = _nextword_version()
     proto.doc_string = f"converted from Keras with tf2onnx {tf2onnx.__version__} at opset {opset}"
@@ -120,19 +126,30 @@ def _set_metadata(proto: onnx.ModelProto, metadata: dict[str, str]) -> None:
         entry.key, entry.value = key, value
 
 
-def _name_batch_dimension(proto: onnx.ModelProto) -> None:
+def _name_dynamic_dimensions(proto: onnx.ModelProto) -> None:
     # tf2onnx names unknown dims "unk__N"; one shared symbolic name tells readers input and output batch agree.
     for value_info in (*proto.graph.input, *proto.graph.output):
-        first = value_info.type.tensor_type.shape.dim[0]
-        if not first.HasField("dim_value"):
-            first.dim_param = BATCH_DIM
+        dims = value_info.type.tensor_type.shape.dim
+        if not dims[0].HasField("dim_value"):
+            dims[0].dim_param = BATCH_DIM
+        if value_info.name == contract.INPUT and len(dims) == 2 and not dims[1].HasField("dim_value"):
+            dims[1].dim_param = STEPS_DIM
+
+
+def expected_signature(config: TrainConfig) -> dict[str, tuple[str, tuple]]:
+    """name -> (dtype, shape without the batch dimension); None marks the sequence kind's dynamic n."""
+    shapes = contract.expected_shapes(config.context_len, config.vocab_size)
+    if config.kind == "sequence":
+        shapes[contract.INPUT] = ("int32", (None,))
+        shapes[contract.STATE] = shapes[contract.STATE_OUT] = ("float32", (config.state_size,))
+    return shapes
 
 
 def _check_signature(proto: onnx.ModelProto, config: TrainConfig) -> None:
     dtypes = {"int32": onnx.TensorProto.INT32, "float32": onnx.TensorProto.FLOAT}
     expected = {
-        name: (dtypes[dtype], [BATCH_DIM, *shape])
-        for name, (dtype, shape) in contract.expected_shapes(config.context_len, config.vocab_size).items()
+        name: (dtypes[dtype], [BATCH_DIM, *(STEPS_DIM if d is None else d for d in shape)])
+        for name, (dtype, shape) in expected_signature(config).items()
     }
     actual = {
         v.name: (v.type.tensor_type.elem_type, [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim])
@@ -140,6 +157,25 @@ def _check_signature(proto: onnx.ModelProto, config: TrainConfig) -> None:
     }
     if actual != expected:
         raise ValidationError(f"tf2onnx produced signature {actual}, expected {expected}")
+
+
+def onnx_op_types(proto: onnx.ModelProto) -> list[str]:
+    """Sorted op types of the main graph and of any subgraph (attributes of type GRAPH)."""
+    types, graphs = set(), [proto.graph]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            types.add(node.op_type)
+            graphs.extend(a.g for a in node.attribute if a.HasField("g"))
+            graphs.extend(g for a in node.attribute for g in a.graphs)
+    return sorted(types)
+
+
+def _check_ops(proto: onnx.ModelProto) -> None:
+    # Control flow would let a file loop for as long as its author likes; the step graph never needs it.
+    refused = sorted(set(onnx_op_types(proto)) & FORBIDDEN_ONNX_OPS)
+    if refused:
+        raise ValidationError(f"converted model has control-flow ops: {', '.join(refused)}")
 
 
 def _nextword_version() -> str:

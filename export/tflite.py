@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
-from nextword.export import signature
+from nextword.export import signature, step_graph
 from nextword.runtime import contract
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError, ValidationError
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 # The TFLite Support library owns this name for its own metadata schema; readers would misparse ours.
 RESERVED_METADATA_NAME = "TFLITE_METADATA"
 # Ops that mean resource variables or a TF (Flex) fallback: the file would need more than the builtin runtime.
-FORBIDDEN_BUILTINS = frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"})
+# Control flow (WHILE, IF, CALL) is refused too: neither kind needs it, and a later check forbids it in files.
+FORBIDDEN_BUILTINS = frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE", "WHILE", "IF", "CALL"})
 # The schema declares Buffer.data force_align: 16, which the generated Python packer ignores.
 BUFFER_ALIGNMENT = 16
 
@@ -48,14 +49,19 @@ def convert_to_tflite(model: keras.Model, config: TrainConfig, *, quantize: str 
     check_architecture(model, config)  # the lesson's network, sized as config says
     import tensorflow as tf  # export-only dependency; keep `import nextword.export.tflite` cheap
 
-    frozen = _frozen_serving_function(model, config)
+    if config.kind == "sequence":
+        frozen = step_graph.frozen_serving_function(model, config)
+        names = (contract.INPUT, contract.STATE, *contract.OUTPUTS, contract.STATE_OUT)
+    else:
+        frozen = _frozen_serving_function(model, config)
+        names = (contract.INPUT, *contract.OUTPUTS)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen.get_concrete_function()], tf.Module())
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    tflite_bytes = _rewrite(converter.convert(), _name_io_tensors)
+    tflite_bytes = _rewrite(converter.convert(), lambda model: _name_io_tensors(model, names))
     _check_builtin_only(tflite_bytes)
     return tflite_bytes
 
@@ -156,7 +162,7 @@ def _frozen_serving_function(model, config: TrainConfig):
     return serving
 
 
-def _name_io_tensors(model: schema.ModelT) -> None:
+def _name_io_tensors(model: schema.ModelT, expected: tuple[str, ...]) -> None:
     """The converter names I/O tensors after TF internals ("serving_default_tokens:0"); apps see tensor names."""
     if len(model.subgraphs or []) != 1 or len(model.signatureDefs or []) != 1:
         raise ValidationError("converted model must have exactly one subgraph and one signature")
@@ -164,12 +170,11 @@ def _name_io_tensors(model: schema.ModelT) -> None:
     names = {}
     for tensor_map in (*(model.signatureDefs[0].inputs or []), *(model.signatureDefs[0].outputs or [])):
         names[int(tensor_map.tensorIndex)] = _text(tensor_map.name)
-    if sorted(names.values()) != sorted((contract.INPUT, *contract.OUTPUTS)) or set(names) != {
+    if sorted(names.values()) != sorted(expected) or set(names) != {
         int(i) for i in (*subgraph.inputs, *subgraph.outputs)
     }:
         raise ValidationError(
-            f"converted model's inputs and outputs are {sorted(names.values())}, "
-            f"expected {sorted((contract.INPUT, *contract.OUTPUTS))}"
+            f"converted model's inputs and outputs are {sorted(names.values())}, expected {sorted(expected)}"
         )
     for index, name in names.items():
         subgraph.tensors[index].name = name

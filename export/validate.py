@@ -68,9 +68,19 @@ def compare(file: str, inputs: str, ids: np.ndarray, expected: np.ndarray, backe
     except Exception as exc:  # an engine error on a valid input is a validation failure, reported, not raised
         report.failures.append(f"run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
         return report
+    if not score(report, got, expected, quantized=quantized):
+        return report
+    if roles.top_k:
+        top_probs, top_ids = backend.run_top(ids)
+        report.failures.extend(check_graph_top_k(got, top_probs, top_ids, exact=None if quantized else expected))
+    return report
+
+
+def score(report: Report, got: np.ndarray, expected: np.ndarray, *, quantized: bool) -> bool:
+    """Fill the report's figures for probabilities `got` against Keras' `expected`; False if they cannot be compared."""
     if got.shape != expected.shape or got.dtype != np.float32:
         report.failures.append(f"output is {got.dtype}{list(got.shape)}, expected float32{list(expected.shape)}")
-        return report
+        return False
     report.max_abs_diff = float(np.max(np.abs(got - expected)))
     keras_top5 = top5(expected)
     got_top5 = top5(got)
@@ -91,15 +101,14 @@ def compare(file: str, inputs: str, ids: np.ndarray, expected: np.ndarray, backe
             report.failures.append(
                 f"top-5 order differs from Keras (beyond ties) in {len(rows)} rows, first row {rows[0]}"
             )
-    if roles.top_k:
-        report.failures.extend(check_graph_top_k(ids, got, backend, exact=None if quantized else expected))
-    return report
+    return True
 
 
-def check_graph_top_k(ids: np.ndarray, got: np.ndarray, backend, *, exact: np.ndarray | None) -> list[str]:
+def check_graph_top_k(
+    got: np.ndarray, top_probs: np.ndarray, top_ids: np.ndarray, *, exact: np.ndarray | None
+) -> list[str]:
     """The graph's own top_probs/top_ids must rank ids 1.. as its probs do (and, for float files, as Keras does)."""
-    top_probs, top_ids = backend.run_top(ids)
-    k = backend.roles.top_k
+    k = top_ids.shape[1]
     reference = got if exact is None else exact
     want = np.argsort(-reference[:, 1:], axis=1, kind="stable")[:, :k] + 1  # padding is never ranked
     failures = []

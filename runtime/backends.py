@@ -1,4 +1,5 @@
-"""The two inference engines behind one call: ids [batch, context] int32 -> probabilities [batch, vocab] float32.
+"""The two inference engines behind one call: ids [batch, context] int32 -> probabilities [batch, vocab] float32,
+or, for the sequence kind, a step: (ids [batch, n], state [batch, S]) -> top-k, new state (and probabilities).
 
 Names and shapes are read from the model, never assumed: outputs are told apart by dtype and shape
 (the probabilities, and, when the graph has them, the top-k probabilities and ids; see
@@ -12,6 +13,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+from nextword.runtime.contract import STATE_OUT
 from nextword.runtime.errors import CorruptModelError
 
 
@@ -48,6 +50,9 @@ class OnnxBackend:
         self.output_name, self.output_shape = self.roles.probs.name, self.roles.probs.shape
         self._probs_names = [self.output_name]
         self._top_names = [self.roles.top_probs.name, self.roles.top_ids.name] if self.roles.top_k else None
+        if self.roles.state is not None:
+            self._step_names = [*self._top_names, self.roles.state_out.name]
+            self._step_full_names = [*self._step_names, self.output_name]
 
     def run(self, ids: np.ndarray) -> np.ndarray:
         """ids [batch, context] -> probabilities [batch, vocab]."""
@@ -56,6 +61,20 @@ class OnnxBackend:
     def run_top(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """ids -> (top probabilities, top ids), each [batch, top_k], from the graph's own TopK."""
         return tuple(self._run(self._top_names, ids))
+
+    def step(self, ids: np.ndarray, state: np.ndarray, *, full: bool = False) -> tuple:
+        """Sequence kind: (ids [batch, n], state [batch, S]) -> (top_probs, top_ids, state_out, probs or None)."""
+        try:
+            out = self.session.run(
+                self._step_full_names if full else self._step_names, {self.input_name: ids, self._state_name: state}
+            )
+        except Exception as exc:
+            raise CorruptModelError(f"onnxruntime cannot run the model: {first_line(exc)}") from None
+        return (*out, None) if not full else tuple(out)
+
+    @property
+    def _state_name(self) -> str:
+        return self.roles.state.name
 
     def _run(self, names, ids):
         try:
@@ -68,9 +87,7 @@ class LiteRTBackend:
     name = "tflite"
 
     def __init__(self, model_bytes: bytes, *, threads: int = 1):
-        from nextword.runtime.tflite_graph import check_graph
-
-        check_graph(model_bytes)  # wiring some LiteRT kernels would crash on, refused before LiteRT parses it
+        # The graph was checked against the allowlist of its kind before this (runtime/model_check.py).
         self._model_bytes = model_bytes
         self._threads = threads
         self._local = threading.local()
@@ -89,14 +106,19 @@ class LiteRTBackend:
         self.output_name, self.output_shape = self.roles.probs.name, self.roles.probs.shape
         fixed = self.input_shape[0] if self.input_shape else None
         if isinstance(fixed, int) and fixed > 0:  # a fixed-batch file (export --tflite-batch1): LiteRT cannot resize
-            self.run, self.run_top = (_by_rows(fixed, f) for f in (self.run, self.run_top))
+            self.run, self.run_top, self.step = (_by_rows(fixed, f) for f in (self.run, self.run_top, self.step))
         index = {d["name"]: d["index"] for d in (*input_details, *output_details)}
         if len(index) != len(input_details) + len(output_details):
             raise CorruptModelError("model has two inputs or outputs with the same name")
         self._input_index, self._output_index = index[self.input_name], index[self.output_name]
         if self.roles.top_k:
             self._top_indices = (index[self.roles.top_probs.name], index[self.roles.top_ids.name])
-        if len(self.input_shape) == 2 and self.input_shape[1] > 0:
+        if self.roles.state is not None:
+            self._state_index, self._state_out_index = index[self.roles.state.name], index[self.roles.state_out.name]
+            width, steps = self.roles.state.shape[-1], self.input_shape[-1]
+            if len(self.input_shape) == 2 and steps > 0 and len(self.roles.state.shape) == 2 and width > 0:
+                self.step(np.zeros((1, steps), np.int32), np.zeros((1, width), np.float32), full=True)  # as below
+        elif len(self.input_shape) == 2 and self.input_shape[1] > 0:
             # LiteRT prepares some operators only at the first invoke; a graph whose operators cannot
             # run must fail here, as a load error, not in the middle of an app's first prediction.
             self.run(np.zeros((1, self.input_shape[1]), dtype=np.int32))
@@ -135,14 +157,28 @@ class LiteRTBackend:
         except ValueError as exc:
             raise CorruptModelError(f"LiteRT cannot run the model: {first_line(exc)}") from None
 
-    def _invoke(self, ids: np.ndarray):
+    def step(self, ids: np.ndarray, state: np.ndarray, *, full: bool = False) -> tuple:
+        """Sequence kind: (ids [batch, n], state [batch, S]) -> (top_probs, top_ids, state_out, probs or None)."""
+        interpreter = self._invoke(ids, state)
+        try:
+            get = interpreter.get_tensor
+            probs = get(self._output_index) if full else None
+            return get(self._top_indices[0]), get(self._top_indices[1]), get(self._state_out_index), probs
+        except ValueError as exc:
+            raise CorruptModelError(f"LiteRT cannot run the model: {first_line(exc)}") from None
+
+    def _invoke(self, ids: np.ndarray, state: np.ndarray | None = None):
         interpreter = self._interpreter()
         try:
-            if self._local.batch != ids.shape[0]:  # resizing re-plans memory: only when the batch size changes
+            if self._local.batch != ids.shape:  # resizing re-plans memory: only when the input shape changes
                 interpreter.resize_tensor_input(self._input_index, ids.shape, strict=True)
+                if state is not None:
+                    interpreter.resize_tensor_input(self._state_index, state.shape, strict=True)
                 interpreter.allocate_tensors()
-                self._local.batch = ids.shape[0]
+                self._local.batch = ids.shape
             interpreter.set_tensor(self._input_index, ids)
+            if state is not None:
+                interpreter.set_tensor(self._state_index, state)
             interpreter.invoke()
         except (RuntimeError, ValueError) as exc:  # LiteRT reports failing operators as RuntimeError
             self._local.batch = None  # the plan may be half-made: re-plan on the next call
@@ -181,6 +217,8 @@ class Roles:
     probs: Port
     top_probs: Port | None = None
     top_ids: Port | None = None
+    state: Port | None = None  # the sequence kind's state input and output
+    state_out: Port | None = None
 
     @property
     def top_k(self) -> int:
@@ -188,11 +226,18 @@ class Roles:
 
 
 def read_signature(inputs: list[Port], outputs: list[Port]) -> tuple[str, tuple, Roles]:
-    """One int32 input; outputs are either [probs] or [probs, top_probs, top_ids], told apart by dtype and
-    shape: the float output over the whole vocabulary is probs, the other float and the int32 are the top k."""
+    """Window kind: one int32 input; outputs are either [probs] or [probs, top_probs, top_ids], told apart by
+    dtype and shape: the float output over the whole vocabulary is probs, the other float and the int32 are the
+    top k. Sequence kind: int32 ids and a float32 state in; the top-k outputs and a float32 state_out as wide as
+    the state (by name if two outputs are that wide) beside them."""
+    ints_in = [i for i in inputs if i.dtype == "int32"]
+    floats_in = [i for i in inputs if i.dtype == "float32"]
+    if len(inputs) == 2 and len(ints_in) == 1 and len(floats_in) == 1 and len(floats_in[0].shape) == 2:
+        return _read_sequence_signature(ints_in[0], floats_in[0], outputs)
     if len(inputs) != 1 or inputs[0].dtype != "int32":
         raise CorruptModelError(
-            f"model inputs are {[(i.name, i.dtype) for i in inputs]}; expected one int32 input of ids"
+            f"model inputs are {[(i.name, i.dtype) for i in inputs]}; expected one int32 input of ids "
+            "(and, for a sequence model, one float32 state)"
         )
     floats = [o for o in outputs if o.dtype == "float32"]
     ints = [o for o in outputs if o.dtype == "int32"]
@@ -207,6 +252,22 @@ def read_signature(inputs: list[Port], outputs: list[Port]) -> tuple[str, tuple,
     raise CorruptModelError(
         f"model outputs are {[(o.name, o.dtype, list(o.shape)) for o in outputs]}; expected "
         "float32 probabilities, optionally with float32 top-k probabilities and int32 top-k ids"
+    )
+
+
+def _read_sequence_signature(tokens: Port, state: Port, outputs: list[Port]) -> tuple[str, tuple, Roles]:
+    width = _width(state.shape[-1])
+    candidates = [o for o in outputs if o.dtype == "float32" and len(o.shape) == 2 and _width(o.shape[-1]) == width]
+    if len(candidates) > 1:
+        candidates = [o for o in candidates if o.name == STATE_OUT]
+    if len(outputs) == 4 and width > 0 and len(candidates) == 1:
+        rest = [o for o in outputs if o is not candidates[0]]
+        _, _, roles = read_signature([tokens], rest)
+        if roles.top_k:
+            return tokens.name, tokens.shape, Roles(roles.probs, roles.top_probs, roles.top_ids, state, candidates[0])
+    raise CorruptModelError(
+        f"model outputs are {[(o.name, o.dtype, list(o.shape)) for o in outputs]}; a sequence model needs float32 "
+        f"probabilities, top-k probabilities and ids, and a float32 state_out as wide as its state ({width})"
     )
 
 

@@ -24,10 +24,13 @@ def add_predict(subparsers, help_line: str) -> None:
         "predict",
         parents=[common_options()],
         help=help_line,
-        description="Print the k most likely next words; TEXT '-' reads one input per line from stdin.",
+        description="Print the k most likely next words; TEXT '-' reads one input per line from stdin. "
+        "--interactive reads a line at a time as the continuation of one text and prints suggestions after each "
+        "(a sequence model carries its state: each line costs only its own words); a line '/reset' starts over.",
     )
-    p.add_argument("text", metavar="TEXT")
+    p.add_argument("text", metavar="TEXT", nargs="?", default=None)
     p.add_argument("-k", type=int, default=5, help="how many words (default 5)")
+    p.add_argument("-i", "--interactive", action="store_true", help="keep one text going over the lines of stdin")
     p.set_defaults(func=run_predict)
 
 
@@ -80,23 +83,57 @@ def inputs(text: str):
 
 
 def run_predict(args) -> int:
+    if args.interactive == (args.text is not None):
+        raise InputError("predict needs TEXT (or '-') or --interactive, not both")
     predictor = load(args)
+    if args.interactive:
+        return run_interactive(predictor, args)
     for text in inputs(args.text):
-        prediction = predictor.predict_next(text, k=args.k)
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "text": text,
-                        "predictions": [{"word": w, "probability": p} for w, p in prediction],
-                        "unknown_words": list(prediction.unknown_words),
-                    }
-                ),
-                flush=True,
-            )
-        else:
-            print("  ".join(f"{w} {p:.4f}" for w, p in prediction), flush=True)
+        print_prediction(text, predictor.predict_next(text, k=args.k), args.json)
     return 0
+
+
+# The window kind reads only its last few words; this many keeps the text bounded for any seq_len in use.
+WINDOW_TEXT_WORDS = 256
+
+
+def run_interactive(predictor, args) -> int:
+    """Each line continues the text. Sequence kind: a Session fed line by line (a line ends a word, so no
+    word is split between lines); window kind: the text so far, of which the model reads its last words."""
+    session = predictor.session() if predictor.kind == "sequence" else None
+    text = ""
+    if sys.stdin.isatty():
+        print("type text, Enter for suggestions; /reset starts a new text; Ctrl-D ends", file=sys.stderr)
+    for line in inputs("-"):
+        if line.strip() == "/reset":
+            text = ""
+            if session is not None:
+                session.reset()
+            continue
+        if session is not None:
+            session.feed(line)
+            prediction = session.predict(args.k)
+        else:
+            text = " ".join((text + " " + line).split()[-WINDOW_TEXT_WORDS:])
+            prediction = predictor.predict_next(text, k=args.k)
+        print_prediction(line, prediction, args.json)
+    return 0
+
+
+def print_prediction(text: str, prediction, as_json: bool) -> None:
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "text": text,
+                    "predictions": [{"word": w, "probability": p} for w, p in prediction],
+                    "unknown_words": list(prediction.unknown_words),
+                }
+            ),
+            flush=True,
+        )
+    else:
+        print("  ".join(f"{w} {p:.4f}" for w, p in prediction), flush=True)
 
 
 def run_generate(args) -> int:

@@ -2,6 +2,7 @@
 
 p = Predictor.load("model.onnx")       # or model.tflite; the format is read from the bytes
 p.predict_next("to be or not", k=5)    # [(word, probability), ...], highest first
+s = p.session()                        # sequence-kind models: carry the state, pay for new words only
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from nextword.runtime.backends import BACKENDS
 from nextword.runtime.bundle import Bundle, decode_bundle, entries_to_text
+from nextword.runtime.contract import START_ID
 from nextword.runtime.errors import CorruptModelError, InputError, UnsafeModelError, VocabularyMismatchError
 from nextword.runtime.tflite_metadata import TFLITE_IDENTIFIER  # bytes 4..8 of every TFLite flatbuffer
 
@@ -45,6 +47,11 @@ class Predictor:
         oov_id = self.tokenizer.word_index.get(self.tokenizer.oov_token) if self.tokenizer.oov_token else None
         self._oov_id = oov_id if oov_id is not None and 0 < oov_id < self.vocab_size else None
         self._graph_top_k = backend.roles.top_k  # how many ranked words the graph itself returns (0: none)
+        self.kind = bundle.config.kind
+        self.state_size = bundle.config.state_size
+        steps = backend.input_shape[1] if self.kind == "sequence" else None
+        self._steps = steps if isinstance(steps, int) and steps > 0 else None  # ids per engine call (None: any)
+        self._start = None  # sequence kind: the Step after the start id, the same for every text
 
     @classmethod
     def load(
@@ -124,9 +131,23 @@ class Predictor:
 
     # --- predictions -------------------------------------------------------------------------------
     def predict_next(self, text: str, k: int = 5) -> Prediction:
+        """The k likeliest next words. Sequence kind: the whole text, from the start of a text."""
         k = self._check_k(k)
+        if self.kind == "sequence":
+            return self.predict_next_batch([text], k)[0]
         context, unknown = self.encode(text)
         return Prediction(self._predict(context[None, :], k)[0], unknown)
+
+    def session(self):
+        """A Session (runtime/session.py) that carries the LSTM state between calls: sequence kind only."""
+        if self.kind != "sequence":
+            raise InputError(
+                f"{self.source} is a {self.kind} model, which has no state to carry: a session needs a sequence "
+                "model; call predict_next(text) with the text so far instead"
+            )
+        from nextword.runtime.session import Session
+
+        return Session(self)
 
     def predict_next_batch(self, texts, k: int = 5, *, batch_size: int = 256) -> list[Prediction]:
         """One backend call per chunk of `batch_size` texts."""
@@ -136,6 +157,8 @@ class Predictor:
         texts = list(texts)
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {batch_size}")
+        if self.kind == "sequence":
+            return self._predict_sequences(texts, k, batch_size)
         results = []
         for start in range(0, len(texts), batch_size):
             encoded = [self.encode(t) for t in texts[start : start + batch_size]]
@@ -143,8 +166,96 @@ class Predictor:
             results.extend(Prediction(row, unknown) for row, (_, unknown) in zip(rows, encoded))
         return results
 
+    def _predict_sequences(self, texts: list, k: int, batch_size: int) -> list[Prediction]:
+        """Texts grouped by their number of ids, so no row is padded (padding would change the state):
+        one engine call per group and chunk of `batch_size` (per id and chunk with a fixed-n TFLite graph)."""
+        encoded = [self._encode_words(t) for t in texts]
+        groups: dict[int, list[int]] = {}
+        for index, (ids, _) in enumerate(encoded):
+            groups.setdefault(len(ids), []).append(index)
+        results: list = [None] * len(texts)
+        start = self._start_step()
+        for n, members in groups.items():
+            for at in range(0, len(members), batch_size):
+                rows = members[at : at + batch_size]
+                if n == 0:
+                    steps = [start] * len(rows)
+                else:
+                    ids = np.array([encoded[i][0] for i in rows], dtype=np.int32)
+                    steps = self._advance(np.repeat(start.state, len(rows), axis=0), ids)
+                for i, step in zip(rows, steps):
+                    results[i] = self._prediction(step.top_probs, step.top_ids, k, encoded[i][1])
+        return results
+
+    def _encode_words(self, text: str) -> tuple[list[int], tuple[str, ...]]:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        ids, unknown = self.tokenizer.encode_words(text)
+        return ids, tuple(unknown)
+
+    def _start_step(self):
+        """The Step after the start id from the zero state; computed once (a race computes it twice, harmlessly)."""
+        if self._start is None:
+            zero = np.zeros((1, self.state_size), dtype=np.float32)
+            self._start = self._advance(zero, np.array([[START_ID]], dtype=np.int32))[0]
+        return self._start
+
+    def _advance(self, state: np.ndarray, ids: np.ndarray, *, full: bool = False) -> list:
+        """Run ids [batch, n] from state [batch, S]: one engine call (or one per `_steps` ids). A Step per row."""
+        from nextword.runtime.session import Step
+
+        n = ids.shape[1]
+        per_call = self._steps or n
+        for at in range(0, n, per_call):
+            before, chunk = state, ids[:, at : at + per_call]
+            top_probs, top_ids, state, probs = self.backend.step(chunk, state, full=full and at + per_call >= n)
+        return [
+            Step(
+                top_probs[i],
+                top_ids[i],
+                state[i : i + 1],
+                before[i : i + 1],
+                chunk[i : i + 1],
+                None if probs is None else probs[i],
+            )
+            for i in range(len(ids))
+        ]
+
+    def _prediction(self, top_probs: np.ndarray, top_ids: np.ndarray, k: int, unknown) -> Prediction:
+        ids = top_ids[:k].tolist()
+        if min(ids) < 1 or max(ids) >= self.vocab_size:  # a foreign graph's ids must still be words
+            raise CorruptModelError(f"{self.source}: the model's top-k ids fall outside the vocabulary")
+        return Prediction(zip([self._word_list[i] for i in ids], top_probs[:k].tolist()), unknown)
+
+    def stream_reader(self, ids: np.ndarray):
+        """Sequence kind: read(n) -> the distributions [n, vocab] that predict the next n ids of `ids`, read as
+        one text from a reset (one engine step per id: the graph returns the distribution after its last id).
+        For evaluation: calls must come in order, as metrics.evaluate_windows makes them."""
+        if self.kind != "sequence":
+            raise InputError(f"{self.source} is a {self.kind} model; use probabilities() on its windows")
+        ids = np.asarray(ids, dtype=np.int32)
+        if ids.size and (ids.min() < 1 or ids.max() >= self.vocab_size):
+            raise InputError(f"ids must be in [1, {self.vocab_size})")
+        position, step = 0, self._start_step()
+
+        def read(n: int) -> np.ndarray:
+            nonlocal position, step
+            rows = []
+            for _ in range(n):
+                if step.probs is None:  # the start step was computed without its full distribution
+                    step = self._advance(step.before, step.last_ids, full=True)[0]
+                rows.append(step.probs)
+                if position < len(ids) - 1:
+                    step = self._advance(step.state, ids[None, position : position + 1], full=True)[0]
+                position += 1
+            return np.stack(rows) if rows else np.zeros((0, self.vocab_size), dtype=np.float32)
+
+        return read
+
     def probabilities(self, contexts: np.ndarray) -> np.ndarray:
         """Raw model output for id contexts [batch, seq_len - 1] (for evaluation and benchmarks)."""
+        if self.kind == "sequence":
+            raise InputError(f"{self.source} is a sequence model: it reads a text's ids from its start, not windows")
         contexts = np.ascontiguousarray(contexts, dtype=np.int32)
         if contexts.ndim != 2 or contexts.shape[1] != self.context_len:
             raise InputError(f"contexts must have shape [batch, {self.context_len}], got {list(contexts.shape)}")
@@ -167,15 +278,14 @@ class Predictor:
     ) -> str:
         """The next `n_words` words after `text`, space-separated (the prompt is not repeated).
 
-        The OOV token is never generated: it is a fine answer to "what comes next?" but not a word."""
-        if not isinstance(n_words, int) or isinstance(n_words, bool) or n_words < 0:
-            raise InputError(f"n_words must be a non-negative integer, got {n_words!r}")
-        if strategy not in ("greedy", "sample"):
-            raise InputError(f"strategy must be 'greedy' or 'sample', got {strategy!r}")
-        if not temperature > 0:
-            raise InputError(f"temperature must be positive, got {temperature}")
-        if top_k is not None:
-            top_k = self._check_k(top_k)
+        The OOV token is never generated: it is a fine answer to "what comes next?" but not a word.
+        Sequence kind: the text is run once, then each word is one step of a Session."""
+        if self.kind == "sequence":
+            self._check_generate_args(n_words, strategy, temperature, top_k)
+            session = self.session()
+            session.feed(text)
+            return session.generate(n_words, strategy=strategy, temperature=temperature, top_k=top_k, seed=seed)
+        top_k = self._check_generate_args(n_words, strategy, temperature, top_k)
         rng = np.random.default_rng(seed)
         context, _ = self.encode(text)
         words = []
@@ -193,6 +303,15 @@ class Predictor:
         return " ".join(words)
 
     # --- helpers -----------------------------------------------------------------------------------
+    def _check_generate_args(self, n_words, strategy, temperature, top_k) -> int | None:
+        if not isinstance(n_words, int) or isinstance(n_words, bool) or n_words < 0:
+            raise InputError(f"n_words must be a non-negative integer, got {n_words!r}")
+        if strategy not in ("greedy", "sample"):
+            raise InputError(f"strategy must be 'greedy' or 'sample', got {strategy!r}")
+        if not temperature > 0:
+            raise InputError(f"temperature must be positive, got {temperature}")
+        return None if top_k is None else self._check_k(top_k)
+
     def _check_k(self, k) -> int:
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
             raise TypeError(f"k must be an int, not {type(k).__name__}")
@@ -299,7 +418,25 @@ def check_signature(engine, bundle: Bundle, source: str) -> None:
     """The graph's shapes must be the ones the bundled config describes."""
     config = bundle.config
     in_shape, out_shape = engine.input_shape, engine.output_shape
-    if len(in_shape) != 2 or in_shape[1] != config.context_len:
+    state, state_out = engine.roles.state, engine.roles.state_out
+    if (config.kind == "sequence") != (state is not None):
+        graph = "a step graph with state" if state is not None else "a window graph"
+        raise CorruptModelError(
+            f"{source}: the bundled config describes a {config.kind} model but the file holds {graph}"
+        )
+    if config.kind == "sequence":
+        steps = in_shape[1] if len(in_shape) == 2 else None
+        if len(in_shape) != 2 or (isinstance(steps, int) and steps not in (-1, 1)):
+            raise CorruptModelError(
+                f"{source}: ids input shape {list(in_shape)}; a step graph takes [batch, n] with n dynamic or 1"
+            )
+        for port in (state, state_out):
+            if len(port.shape) != 2 or port.shape[1] != config.state_size:
+                raise CorruptModelError(
+                    f"{source}: {port.name} has shape {list(port.shape)} but the bundled config's state is "
+                    f"{config.state_size} wide (2 x {config.layers} layers x {config.units} units)"
+                )
+    elif len(in_shape) != 2 or in_shape[1] != config.context_len:
         raise CorruptModelError(
             f"{source}: input shape {list(in_shape)} does not take {config.context_len} ids (seq_len {config.seq_len})"
         )

@@ -181,3 +181,49 @@ def process():
 @pytest.fixture
 def python():
     return run_python
+
+
+# --- a sequence-kind model (a step graph with state) -----------------------------------------------
+
+
+def tiny_sequence_config(**overrides):
+    """A sequence model small enough to fit in seconds: 2 layers (so the state layout is exercised), 500 words."""
+    return tiny_config(
+        kind="sequence", embedding_dim=16, units=16, layers=2, num_words=500, oov_token="<unk>", **overrides
+    )
+
+
+@pytest.fixture(scope="session")
+def sequence_keras_dir(models_root, embedded_text) -> Path:
+    """The training folder of a tiny sequence model, trained on the first ~20k words of the embedded corpus."""
+    run = models_root / "sequence-train"
+    corpus_file = models_root / "sequence-corpus.txt"
+    if (run / "config.json").is_file() and corpus_file.is_file():
+        return run
+    pytest.importorskip("tensorflow", reason="training needs the `train` extra (or NEXTWORD_TEST_MODELS)")
+    from nextword.runtime.corpus import load_corpus
+    from nextword.train.fit import train
+
+    models_root.mkdir(parents=True, exist_ok=True)
+    corpus_file.write_text(" ".join(embedded_text.split()[:20000]), encoding="utf-8")
+    return train(load_corpus(corpus_file), tiny_sequence_config(), run, force=True, verbose=0)
+
+
+@pytest.fixture(scope="session")
+def sequence_exported_dir(models_root, request) -> Path:
+    """model.onnx + model.tflite (+ manifest.json) of the tiny sequence model, exported and validated."""
+    out = models_root / "sequence-export"
+    if all((out / name).is_file() for name in MODEL_FILES):
+        return out
+    train_dir = request.getfixturevalue("sequence_keras_dir")
+    pytest.importorskip("tensorflow", reason="exporting needs the `train` extra (or NEXTWORD_TEST_MODELS)")
+    from nextword.export.pipeline import export
+
+    export(train_dir, out, log=lambda *_: None, force=True)
+    return out
+
+
+@pytest.fixture(scope="session", params=FORMATS)
+def sequence_model_path(request, sequence_exported_dir) -> Path:
+    """Each exported float32 sequence file in turn."""
+    return sequence_exported_dir / f"model.{request.param}"

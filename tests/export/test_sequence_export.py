@@ -1,0 +1,117 @@
+"""The sequence kind through export: a step graph with explicit state, validated against Keras' full-sequence
+outputs at every position, in both formats; control flow never appears; a mismatch fails the export."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from nextword.runtime import ValidationError
+from nextword.runtime.contract import KEY_CONFIG, KEY_FORMAT_VERSION, START_ID
+
+pytest.importorskip("tf2onnx")
+pytest.importorskip("ai_edge_litert")
+
+
+def test_validation_covers_steps_chunks_reset_and_batches(sequence_exported_dir):
+    manifest = json.loads((sequence_exported_dir / "manifest.json").read_text())
+    rows = {(r["file"], r["inputs"]): r for r in manifest["validation"]}
+    assert set(rows) == {
+        ("model.onnx", "steps-of-1"),
+        ("model.onnx", "chunks"),  # ONNX takes any n; the TFLite graph takes 1 id per call
+        ("model.onnx", "reset"),
+        ("model.onnx", "batch-8"),
+        ("model.tflite", "steps-of-1"),
+        ("model.tflite", "reset"),
+        ("model.tflite", "batch-8"),
+    }
+    assert all(r["passed"] and r["max_abs_diff"] <= 1e-5 and r["top1_agreement"] == 1.0 for r in rows.values())
+    assert rows[("model.onnx", "steps-of-1")]["windows"] >= 1000 and rows[("model.onnx", "chunks")]["windows"] > 50
+    assert manifest["format_version"] == 2 and manifest["config"]["kind"] == "sequence"
+
+
+def test_graphs_have_state_io_and_no_control_flow(sequence_exported_dir):
+    from nextword.export.onnx import onnx_op_types
+    from nextword.export.tflite import tflite_op_names
+
+    proto = onnx.load(sequence_exported_dir / "model.onnx")
+    ops = onnx_op_types(proto)
+    assert "LSTM" in ops and not {"Loop", "Scan", "If"} & set(ops)
+    dims = {
+        v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in (*proto.graph.input, *proto.graph.output)
+    }
+    config = json.loads({e.key: e.value for e in proto.metadata_props}[KEY_CONFIG])
+    state = 2 * config["layers"] * config["units"]
+    assert dims == {
+        "tokens": ["batch", "n"],
+        "state": ["batch", state],
+        "probs": ["batch", config["vocab_size"]],
+        "top_probs": ["batch", 10],
+        "top_ids": ["batch", 10],
+        "state_out": ["batch", state],
+    }
+    assert {e.key: e.value for e in proto.metadata_props}[KEY_FORMAT_VERSION] == "2"
+    tflite_ops = set(tflite_op_names((sequence_exported_dir / "model.tflite").read_bytes()))
+    assert not {op for op in tflite_ops if op.startswith("CUSTOM") or op in ("WHILE", "IF", "CALL", "VAR_HANDLE")}
+    assert {"FULLY_CONNECTED", "TANH", "LOGISTIC", "TOPK_V2", "CONCATENATION"} <= tflite_ops
+
+
+def test_float16_variants_pass_the_top1_gate(sequence_keras_dir, tmp_path):
+    from nextword.export.pipeline import ExportOptions, export
+
+    manifest = export(sequence_keras_dir, tmp_path / "out", ExportOptions(quantize="float16"), log=lambda *_: None)
+    quantized = [r for r in manifest["validation"] if ".float16." in r["file"]]
+    assert {r["inputs"] for r in quantized} >= {"steps-of-1", "reset", "batch-8"}
+    assert all(r["passed"] and r["top1_agreement"] >= 0.99 for r in quantized)
+    sizes = {name: entry["bytes"] for name, entry in manifest["files"].items()}
+    assert sizes["model.float16.onnx"] < sizes["model.onnx"] and sizes["model.float16.tflite"] < sizes["model.tflite"]
+
+
+class DriftingState:
+    """A backend whose state drifts a little each step: one step looks right, a stream does not."""
+
+    def __init__(self, backend):
+        self.backend, self.roles, self.input_shape = backend, backend.roles, backend.input_shape
+
+    def step(self, ids, state, *, full=False):
+        top_probs, top_ids, state_out, probs = self.backend.step(ids, state, full=full)
+        return top_probs, top_ids, state_out * 1.01, probs
+
+
+def test_a_state_mismatch_fails_validation(sequence_exported_dir, sequence_keras_dir):
+    from nextword.export.pipeline import keras_sequence_probs, runtime_backend, sequence_validation_inputs
+    from nextword.export.validate import raise_on_failures
+    from nextword.export.validate_sequence import compare_sequence
+    from nextword.train.fit import load_training_dir
+
+    trained = load_training_dir(sequence_keras_dir)
+    from nextword.runtime.corpus import load_corpus
+
+    corpus = load_corpus(sequence_keras_dir.parent / "sequence-corpus.txt")
+    inputs = sequence_validation_inputs(trained, corpus)
+    expected = {name: keras_sequence_probs(trained.model, ids) for name, ids in inputs.items()}
+    assert inputs["held-out"][0, 0] == START_ID and inputs["held-out"].shape[1] >= 1001
+    backend = runtime_backend((sequence_exported_dir / "model.onnx").read_bytes(), "model.onnx")
+    args = (inputs["held-out"][0], expected["held-out"][0], inputs["edges"], expected["edges"])
+    good = compare_sequence("model.onnx", backend, *args, quantized=False)
+    assert all(r.passed for r in good)
+    bad = compare_sequence("model.onnx", DriftingState(backend), *args, quantized=False)
+    assert {r.inputs for r in bad if not r.passed} >= {"steps-of-1", "chunks", "reset"}
+    with pytest.raises(ValidationError, match="max abs diff"):
+        raise_on_failures(bad, allow_accuracy_loss=False, quantized_files=set())
+
+
+def test_golden_same_text_same_top5_in_keras_onnx_and_tflite(sequence_exported_dir, sequence_keras_dir):
+    from nextword.runtime import Predictor
+    from nextword.train.fit import load_training_dir
+
+    trained = load_training_dir(sequence_keras_dir)
+    onnx_p, tflite_p = (Predictor.load(sequence_exported_dir / f"model.{f}") for f in ("onnx", "tflite"))
+    for text in ("the value of the", "return a new", "if the object is", "a list of", ""):
+        ids, _ = trained.tokenizer.encode_words(text)
+        probs = np.asarray(trained.model(np.array([[START_ID, *ids]], np.int32), training=False))[0, -1]
+        want = (np.argsort(-probs[1:], kind="stable")[:5] + 1).tolist()
+        for p in (onnx_p, tflite_p):
+            got = [p.tokenizer.word_index[w] for w, _ in p.predict_next(text, k=5)]
+            assert got == want, (p.source, text)
