@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 from nextword.runtime.config import EARLY_STOPPING_METRICS, KINDS, TrainConfig
+from nextword.runtime.errors import InputError
 from nextword.train.presets import PRESETS
 
 
@@ -14,7 +16,11 @@ def add_train(subparsers, help_line: str) -> None:
         "train", help=help_line, description="Train the classic Keras next-word LSTM and write a training folder."
     )
     p.add_argument(
-        "--corpus", metavar="FILE", help="UTF-8 text to learn from (default: Python's own help pages, ~65k words)"
+        "--corpus",
+        metavar="PATH",
+        nargs="+",
+        help="UTF-8 text to learn from (default: Python's own help pages, ~65k words); several files or a "
+        "directory of shards are streamed, their text joined by newlines",
     )
     p.add_argument(
         "--preset",
@@ -78,6 +84,15 @@ def add_train(subparsers, help_line: str) -> None:
         default=None,
         help=f"random seed; the same seed gives the same weights (default {defaults.seed})",
     )
+    p.add_argument("--stream", action="store_true", help="stream the corpus from disk (implied by shards)")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one worker of a MultiWorkerMirroredStrategy cluster named by TF_CONFIG (streams the corpus)",
+    )
+    p.add_argument("--local-workers", type=int, metavar="N", help="launch and supervise N workers on this machine")
+    p.add_argument("--max-restarts", type=int, default=3, help="--local-workers: relaunches after a death (3)")
+    p.add_argument("--backup-dir", metavar="DIR", help="per-epoch backups for resuming (default: hidden beside --out)")
     p.add_argument("--out", required=True, metavar="DIR", help="training folder to write")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -98,8 +113,24 @@ def run(args: argparse.Namespace) -> int:
     from nextword.train.fit import train
 
     config = config_from_args(args)  # validates sizes before the corpus is read
-    corpus = load_corpus(args.corpus)
-    out = train(corpus, config, args.out, force=args.force, verbose=0 if args.quiet else 1)
+    verbose = 0 if args.quiet else 1
+    paths = args.corpus or []
+    if args.local_workers:
+        from nextword.train.launch import launch_local
+
+        if not paths:
+            raise InputError("--local-workers needs --corpus (workers stream it from disk)")
+        options = {"force": args.force, "max_restarts": args.max_restarts, "backup_dir": args.backup_dir}
+        out = launch_local(paths, config, args.out, args.local_workers, verbose=verbose, **options)
+    elif args.distributed or args.stream or len(paths) > 1 or (paths and Path(paths[0]).is_dir()):
+        from nextword.train.distributed import train_stream
+
+        if not paths:
+            raise InputError("streaming needs --corpus (the embedded corpus is in memory anyway)")
+        options = {"distributed": args.distributed, "backup_dir": args.backup_dir}
+        out = train_stream(paths, config, args.out, force=args.force, verbose=verbose, **options)
+    else:
+        out = train(load_corpus(paths[0] if paths else None), config, args.out, force=args.force, verbose=verbose)
     print(f"wrote {out}/ (model.keras, tokenizer.json, config.json, history.json, training_curves.png)")
     return 0
 

@@ -228,6 +228,10 @@ class Run:
         import keras
         import tensorflow as tf
 
+        def sums_of(probs, y):
+            nll = tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, probs))
+            return (nll, *hits(probs, y))
+
         if self.config.kind == "sequence":
             from nextword.train.sequence import state_model
 
@@ -251,10 +255,6 @@ class Run:
         def score_windows(rows):
             x, y = self._split(rows)
             return sums_of(self.model(x, training=False), y)
-
-        def sums_of(probs, y):
-            nll = tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, probs))
-            return (nll, *hits(probs, y))
 
         return score_windows
 

@@ -45,9 +45,10 @@ def test_bad_corpus(capsys, tmp_path, out, corpus, message):
     assert not out.exists()
 
 
-def test_corpus_is_a_directory(capsys, tmp_path, out):
-    code, err = run_cli(capsys, "train", "--corpus", str(tmp_path), "--out", str(out))
-    assert code == 2 and "is a directory" in err
+def test_corpus_directory_without_shards(capsys, tmp_path, out):
+    (tmp_path / "shards").mkdir()
+    code, err = run_cli(capsys, "train", "--corpus", str(tmp_path / "shards"), "--out", str(out))
+    assert code == 2 and "has no files" in err
 
 
 @pytest.mark.parametrize(
