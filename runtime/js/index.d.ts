@@ -22,12 +22,19 @@ export interface EngineTensor {
   dims: number[];
 }
 
+export interface EngineInput {
+  name: string;
+  data: Int32Array | Float32Array;
+  dims: number[];
+}
+
 /** What a model kind needs from an inference engine (onnxruntime, LiteRT.js, or your own). */
 export interface Engine {
   name: string;
   inputs: Port[];
   outputs: Port[];
-  run(input: { name: string; data: Int32Array; dims: number[] }, outputNames: string[]): Promise<Record<string, EngineTensor | undefined>>;
+  /** One input (window kind), or ids and state (sequence kind). */
+  run(inputs: EngineInput | EngineInput[], outputNames: string[]): Promise<Record<string, EngineTensor | undefined>>;
   release?(): void | Promise<void>;
 }
 
@@ -76,6 +83,8 @@ export declare class Predictor {
   predictNextBatch(texts: Iterable<string>, k?: number, options?: { batchSize?: number }): Promise<Prediction[]>;
   /** The next nWords words (the prompt is not repeated); never the OOV token. */
   generate(text: string, nWords?: number, options?: GenerateOptions): Promise<string>;
+  /** Sequence models only: a Session that carries the LSTM state (InputError for a window model). */
+  session(): Promise<Session>;
   release(): Promise<void>;
 }
 
@@ -87,6 +96,20 @@ export interface TokenizerOptions {
   char_level: boolean;
   oov_token: string | null;
   document_count: number;
+}
+
+/** A typing session over a sequence model: each fed word costs one engine step (Python: Session). */
+export declare class Session {
+  readonly unknownWords: string[];
+  readonly wordsFed: number;
+  /** A copy of the LSTM state, laid out [h_1, c_1, h_2, c_2, ...]. */
+  readonly state: Float32Array;
+  feed(text: string): Promise<string[]>;
+  feedIds(ids: Iterable<number>): Promise<void>;
+  predict(k?: number): Promise<Prediction>;
+  generate(nWords?: number, options?: GenerateOptions): Promise<string>;
+  copy(): Session;
+  reset(): Promise<void>;
 }
 
 export declare class Tokenizer implements TokenizerOptions {

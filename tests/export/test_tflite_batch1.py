@@ -57,3 +57,18 @@ def test_batch1_needs_the_tflite_format():
 
     with pytest.raises(InputError, match="tflite"):
         ExportOptions(formats=("onnx",), tflite_batch1=True)
+
+
+def test_fixed_batch_sequence_graph_gives_the_dynamic_graphs_answers(sequence_exported_dir):
+    from nextword.export.tflite import fix_batch
+
+    dynamic_bytes = (sequence_exported_dir / "model.tflite").read_bytes()
+    fixed, dynamic = Predictor.from_bytes(fix_batch(dynamic_bytes)), Predictor.from_bytes(dynamic_bytes)
+    assert fixed.backend.input_shape[0] == 1 and fixed.backend.roles.state.shape[0] == 1
+    assert fixed.predict_next_batch(TEXTS, k=5) == dynamic.predict_next_batch(TEXTS, k=5)  # a row per call
+    session, reference = fixed.session(), dynamic.session()
+    for word in ("the", "value", "of"):
+        session.feed(word)
+        reference.feed(word)
+        assert session.predict(k=20) == reference.predict(k=20)
+    assert session.generate(6) == reference.generate(6)

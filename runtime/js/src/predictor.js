@@ -86,27 +86,49 @@ export class Predictor {
     for (let start = 0; start < list.length; start += batchSize) {
       const encoded = list.slice(start, start + batchSize).map((text) => this.encode(text));
       const rows = await this.model.top(encoded.map(([ids]) => ids), k);
-      rows.forEach(({ ids, probs }, r) => {
-        const prediction = ids.map((id, i) => ({ word: this.words[id], probability: probs[i] }));
-        prediction.unknownWords = encoded[r][1];
-        results.push(prediction);
-      });
+      rows.forEach((row, r) => results.push(this.prediction(row, encoded[r][1])));
     }
     return results;
   }
 
+  /** [{word, probability}] with .unknownWords, from a kind's {ids, probs}. */
+  prediction({ ids, probs }, unknownWords) {
+    const prediction = ids.map((id, i) => ({ word: this.words[id], probability: probs[i] }));
+    prediction.unknownWords = unknownWords;
+    return prediction;
+  }
+
+  /** A Session (session.js) that carries the LSTM state between calls: sequence models only. */
+  async session() {
+    if (this.bundle.kind.name !== 'sequence') {
+      throw new InputError(`${this.source} is a ${this.bundle.kind.name} model, which has no state to carry: a session needs a sequence model; call predictNext(text) with the text so far instead`);
+    }
+    const { Session } = await import('./session.js');
+    const session = new Session(this);
+    await session.reset();
+    return session;
+  }
+
   /** The next nWords words after text, space-separated (the prompt is not repeated). The OOV token is
    *  never generated: a fine answer to "what comes next?", but not a word to write into text. */
-  async generate(text, nWords = 20, { strategy = 'greedy', temperature = 1.0, topK = null, seed = null } = {}) {
+  async generate(text, nWords = 20, options = {}) {
+    const checked = this.checkGenerate(nWords, options);
+    const [ids] = this.encode(text);
+    return (await this.continueFrom(await this.model.begin(ids), nWords, checked)).text;
+  }
+
+  checkGenerate(nWords, { strategy = 'greedy', temperature = 1.0, topK = null, seed = null } = {}) {
     if (!Number.isInteger(nWords) || nWords < 0) throw new InputError(`nWords must be a non-negative integer, got ${nWords}`);
     if (strategy !== 'greedy' && strategy !== 'sample') throw new InputError(`strategy must be 'greedy' or 'sample', got ${JSON.stringify(strategy)}`);
     if (typeof temperature !== 'number' || !(temperature > 0)) throw new InputError(`temperature must be positive, got ${temperature}`);
     if (topK !== null && topK !== undefined) topK = this.checkK(topK, 'topK');
     else topK = null;
     if (seed !== null && seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) throw new InputError(`seed must be a non-negative integer, got ${seed}`);
-    const random = createRandom(seed).random;
-    const [ids] = this.encode(text);
-    let state = this.model.begin(ids);
+    return { strategy, temperature, topK, random: createRandom(seed).random };
+  }
+
+  /** nWords words after the kind's generation state: {text, state} (a Session keeps the state). */
+  async continueFrom(state, nWords, { strategy, temperature, topK, random }) {
     const words = [];
     for (let n = 0; n < nWords; n++) {
       const probs = Float64Array.from((await this.model.next(state)).subarray(1)); // id 0 is padding, never a word
@@ -119,9 +141,9 @@ export class Predictor {
         next = sample(probs, temperature, topK, random, exclude) + 1;
       }
       words.push(this.words[next]);
-      state = this.model.advance(state, next);
+      state = await this.model.advance(state, next);
     }
-    return words.join(' ');
+    return { text: words.join(' '), state };
   }
 
   async release() {

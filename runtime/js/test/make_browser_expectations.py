@@ -1,5 +1,6 @@
 """Write what the Python runtime predicts for the texts the browser test types into the demo page, for each
-file the page runs (model.onnx on onnxruntime-web, model.batch1.tflite on LiteRT.js).
+file the page runs (model.onnx on onnxruntime-web, model.batch1.tflite on LiteRT.js). The page offers the top
+5 words without the OOV token, so the top 6 are written and the OOV token is named.
 
 python make_browser_expectations.py EXPORT_DIR OUT.json
 """
@@ -29,7 +30,9 @@ def main() -> None:
     texts = [t + " " for t in make_texts(random.Random(3)) if typeable(t) and len(t) < 200][:N_TEXTS]
     expected = {"texts": texts}
     for name in FILES:
-        predictions = Predictor.load(export_dir / name).predict_next_batch(texts, k=5)
+        predictor = Predictor.load(export_dir / name)
+        expected["oov"] = predictor.tokenizer.oov_token
+        predictions = predictor.predict_next_batch(texts, k=6)
         expected[name] = [{"words": [w for w, _ in p], "probs": [prob for _, prob in p]} for p in predictions]
     out.write_text(json.dumps(expected))
     print(f"{out}: {len(texts)} texts x {len(FILES)} files")

@@ -2,12 +2,8 @@
 // The browser test reads the page through its data attributes: #suggestions[data-text] is the text the
 // shown chips were computed for, each chip has data-word and data-probability, body[data-ready] is set
 // once a model is loaded (or data-error once it failed).
-import * as ort from 'onnxruntime-web';
 import { Predictor, pyLower } from '../src/web.js';
 
-// One thread: a 2-step LSTM gains nothing from more, and threads need a worker per page load.
-ort.env.wasm.numThreads = 1;
-ort.env.wasm.wasmPaths = '/engines/onnxruntime-web/';
 const LITERT_WASM = '/engines/@litertjs/core/wasm/';
 const SUGGESTIONS = 5;
 
@@ -48,6 +44,11 @@ async function load(name) {
   const status = $('status');
   const start = performance.now();
   try {
+    if (name.endsWith('.onnx')) { // imported only for .onnx files: a .tflite page never downloads it
+      const ort = await import('onnxruntime-web');
+      ort.env.wasm.numThreads = 1; // a 2-step LSTM gains nothing from more, and each thread is a worker
+      ort.env.wasm.wasmPaths = '/engines/onnxruntime-web/';
+    }
     predictor = await Predictor.load(`/models/${name}`, { litertWasmPath: LITERT_WASM, source: name });
     await predictor.predictNext('', SUGGESTIONS); // the first call prepares the engine: count it as loading
   } catch (error) {
@@ -62,6 +63,7 @@ async function load(name) {
   const words = (predictor.vocabSize - 1).toLocaleString('en');
   status.textContent = `${engineOf(name)} · ${words} words · loaded in ${loadMs.toFixed(0)} ms`;
   document.body.dataset.loadMs = loadMs.toFixed(1);
+  window.nextwordDemo = { predictor }; // for scripts/bench-browser.js, which times it in this page
   text.disabled = false;
   $('continue').disabled = false;
   text.value = new URLSearchParams(location.search).get('text') ?? '';
@@ -71,17 +73,20 @@ async function load(name) {
   document.body.dataset.ready = 'true';
 }
 
-/** Mid-word ("the val"): complete the word; after a space, or when nothing completes it: the next word. */
+/** Mid-word ("the val"): complete the word; after a space, or when nothing completes it: the next word.
+ *  The OOV token ("<unk>") is a fine prediction but not a word to offer, so it is left out. */
 async function predict(value) {
+  const oov = predictor.tokenizer.oov_token;
   const partial = /(\S+)$/.exec(value)?.[1];
   if (partial) {
     const context = value.slice(0, value.length - partial.length);
     const prefix = predictor.tokenizer.lower ? pyLower(partial) : partial;
     const pool = await predictor.predictNext(context, predictor.vocabSize - 1); // every word, ranked
-    const matches = pool.filter(({ word }) => word.startsWith(prefix) && word !== prefix).slice(0, SUGGESTIONS);
+    const matches = pool.filter(({ word }) => word.startsWith(prefix) && word !== prefix && word !== oov).slice(0, SUGGESTIONS);
     if (matches.length) return { mode: 'complete', partial, items: matches };
   }
-  return { mode: 'next', partial: null, items: await predictor.predictNext(value, SUGGESTIONS) };
+  const items = await predictor.predictNext(value, SUGGESTIONS + 1);
+  return { mode: 'next', partial: null, items: items.filter(({ word }) => word !== oov).slice(0, SUGGESTIONS) };
 }
 
 async function suggest() {

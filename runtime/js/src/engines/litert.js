@@ -15,17 +15,17 @@ export async function createLiteRtEngine(litert, bytes, { accelerator = 'wasm' }
   const ports = (details) => details.map((d) => ({ name: d.name, dtype: d.dtype, shape: Array.from(d.shape) }));
   const inputs = ports(model.getInputDetails());
   const outputs = ports(model.getOutputDetails());
-  const fixedBatch = inputs.length === 1 && inputs[0].shape[0] > 0 ? inputs[0].shape[0] : 0;
+  const fixedBatch = inputs[0]?.shape[0] > 0 ? inputs[0].shape[0] : 0;
 
-  async function runRows(input, outputNames) {
-    const tensor = new litert.Tensor(input.data, input.dims);
+  async function runRows(list, outputNames) {
+    const tensors = Object.fromEntries(list.map(({ name, data, dims }) => [name, new litert.Tensor(data, dims)]));
     let results;
     try {
-      results = await model.run({ [input.name]: tensor });
+      results = await model.run(tensors);
     } catch (error) {
       throw new CorruptModelError(`LiteRT cannot run the model: ${firstLine(error)}`);
     } finally {
-      tensor.delete();
+      for (const tensor of Object.values(tensors)) tensor.delete();
     }
     try {
       return Object.fromEntries(outputNames.map((name) => {
@@ -41,14 +41,18 @@ export async function createLiteRtEngine(litert, bytes, { accelerator = 'wasm' }
     name: 'tflite',
     inputs,
     outputs,
-    async run(input, outputNames) {
-      const [rows, columns] = input.dims;
-      if (!fixedBatch || rows === fixedBatch) return runRows(input, outputNames);
+    async run(inputs, outputNames) {
+      const list = [inputs].flat(); // one input (window kind) or ids and state (sequence kind), same rows
+      const rows = list[0].dims[0];
+      if (!fixedBatch || rows === fixedBatch) return runRows(list, outputNames);
       if (rows % fixedBatch) throw new CorruptModelError(`LiteRT model takes batches of ${fixedBatch}; cannot run ${rows} rows`);
       const parts = [];
       for (let r = 0; r < rows; r += fixedBatch) {
-        const data = input.data.subarray(r * columns, (r + fixedBatch) * columns);
-        parts.push(await runRows({ name: input.name, data, dims: [fixedBatch, columns] }, outputNames));
+        const slice = list.map(({ name, data, dims }) => {
+          const width = dims[1];
+          return { name, data: data.subarray(r * width, (r + fixedBatch) * width), dims: [fixedBatch, width] };
+        });
+        parts.push(await runRows(slice, outputNames));
       }
       return Object.fromEntries(outputNames.map((name) => [name, concatRows(parts.map((p) => p[name]), rows)]));
     },

@@ -2,8 +2,9 @@
 // behind the small engine interface the model kinds use. The `ort` module is passed in, so this file
 // imports nothing and works with whichever package the entry point wired.
 //
-// Engine interface: {name, inputs, outputs, run(input, outputNames), release()}; ports are
-// {name, dtype, shape}; run takes {name, data: Int32Array, dims} and resolves to {name: {data, dims}}.
+// Engine interface: {name, inputs, outputs, run(inputs, outputNames), release()}; ports are
+// {name, dtype, shape}; run takes one {name, data: Int32Array | Float32Array, dims} or an array of them (the
+// sequence kind feeds ids and state) and resolves to {name: {data, dims}}.
 import { CorruptModelError } from '../errors.js';
 
 export async function createOnnxEngine(ort, bytes, { threads = 1, sessionOptions = {} } = {}) {
@@ -26,10 +27,11 @@ export async function createOnnxEngine(ort, bytes, { threads = 1, sessionOptions
     name: 'onnx',
     inputs: ports(session.inputMetadata),
     outputs: ports(session.outputMetadata),
-    async run(input, outputNames) {
+    async run(inputs, outputNames) {
+      const feeds = Object.fromEntries([inputs].flat().map(({ name, data, dims }) => [name, new ort.Tensor(data instanceof Float32Array ? 'float32' : 'int32', data, dims)]));
       let results;
       try {
-        results = await session.run({ [input.name]: new ort.Tensor('int32', input.data, input.dims) }, outputNames);
+        results = await session.run(feeds, outputNames);
       } catch (error) {
         throw new CorruptModelError(`onnxruntime cannot run the model: ${firstLine(error)}`);
       }

@@ -1,0 +1,74 @@
+// A typing session over a sequence model (Python: runtime/session.py): the LSTM state is carried, so each
+// new word costs one engine step, whatever the length of the text so far.
+//   const s = await predictor.session();
+//   await s.feed('to be or');   // runs only these words
+//   await s.predict(5);         // from the last step's outputs: no engine call for k <= the graph's top-k
+//   const t = s.copy();         // a branch: feeding t never changes s
+//   await s.generate(5);        // generated words are fed too
+//   await s.reset();            // the start of a new text
+// Text fed in pieces tokenizes as the whole text only if each piece ends at a word boundary.
+import { InputError } from './errors.js';
+
+export class Session {
+  constructor(predictor) {
+    this.predictor = predictor;
+    this.model = predictor.model;
+    this.step = null;
+    this.unknownWords = [];
+    this.wordsFed = 0;
+  }
+
+  /** Forget the text: back to the state after the start id (computed once per Predictor). */
+  async reset() {
+    this.step = await this.model.start();
+    this.unknownWords = [];
+    this.wordsFed = 0;
+  }
+
+  /** An independent session at the same point of the same text (steps are never written to: O(1)). */
+  copy() {
+    const other = new Session(this.predictor);
+    Object.assign(other, { step: this.step, unknownWords: [...this.unknownWords], wordsFed: this.wordsFed });
+    return other;
+  }
+
+  /** A copy of the LSTM state, laid out [h_1, c_1, h_2, c_2, ...]. */
+  get state() {
+    return Float32Array.from(this.step.state);
+  }
+
+  /** Run the words of text (only these); resolves to the ones the vocabulary lacks. */
+  async feed(text) {
+    const [ids, unknown] = this.predictor.encode(text);
+    if (ids.length) await this.feedIds(ids);
+    this.unknownWords.push(...unknown);
+    return unknown;
+  }
+
+  /** Run token ids (1 .. vocabSize - 1) as if their words had been fed. */
+  async feedIds(ids) {
+    ids = Array.from(ids);
+    if (!ids.length) return;
+    if (ids.some((id) => !Number.isInteger(id) || id < 1 || id >= this.predictor.vocabSize)) {
+      throw new InputError(`ids must be integers in [1, ${this.predictor.vocabSize})`);
+    }
+    this.step = (await this.model.feedRows(this.step.state, [ids]))[0];
+    this.wordsFed += ids.length;
+  }
+
+  /** The k likeliest next words, as Predictor.predictNext gives them for the whole text fed so far. */
+  async predict(k = 5) {
+    k = this.predictor.checkK(k);
+    if (k > this.model.topK) this.step = await this.model.full(this.step);
+    return this.predictor.prediction(this.model.ranked(this.step, k), [...this.unknownWords]);
+  }
+
+  /** The next nWords words, fed into the session as they are chosen (one engine step per word). */
+  async generate(nWords = 20, options = {}) {
+    const checked = this.predictor.checkGenerate(nWords, options);
+    const { text, state } = await this.predictor.continueFrom(await this.model.full(this.step), nWords, checked);
+    this.step = state;
+    this.wordsFed += nWords;
+    return text;
+  }
+}
