@@ -15,6 +15,8 @@ from nextword.runtime.backends import BACKENDS
 from nextword.runtime.bundle import Bundle, decode_bundle, entries_to_text
 from nextword.runtime.contract import START_ID
 from nextword.runtime.errors import CorruptModelError, InputError, UnsafeModelError, VocabularyMismatchError
+from nextword.runtime.limits import Limits
+from nextword.runtime.model_check import check_model
 from nextword.runtime.tflite_metadata import TFLITE_IDENTIFIER  # bytes 4..8 of every TFLite flatbuffer
 
 # Limits for untrusted files. The default model is a few hundred KB and a 50k-word vocabulary with
@@ -62,12 +64,14 @@ class Predictor:
         threads: int = 1,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+        **limits: int,
     ) -> Predictor:
-        """Load an exported file. `backend` ("onnx" or "tflite") overrides the format read from the bytes."""
+        """Load an exported file. `backend` ("onnx" or "tflite") overrides the format read from the bytes.
+        `limits`: max_vocab_size, max_seq_len, ... (runtime/limits.py) bound what the file's numbers allocate."""
         data = read_model_bytes(path, max_file_bytes)
         source = Path(path).name
         return cls.from_bytes(
-            data, backend=backend, threads=threads, source=source, max_metadata_bytes=max_metadata_bytes
+            data, backend=backend, threads=threads, source=source, max_metadata_bytes=max_metadata_bytes, **limits
         )
 
     @classmethod
@@ -79,7 +83,9 @@ class Predictor:
         threads: int = 1,
         source: str = "model",
         max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+        **limits: int,
     ) -> Predictor:
+        checked_limits = Limits.of(limits)
         fmt = sniff_format(data, source)
         if backend is not None and backend != fmt:
             if backend not in BACKENDS:
@@ -97,6 +103,7 @@ class Predictor:
 
             entries = scan_onnx(data, max_metadata_value_bytes=max_metadata_bytes)
         bundle = decode_bundle(entries, source=source)
+        check_model(data, fmt, bundle.config, checked_limits, source)  # one format, the exporter's graph, sizes
         engine = BACKENDS[fmt](data, threads=threads)
         check_signature(engine, bundle, source)
         return cls(engine, bundle, source)

@@ -1,136 +1,225 @@
-"""Refuse TFLite graphs whose wiring LiteRT's kernels do not survive, before LiteRT sees the file.
+"""Refuse every TFLite graph that is not one nextword's exporter makes, before LiteRT sees the file.
 
 LiteRT's flatbuffer verifier checks that offsets stay inside the file, not that the graph makes sense,
-and some kernels use an input without checking it exists. Measured with tests/hardening/fuzz_models.py
-on LiteRT 2.3, each of these crashes the process with SIGSEGV: a required operator input set to -1
-("no tensor": TRANSPOSE, STRIDED_SLICE, SPLIT), an operator output aliasing a constant tensor, and an
-operator whose opcode index names another operator (an UNPACK read as a one-input SPLIT; an ADD read as
-a SPLIT, whose options then do not match its outputs). Exported graphs are single-assignment, use -1
-only for the optional inputs below and give each operator the inputs, outputs and options its kernel
-expects, so these rules refuse no honest file.
+and its kernels trust much of what they read. So the graph must have exactly the subgraphs of its kind (WHILE,
+IF and CALL need more, and could loop), every operator a builtin on the allowlist of the model's kind
+(runtime/allowlist.py) with exactly the input and output tensor types and options the exporter gives it,
+every tensor of an allowed type, no variables, every index in range, and every size within the limits
+(runtime/limits.py). Two older rules stay because they are about wiring, not types (each was a SIGSEGV the
+fuzzer found on LiteRT 2.3): a required input of -1 ("no tensor"), and an operator output that aliases a
+constant or another operator's output; PACK/SPLIT/UNPACK options must also count the tensors they have.
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
+from nextword.runtime import allowlist
 from nextword.runtime.errors import CorruptModelError
+from nextword.runtime.limits import DEFAULT_LIMITS, Limits, check_planned, check_shape_constants, check_tensor
 from nextword.runtime.tflite_metadata import CheckedReader
 
 # Field numbers in the TFLite schema (schema.fbs).
-_MODEL_OPERATOR_CODES, _MODEL_SUBGRAPHS, _MODEL_BUFFERS = 1, 2, 4
-_OPCODE_DEPRECATED_BUILTIN, _OPCODE_BUILTIN = 0, 3
+_MODEL_OPERATOR_CODES, _MODEL_SUBGRAPHS, _MODEL_BUFFERS, _MODEL_SIGNATURE_DEFS = 1, 2, 4, 7
+_OPCODE_DEPRECATED_BUILTIN, _OPCODE_CUSTOM_CODE, _OPCODE_BUILTIN = 0, 1, 3
 _SUBGRAPH_TENSORS, _SUBGRAPH_INPUTS, _SUBGRAPH_OUTPUTS, _SUBGRAPH_OPERATORS = 0, 1, 2, 3
-_TENSOR_BUFFER = 2
+_TENSOR_SHAPE, _TENSOR_TYPE, _TENSOR_BUFFER, _TENSOR_IS_VARIABLE, _TENSOR_SPARSITY, _TENSOR_SHAPE_SIGNATURE = (
+    0,
+    1,
+    2,
+    5,
+    6,
+    7,
+)
+_TENSOR_VARIANT_TENSORS = 9
 _OPERATOR_OPCODE_INDEX, _OPERATOR_INPUTS, _OPERATOR_OUTPUTS, _OPERATOR_OPTIONS_TYPE, _OPERATOR_OPTIONS = 0, 1, 2, 3, 4
+_OPERATOR_CUSTOM_OPTIONS, _OPERATOR_MUTATING_VARIABLE_INPUTS, _OPERATOR_INTERMEDIATES = 5, 7, 8
 _BUFFER_DATA, _BUFFER_OFFSET = 0, 1
+_SIGNATURE_INPUTS, _SIGNATURE_OUTPUTS, _SIGNATURE_SUBGRAPH_INDEX = 0, 1, 4
+_TENSOR_MAP_INDEX = 1
 NO_TENSOR = -1
 
-# Operator inputs the schema lets be absent, by builtin code: biases, and the LSTM's optional
-# peephole, projection and layer-norm weights. Everywhere else -1 means a corrupt file.
-_LSTM_OPTIONAL = frozenset({1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23})
-OPTIONAL_INPUTS = {
-    3: frozenset({2}),  # CONV_2D
-    4: frozenset({2}),  # DEPTHWISE_CONV_2D
-    9: frozenset({2}),  # FULLY_CONNECTED
-    16: _LSTM_OPTIONAL,  # LSTM
-    44: _LSTM_OPTIONAL,  # UNIDIRECTIONAL_SEQUENCE_LSTM
-    67: frozenset({3}),  # TRANSPOSE_CONV
-}
-
-# (fewest, most) inputs and outputs accepted by the kernels of the operators nextword's graphs use
-# (None: no limit; absent -1 inputs count). Other operators are left to LiteRT's own checks.
-ARITY = {
-    0: ((2, 2), (1, 1)),  # ADD
-    6: ((1, 1), (1, 1)),  # DEQUANTIZE
-    9: ((2, 3), (1, 2)),  # FULLY_CONNECTED (a second output is the shuffled-weights workspace)
-    14: ((1, 1), (1, 1)),  # LOGISTIC
-    18: ((2, 2), (1, 1)),  # MUL
-    25: ((1, 1), (1, 1)),  # SOFTMAX
-    28: ((1, 1), (1, 1)),  # TANH
-    36: ((2, 2), (1, 1)),  # GATHER
-    39: ((2, 2), (1, 1)),  # TRANSPOSE
-    45: ((4, 4), (1, 1)),  # STRIDED_SLICE
-    48: ((2, 2), (2, 2)),  # TOPK_V2
-    49: ((2, 2), (1, None)),  # SPLIT
-    58: ((2, 2), (1, 1)),  # LESS
-    77: ((1, 1), (1, 1)),  # SHAPE
-    83: ((1, None), (1, 1)),  # PACK
-    88: ((1, 1), (1, None)),  # UNPACK
-    94: ((2, 2), (1, 1)),  # FILL
-    123: ((3, 3), (1, 1)),  # SELECT_V2
-}
+# Operator inputs the schema lets be absent, by builtin code: biases. Everywhere else -1 means a corrupt file.
+OPTIONAL_INPUTS = {9: frozenset({2})}  # FULLY_CONNECTED
 
 # Operators whose options state how many inputs or outputs they have: builtin -> (options type, which
 # count), the count being the options' first field (SplitOptions.num_splits, PackOptions.values_count,
 # UnpackOptions.num). LiteRT's kernels compare the two; its default XNNPACK delegate trusts the options
 # and crashed on a SPLIT whose options were missing or another operator's.
 COUNTED_BY_OPTIONS = {49: (35, "outputs"), 83: (59, "inputs"), 88: (64, "outputs")}
+MAX_SHAPE_RANK = 8
 
 
-def check_graph(buf: bytes) -> None:
-    """Raise CorruptModelError unless every operator reads existing tensors, has the inputs, outputs and
-    options its kernel expects, and writes tensors nothing else writes."""
+@dataclass
+class Tensor:
+    type: int
+    shape: list[int]
+    constant: bytes | None  # the data of a constant tensor
+
+
+def check_graph(buf: bytes, kind: str = "window", limits: Limits = DEFAULT_LIMITS, source: str = "model") -> None:
+    """Raise CorruptModelError unless the graph is one the exporter of `kind` makes, and UnsafeModelError
+    when its sizes exceed `limits`."""
     reader = CheckedReader(memoryview(buf).cast("B"))
     try:
-        _check_model(reader)
+        _check_model(reader, kind, limits, source)
     except (struct.error, IndexError, ValueError, OverflowError) as exc:
         raise CorruptModelError(f"TFLite graph is corrupt: {type(exc).__name__}") from None
 
 
-def _check_model(reader: CheckedReader) -> None:
+def _check_model(reader: CheckedReader, kind: str, limits: Limits, source: str) -> None:
     model = reader.indirect(0)
     codes = [
-        max(reader.scalar(code, _OPCODE_DEPRECATED_BUILTIN, "<b"), reader.scalar(code, _OPCODE_BUILTIN, "<i"))
-        for code in reader.table_vector(model, _MODEL_OPERATOR_CODES)
+        _builtin_code(reader, code, number)
+        for number, code in enumerate(reader.table_vector(model, _MODEL_OPERATOR_CODES))
     ]
     buffers = reader.table_vector(model, _MODEL_BUFFERS)
-    for subgraph in reader.table_vector(model, _MODEL_SUBGRAPHS):
-        tensors = reader.table_vector(subgraph, _SUBGRAPH_TENSORS)
-        graph_inputs = _indexes(reader, subgraph, _SUBGRAPH_INPUTS)
-        for index in graph_inputs + _indexes(reader, subgraph, _SUBGRAPH_OUTPUTS):
-            _check_index(index, len(tensors), "subgraph input/output")
-        written = set(graph_inputs)
-        for number, operator in enumerate(reader.table_vector(subgraph, _SUBGRAPH_OPERATORS)):
-            code_index = reader.scalar(operator, _OPERATOR_OPCODE_INDEX, "<I")
-            if code_index >= len(codes):
-                raise CorruptModelError(
-                    f"TFLite operator {number} uses opcode {code_index}; the model defines {len(codes)}"
-                )
-            optional = OPTIONAL_INPUTS.get(codes[code_index], frozenset())
-            inputs, outputs = (
-                _indexes(reader, operator, _OPERATOR_INPUTS),
-                _indexes(reader, operator, _OPERATOR_OUTPUTS),
+    subgraphs = reader.table_vector(model, _MODEL_SUBGRAPHS)
+    if len(subgraphs) != allowlist.TFLITE_SUBGRAPHS[kind]:
+        raise CorruptModelError(
+            f"TFLite model has {len(subgraphs)} subgraphs; a {kind} model has {allowlist.TFLITE_SUBGRAPHS[kind]}"
+        )
+    _check_signature_defs(reader, model, subgraphs)
+    for subgraph in subgraphs:
+        _check_subgraph(reader, subgraph, codes, buffers, kind, limits, source)
+
+
+def _builtin_code(reader: CheckedReader, code: int, number: int) -> int:
+    if reader.field(code, _OPCODE_CUSTOM_CODE) is not None:
+        raise CorruptModelError(f"TFLite operator code {number} is a custom operator; only builtin operators run")
+    return max(reader.scalar(code, _OPCODE_DEPRECATED_BUILTIN, "<b"), reader.scalar(code, _OPCODE_BUILTIN, "<i"))
+
+
+def _check_signature_defs(reader: CheckedReader, model: int, subgraphs: list[int]) -> None:
+    for signature in reader.table_vector(model, _MODEL_SIGNATURE_DEFS):
+        index = reader.scalar(signature, _SIGNATURE_SUBGRAPH_INDEX, "<I")
+        if index >= len(subgraphs):
+            raise CorruptModelError(f"TFLite signature names subgraph {index}; the model has {len(subgraphs)}")
+        count = len(reader.table_vector(subgraphs[index], _SUBGRAPH_TENSORS))
+        for field in (_SIGNATURE_INPUTS, _SIGNATURE_OUTPUTS):
+            for entry in reader.table_vector(signature, field):
+                _check_index(reader.scalar(entry, _TENSOR_MAP_INDEX, "<I"), count, "signature tensor")
+
+
+def _check_subgraph(reader, subgraph: int, codes: list[int], buffers: list[int], kind: str, limits, source) -> None:
+    tensors = [
+        _tensor(reader, t, buffers, kind, number)
+        for number, t in enumerate(reader.table_vector(subgraph, _SUBGRAPH_TENSORS))
+    ]
+    planned = sum(
+        check_tensor(f"#{number}", t.shape, allowlist.TFLITE_ITEMSIZE[t.type], limits, source)
+        for number, t in enumerate(tensors)
+    )
+    check_planned(planned, limits, source)
+    graph_inputs = _indexes(reader, subgraph, _SUBGRAPH_INPUTS)
+    for index in graph_inputs + _indexes(reader, subgraph, _SUBGRAPH_OUTPUTS):
+        _check_index(index, len(tensors), "subgraph input/output")
+    written = set(graph_inputs)
+    producers: dict[int, tuple[int, list[int]]] = {}
+    operators = reader.table_vector(subgraph, _SUBGRAPH_OPERATORS)
+    for number, operator in enumerate(operators):
+        code_index = reader.scalar(operator, _OPERATOR_OPCODE_INDEX, "<I")
+        if code_index >= len(codes):
+            raise CorruptModelError(
+                f"TFLite operator {number} uses opcode {code_index}; the model defines {len(codes)}"
             )
-            _check_arity(codes[code_index], len(inputs), len(outputs), number)
-            _check_counted(reader, operator, codes[code_index], len(inputs), len(outputs), number)
-            for position, index in enumerate(inputs):
-                if not (index == NO_TENSOR and position in optional):
-                    _check_index(index, len(tensors), f"operator {number} input {position}")
-            for index in outputs:
-                _check_index(index, len(tensors), f"operator {number} output")
-                if index in written or _is_constant(reader, tensors[index], buffers):
-                    raise CorruptModelError(
-                        f"TFLite operator {number} writes tensor {index}, which is a graph input, a constant "
-                        "or another operator's output"
-                    )
-                written.add(index)
+        code = codes[code_index]
+        inputs, outputs = _indexes(reader, operator, _OPERATOR_INPUTS), _indexes(reader, operator, _OPERATOR_OUTPUTS)
+        optional = OPTIONAL_INPUTS.get(code, frozenset())
+        for position, index in enumerate(inputs):
+            if not (index == NO_TENSOR and position in optional):
+                _check_index(index, len(tensors), f"operator {number} input {position}")
+        for index in outputs:
+            _check_index(index, len(tensors), f"operator {number} output")
+            if index in written or tensors[index].constant is not None:
+                raise CorruptModelError(
+                    f"TFLite operator {number} writes tensor {index}, which is a graph input, a constant "
+                    "or another operator's output"
+                )
+            written.add(index)
+            producers[index] = (code, inputs)
+        for field, what in (
+            (_OPERATOR_CUSTOM_OPTIONS, "custom options"),
+            (_OPERATOR_MUTATING_VARIABLE_INPUTS, "variable inputs"),
+            (_OPERATOR_INTERMEDIATES, "intermediate tensors"),
+        ):
+            if reader.field(operator, field) is not None and reader.vector(operator, field, 1)[1]:
+                raise CorruptModelError(
+                    f"TFLite operator {number} (builtin {code}) has {what}, which nextword never writes"
+                )
+        options_type = reader.scalar(operator, _OPERATOR_OPTIONS_TYPE, "<B")
+        types_in = tuple(None if i == NO_TENSOR else tensors[i].type for i in inputs)
+        types_out = tuple(tensors[i].type for i in outputs)
+        if not allowlist.tflite_signature_allowed(kind, code, types_in, types_out, options_type):
+            form = " in that form" if code in allowlist.TFLITE_OPERATORS[kind] else ""
+            raise CorruptModelError(
+                f"TFLite operator {number} (builtin {code}, input types {list(types_in)}, output types "
+                f"{list(types_out)}, options {options_type}) is not one nextword's {kind} exporter writes{form}"
+            )
+        _check_counted(reader, operator, code, len(inputs), len(outputs), number)
+    for number, operator in enumerate(operators):
+        code = codes[reader.scalar(operator, _OPERATOR_OPCODE_INDEX, "<I")]
+        if code in allowlist.TFLITE_SHAPE_INPUTS:
+            shape_input = _indexes(reader, operator, _OPERATOR_INPUTS)[allowlist.TFLITE_SHAPE_INPUTS[code]]
+            values = _shape_constants(shape_input, tensors, producers)
+            check_shape_constants(values, f"TFLite operator {number} (builtin {code})", limits, source)
+
+
+def _tensor(reader: CheckedReader, table: int, buffers: list[int], kind: str, number: int) -> Tensor:
+    tensor_type = reader.scalar(table, _TENSOR_TYPE, "<b")
+    if tensor_type not in allowlist.TFLITE_TENSOR_TYPES[kind]:
+        raise CorruptModelError(
+            f"TFLite tensor {number} has type {tensor_type}, which nextword's {kind} graphs never use"
+        )
+    if reader.scalar(table, _TENSOR_IS_VARIABLE, "<B"):
+        raise CorruptModelError(f"TFLite tensor {number} is a variable; nextword's graphs are stateless")
+    for field, what in ((_TENSOR_SPARSITY, "sparse"), (_TENSOR_VARIANT_TENSORS, "a variant")):
+        if reader.field(table, field) is not None:
+            raise CorruptModelError(f"TFLite tensor {number} is {what} tensor, which nextword never writes")
+    shape = _ints(reader, table, _TENSOR_SHAPE)
+    signature = _ints(reader, table, _TENSOR_SHAPE_SIGNATURE)
+    if len(shape) > MAX_SHAPE_RANK or any(d < 0 for d in shape) or any(d < -1 for d in signature):
+        raise CorruptModelError(
+            f"TFLite tensor {number} has shape {shape[:10]}: negative or rank over {MAX_SHAPE_RANK}"
+        )
+    buffer = reader.scalar(table, _TENSOR_BUFFER, "<I")
+    if buffer >= len(buffers):
+        raise CorruptModelError(f"TFLite tensor {number} uses buffer {buffer}; the model has {len(buffers)}")
+    constant = None
+    if buffer != 0:  # buffer 0 is the schema's "no data" sentinel
+        start, length = reader.vector(buffers[buffer], _BUFFER_DATA, 1)
+        if length:
+            constant = bytes(reader.data[start : start + length])
+        elif reader.scalar(buffers[buffer], _BUFFER_OFFSET, "<Q") > 1:
+            constant = b""  # data stored after the flatbuffer (the >2 GB layout): a constant all the same
+    return Tensor(tensor_type, shape, constant)
+
+
+def _shape_constants(index: int, tensors: list[Tensor], producers: dict, depth: int = 0) -> list[int]:
+    """The constant numbers a shape tensor is assembled from (SHAPE outputs are real tensors' sizes, bounded)."""
+    if depth > 8:
+        raise CorruptModelError("TFLite shape is assembled through too many operators")
+    tensor = tensors[index]
+    if tensor.constant is not None:
+        if tensor.type != allowlist.I32 or len(tensor.constant) % 4 or len(tensor.constant) > 4 * MAX_SHAPE_RANK:
+            return [-2]  # not a shape: refused by check_shape_constants
+        return list(struct.unpack(f"<{len(tensor.constant) // 4}i", tensor.constant))
+    if index not in producers:
+        return []
+    code, inputs = producers[index]
+    which = allowlist.TFLITE_SHAPE_PLUMBING.get(code, ())
+    chosen = inputs if which is None else [inputs[i] for i in which if i < len(inputs)]
+    return [v for i in chosen if i != NO_TENSOR for v in _shape_constants(i, tensors, producers, depth + 1)]
+
+
+def _ints(reader: CheckedReader, table: int, number: int) -> list[int]:
+    return _indexes(reader, table, number)
 
 
 def _indexes(reader: CheckedReader, table: int, number: int) -> list[int]:
     start, length = reader.vector(table, number, 4)
     return list(struct.unpack_from(f"<{length}i", reader.data, start)) if length else []
-
-
-def _check_arity(code: int, inputs: int, outputs: int, number: int) -> None:
-    if code not in ARITY:
-        return
-    for (low, high), count, kind in zip(ARITY[code], (inputs, outputs), ("inputs", "outputs")):
-        if count < low or (high is not None and count > high):
-            allowed = str(low) if low == high else f"{low} or more" if high is None else f"{low} to {high}"
-            raise CorruptModelError(
-                f"TFLite operator {number} (builtin {code}) has {count} {kind}; its kernel takes {allowed}"
-            )
 
 
 def _check_counted(reader: CheckedReader, operator: int, code: int, inputs: int, outputs: int, number: int) -> None:
@@ -152,11 +241,3 @@ def _check_counted(reader: CheckedReader, operator: int, code: int, inputs: int,
 def _check_index(index: int, count: int, where: str) -> None:
     if not 0 <= index < count:
         raise CorruptModelError(f"TFLite {where} is tensor {index}; the subgraph has {count} tensors")
-
-
-def _is_constant(reader: CheckedReader, tensor: int, buffers: list[int]) -> bool:
-    buffer = reader.scalar(tensor, _TENSOR_BUFFER, "<I")
-    if buffer == 0 or buffer >= len(buffers):  # buffer 0 is the schema's "no data" sentinel
-        return False
-    _, length = reader.vector(buffers[buffer], _BUFFER_DATA, 1)
-    return length > 0 or reader.scalar(buffers[buffer], _BUFFER_OFFSET, "<Q") > 1

@@ -12,6 +12,12 @@ onnxruntime/LiteRT is observed rather than suffered. Outcomes:
     crash    the child died on a signal (segfault, abort, ...)
     hang     the child outlived --timeout
 
+Children run WITHOUT an address-space limit, as on a device: a file that makes the runtime allocate
+gigabytes is not turned into a tidy MemoryError here, it counts. Each child's peak RSS (wait4's ru_maxrss)
+and time are recorded; a file whose child peaks over --rss-factor x the originals' peak is a problem
+("memory"). --sweep adds the single-opcode sweep: every operator of each TFLite file x every builtin code,
+every node of each ONNX file x every ONNX op type (structure.py), one file each.
+
 The parent imports the runtime and loads each original once, then forks per file (a fork server), which
 makes a case cost milliseconds instead of an interpreter start. Exit status 1 if any case was other,
 crash or hang. Replay one case, in-process with its traceback: --replay MODEL_INDEX:CASE.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import collections
 import faulthandler
+import itertools
 import json
 import os
 import random
@@ -39,16 +46,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # mutations.py, when r
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import mutations  # noqa: E402
+import structure  # noqa: E402
 from nextword.runtime.errors import NextwordError  # noqa: E402
 from nextword.runtime.predictor import Predictor, sniff_format  # noqa: E402
 
 PROMPT = "to be or not to"
-OUTCOMES = ("ran", "refused", "other", "crash", "hang")
-PROBLEMS = ("other", "crash", "hang")
+OUTCOMES = ("ran", "refused", "other", "crash", "hang", "memory")
+PROBLEMS = ("other", "crash", "hang", "memory")
 EXIT_RAN, EXIT_REFUSED, EXIT_OTHER = 0, 3, 4
-# Room for the engines' own allocations in a child; a file that needs more than this is refused by
-# the allocator (MemoryError/bad_alloc) instead of swapping the machine.
-CHILD_MEMORY_HEADROOM = 2 * 1024**3
 MAX_PROBLEMS_LISTED = 200
 
 
@@ -70,6 +75,9 @@ class Running:
     pipe: int
     deadline: float
     path: str | None
+    started: float = 0.0
+    rss_kb: int = 0  # peak RSS of the child (wait4)
+    seconds: float = 0.0
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -84,6 +92,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", metavar="OUT", help="write the results here")
     p.add_argument("--keep-crashes", metavar="DIR", help="save every file that crashed, hung or raised 'other'")
     p.add_argument("--replay", metavar="M:I", help="re-create case I of model M and run it in this process")
+    p.add_argument("--sweep", action="store_true", help="also run the full single-opcode / op-type sweep")
+    p.add_argument("--rss-factor", type=float, default=4.0, help="peak RSS over this x the originals' is a problem")
     return p.parse_args(argv)
 
 
@@ -94,6 +104,7 @@ def load_bases(paths: list[str]) -> list[mutations.Base]:
         bases.append(mutations.make_base(Path(path).name, data, sniff_format(data, path)))
     for base in bases:  # "other file" splices come from the other models given
         base.other_values = [v for other in bases if other is not base for v in other.metadata.values()]
+        base.other_files = [other.data for other in bases if other.fmt != base.fmt]
     return bases
 
 
@@ -125,9 +136,7 @@ def child_main(case: Case, path: str | None, pipe: int) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)  # LiteRT and onnxruntime log to the C streams
         os.dup2(devnull, 2)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        limit = address_space_bytes() + CHILD_MEMORY_HEADROOM
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no RLIMIT_AS: a memory bomb must show as one
         exercise(case, path)
         code, message = EXIT_RAN, ""
     except NextwordError as exc:
@@ -143,11 +152,6 @@ def child_main(case: Case, path: str | None, pipe: int) -> None:
             os._exit(code)
 
 
-def address_space_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def start(case: Case, timeout: float, scratch: str) -> Running:
     path = None
     if case.via_file:
@@ -160,13 +164,15 @@ def start(case: Case, timeout: float, scratch: str) -> Running:
         os.close(read_end)
         child_main(case, path, write_end)
     os.close(write_end)
-    return Running(case, pid, os.pidfd_open(pid), read_end, time.monotonic() + timeout, path)
+    now = time.monotonic()
+    return Running(case, pid, os.pidfd_open(pid), read_end, now + timeout, path, now)
 
 
 def finish(job: Running, timed_out: bool) -> tuple[str, str]:
     if timed_out:
         os.kill(job.pid, signal.SIGKILL)
-    _, status = os.waitpid(job.pid, 0)
+    _, status, usage = os.wait4(job.pid, 0)
+    job.rss_kb, job.seconds = usage.ru_maxrss, time.monotonic() - job.started
     message = os.read(job.pipe, 65536).decode("utf-8", "replace")
     os.close(job.pipe)
     os.close(job.pidfd)
@@ -187,8 +193,20 @@ class Tally:
         self.refusals = collections.defaultdict(collections.Counter)  # fmt -> error class -> n
         self.problems: list[dict] = []
         self.problem_count = 0
+        self.rss_limit_kb = 0  # set from the originals' peak RSS
+        self.peak_rss_kb = collections.Counter()  # fmt -> the largest child peak RSS
+        self.slowest_s = collections.Counter()  # fmt -> the slowest child
+        self.seconds = collections.Counter()  # fmt -> child seconds in total
 
-    def add(self, case: Case, outcome: str, message: str, keep_dir: str | None) -> None:
+    def add(self, case: Case, outcome: str, message: str, keep_dir: str | None, rss_kb: int = 0, seconds: float = 0):
+        self.peak_rss_kb[case.fmt] = max(self.peak_rss_kb[case.fmt], rss_kb)
+        self.slowest_s[case.fmt] = max(self.slowest_s[case.fmt], seconds)
+        self.seconds[case.fmt] += seconds
+        if self.rss_limit_kb and rss_kb > self.rss_limit_kb and outcome not in ("crash", "hang"):
+            outcome, message = (
+                "memory",
+                f"peak RSS {rss_kb // 1024} MB, over {self.rss_limit_kb // 1024} MB ({message})",
+            )
         self.totals[case.fmt][outcome] += 1
         self.by_mutator[case.fmt][case.mutator][outcome] += 1
         if outcome == "refused":
@@ -217,16 +235,53 @@ class Tally:
             "by_mutator": {fmt: {m: dict(c) for m, c in ms.items()} for fmt, ms in self.by_mutator.items()},
             "refusals": {fmt: dict(c.most_common()) for fmt, c in self.refusals.items()},
             "problem_count": self.problem_count,
+            "rss_limit_mb": self.rss_limit_kb // 1024,
+            "peak_rss_mb": {fmt: kb // 1024 for fmt, kb in self.peak_rss_kb.items()},
+            "slowest_file_s": {fmt: round(v, 2) for fmt, v in self.slowest_s.items()},
+            "child_seconds": {fmt: round(v, 1) for fmt, v in self.seconds.items()},
             "problems": self.problems,
         }
 
 
-def campaign(bases, args) -> Tally:
+def sweep_cases(bases):
+    """Every operator x every builtin code (TFLite), every node x every op type (ONNX): one file each."""
+    for model, base in enumerate(bases):
+        if base.fmt == "tflite":
+            for operator in range(structure.tflite_operator_count(base.data)):
+                for builtin in range(structure.MAX_BUILTIN):
+                    data = structure.tflite_swap_opcode(base.data, operator, builtin)
+                    yield Case(
+                        f"{model}:op{operator}:{builtin}", "tflite", "sweep", f"op {operator} -> {builtin}", data, False
+                    )
+        else:
+            for number, node in enumerate(structure.onnx_nodes(base.data)):
+                for op_type in structure.onnx_op_types() + structure.ONNX_CONTROL_FLOW:
+                    data = structure.onnx_set_op_type(base.data, node, op_type)
+                    yield Case(
+                        f"{model}:node{number}:{op_type}", "onnx", "sweep", f"node {number} -> {op_type}", data, False
+                    )
+
+
+def sweep_size(bases) -> int:
+    return sum(
+        structure.tflite_operator_count(b.data) * structure.MAX_BUILTIN
+        if b.fmt == "tflite"
+        else len(structure.onnx_nodes(b.data)) * len(structure.onnx_op_types() + structure.ONNX_CONTROL_FLOW)
+        for b in bases
+    )
+
+
+def campaign(bases, args, rss_limit_kb: int = 0) -> Tally:
     """All cases, --workers at a time; on any exit (Ctrl-C, SIGTERM) the running children are killed too."""
     tally = Tally()
-    cases = (make_case(bases, m, i, args.seed) for i in range(args.count) for m in range(len(bases)))
+    tally.rss_limit_kb = rss_limit_kb
+    cases = itertools.chain(
+        (make_case(bases, m, i, args.seed) for i in range(args.count) for m in range(len(bases))),
+        sweep_cases(bases) if args.sweep else (),
+    )
     running: dict[int, Running] = {}
-    done, total, started = 0, args.count * len(bases), time.monotonic()
+    done, started = 0, time.monotonic()
+    total = args.count * len(bases) + (sweep_size(bases) if args.sweep else 0)
     with tempfile.TemporaryDirectory(
         prefix="nextword-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
     ) as scratch:
@@ -245,7 +300,7 @@ def campaign(bases, args) -> Tally:
                     if fd in ready or now >= job.deadline:
                         del running[fd]
                         outcome, message = finish(job, timed_out=fd not in ready)
-                        tally.add(job.case, outcome, message, args.keep_crashes)
+                        tally.add(job.case, outcome, message, args.keep_crashes, job.rss_kb, job.seconds)
                         done += 1
                         if done % 1000 == 0:
                             print(
@@ -260,8 +315,10 @@ def campaign(bases, args) -> Tally:
     return tally
 
 
-def check_originals(bases, args) -> None:
-    """The unmutated files must run in a forked child, or every result below would be meaningless."""
+def check_originals(bases, args) -> int:
+    """The unmutated files must run in a forked child, or every result below would be meaningless.
+    Returns the largest peak RSS (KB) of those children: the runtime's normal peak."""
+    peak = 0
     for base in bases:
         case = Case("original", base.fmt, "none", "", base.data, via_file=False)
         with tempfile.TemporaryDirectory() as scratch:
@@ -270,6 +327,8 @@ def check_originals(bases, args) -> None:
             outcome, message = finish(job, timed_out=not ready)
         if outcome != "ran":
             raise SystemExit(f"original {base.name} does not run in a forked child: {outcome} {message}")
+        peak = max(peak, job.rss_kb)
+    return peak
 
 
 def print_summary(tally: Tally, elapsed: float) -> None:
@@ -287,9 +346,14 @@ def print_summary(tally: Tally, elapsed: float) -> None:
             f"\n{problem['outcome'].upper()} case {problem['case']} "
             f"({problem['format']}, {problem['mutator']}: {problem['detail']})\n  {problem['message']}"
         )
+    for fmt in sorted(tally.totals):
+        print(
+            f"{fmt}: peak child RSS {tally.peak_rss_kb[fmt] // 1024} MB (limit {tally.rss_limit_kb // 1024} MB), "
+            f"slowest file {tally.slowest_s[fmt]:.2f} s"
+        )
     print(
         f"\n{sum(sum(c.values()) for c in tally.totals.values())} files in {elapsed:.0f} s; "
-        f"{tally.problem_count} crash/hang/other"
+        f"{tally.problem_count} crash/hang/other/memory"
     )
 
 
@@ -313,9 +377,9 @@ def main(argv=None) -> int:
     bases = load_bases(args.model)
     if args.replay:
         return replay(bases, args.replay, args.seed)
-    check_originals(bases, args)
+    normal_kb = check_originals(bases, args)
     started = time.monotonic()
-    tally = campaign(bases, args)
+    tally = campaign(bases, args, int(normal_kb * args.rss_factor))
     elapsed = time.monotonic() - started
     print_summary(tally, elapsed)
     if args.json:
@@ -324,6 +388,7 @@ def main(argv=None) -> int:
             "count_per_model": args.count,
             "seed": args.seed,
             "timeout_s": args.timeout,
+            "sweep": args.sweep,
             "workers": args.workers,
             "elapsed_s": round(elapsed, 1),
             **tally.as_json(),

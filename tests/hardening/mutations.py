@@ -14,6 +14,8 @@ import random
 import struct
 from dataclasses import dataclass, field
 
+import structure  # noqa: F401 - structure-aware mutators; it imports this module back, lazily used
+
 # Declared sizes meant to make a reader allocate or seek far beyond the file.
 HUGE_64 = (2**31 - 1, 2**31, 2**32 - 1, 2**32 + 7, 2**40, 2**62, 2**63 - 1, 2**64 - 1)
 HUGE_32 = (0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x40000000, 0x10000000)
@@ -59,6 +61,7 @@ class Base:
     index: object = None  # OnnxIndex or TfliteIndex
     template: bytes | None = None  # TFLite only: the same model with Buffer.offset/size fields present
     template_index: object = None
+    other_files: list[bytes] = field(default_factory=list)  # the other --model files (polyglot prefixes)
 
 
 def bit_flips(base: Base, rng: random.Random) -> tuple[bytes, str]:
@@ -828,6 +831,9 @@ MUTATORS = {
         ("lying_length", 12, onnx_lying_length),
         ("huge_dimension", 8, onnx_huge_dimension),
         ("external_data", 10, onnx_external_data),
+        ("structure", 30, lambda base, rng: structure.onnx_structure(base, rng)),
+        ("bundle_numbers", 10, lambda base, rng: structure.bundle_numbers(base, rng)),
+        ("polyglot", 3, lambda base, rng: structure.polyglot(base, rng)),
     ],
     "tflite": GENERIC
     + [
@@ -840,6 +846,9 @@ MUTATORS = {
         ("external_buffer", 10, tflite_external_buffer),
         ("tensor_fields", 6, tflite_tensor_fields),
         ("operator_indexes", 8, tflite_operator_indexes),
+        ("structure", 30, lambda base, rng: structure.tflite_structure(base, rng)),
+        ("bundle_numbers", 10, lambda base, rng: structure.bundle_numbers(base, rng)),
+        ("polyglot", 3, lambda base, rng: structure.polyglot(base, rng)),
     ],
 }
 

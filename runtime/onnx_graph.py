@@ -1,0 +1,257 @@
+"""Refuse every ONNX graph that is not one nextword's exporter makes, before onnxruntime sees the file.
+
+Read with the same small protobuf reader as runtime/onnx_scan.py (which has already checked the file is
+well-formed and self-contained): the model may import only the exporter's opset domains, define no
+functions or training graphs, and its one graph may hold only the operators of the model kind's allowlist
+(runtime/allowlist.py: no Loop, If or Scan, so no call can loop), each with the input and output counts the
+exporter gives it and no graph-valued attribute; every tensor type named anywhere (initializers, inputs,
+outputs, value_info, Cast targets, constant attributes) must be one the exporter writes, and every size
+within the limits (runtime/limits.py).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, field
+
+from nextword.runtime import allowlist
+from nextword.runtime.errors import CorruptModelError
+from nextword.runtime.limits import DEFAULT_LIMITS, Limits, check_planned, check_shape_constants, check_tensor
+from nextword.runtime.onnx_scan import WIRE_LEN, WIRE_VARINT, _fields, _varint
+
+# onnx.proto field numbers
+_MODEL_OPSET_IMPORT, _MODEL_GRAPH, _MODEL_TRAINING_INFO, _MODEL_FUNCTIONS = 8, 7, 20, 25
+_OPSET_DOMAIN, _OPSET_VERSION = 1, 2
+_GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_INPUT, _GRAPH_OUTPUT, _GRAPH_VALUE_INFO, _GRAPH_SPARSE = 1, 5, 11, 12, 13, 15
+_NODE_INPUT, _NODE_OUTPUT, _NODE_OP_TYPE, _NODE_ATTRIBUTE, _NODE_DOMAIN = 1, 2, 4, 5, 7
+_ATTR_NAME, _ATTR_I, _ATTR_T, _ATTR_G, _ATTR_TENSORS, _ATTR_GRAPHS = 1, 3, 5, 6, 10, 11
+_ATTR_SPARSE, _ATTR_SPARSES = 22, 23
+_TENSOR_DIMS, _TENSOR_DATA_TYPE, _TENSOR_INT32_DATA, _TENSOR_INT64_DATA, _TENSOR_NAME, _TENSOR_RAW = 1, 2, 5, 7, 8, 9
+_VALUE_NAME, _VALUE_TYPE = 1, 2
+_TYPE_TENSOR, _TENSOR_TYPE_ELEM, _TENSOR_TYPE_SHAPE, _SHAPE_DIM, _DIM_VALUE = 1, 1, 2, 1, 1
+MAX_SHAPE_RANK = 8
+MAX_SHAPE_CONSTANT = 8  # elements: an integer constant longer than this is not a shape
+
+
+@dataclass
+class Node:
+    domain: str
+    op_type: str
+    inputs: list[str]
+    outputs: list[str]
+    ints: dict[str, int] = field(default_factory=dict)
+
+
+def check_onnx_graph(buf: bytes, kind: str = "window", limits: Limits = DEFAULT_LIMITS, source: str = "model") -> None:
+    data = memoryview(buf)
+    try:
+        _check_model(data, kind, limits, source)
+    except (UnicodeDecodeError, struct.error) as exc:
+        raise CorruptModelError(f"{source}: ONNX graph is corrupt: {type(exc).__name__}") from None
+
+
+def _check_model(data: memoryview, kind: str, limits: Limits, source: str) -> None:
+    graphs = []
+    for number, wire, value in _fields(data, 0, len(data)):
+        if number in (_MODEL_FUNCTIONS, _MODEL_TRAINING_INFO):
+            what = "functions" if number == _MODEL_FUNCTIONS else "training graphs"
+            raise CorruptModelError(f"{source}: ONNX model defines {what}, which nextword never writes")
+        if number == _MODEL_OPSET_IMPORT:
+            _check_opset(data, _span(number, wire, value), source)
+        elif number == _MODEL_GRAPH:
+            graphs.append(_span(number, wire, value))
+    if len(graphs) != 1:
+        raise CorruptModelError(f"{source}: ONNX model has {len(graphs)} graphs, expected 1")
+    _check_graph(data, graphs[0], kind, limits, source)
+
+
+def _check_opset(data, span, source) -> None:
+    domain, version = "", 0
+    for number, wire, value in _fields(data, *span):
+        if number == _OPSET_DOMAIN:
+            domain = _text(data, _span(number, wire, value))
+        elif number == _OPSET_VERSION and wire == WIRE_VARINT:
+            version = value
+    low, high = allowlist.ONNX_DOMAINS.get(domain, (1, 0))
+    if not low <= version <= high:
+        raise CorruptModelError(
+            f"{source}: ONNX model imports opset {domain or 'ai.onnx'} {version}, not one nextword writes"
+        )
+
+
+def _check_graph(data, span, kind: str, limits: Limits, source: str) -> None:
+    types = allowlist.ONNX_TENSOR_TYPES[kind]
+    nodes, constants, planned = [], {}, 0
+    for number, wire, value in _fields(data, *span):
+        if number == _GRAPH_NODE:
+            nodes.append(_node(data, _span(number, wire, value), kind, types, constants, source))
+        elif number == _GRAPH_INITIALIZER:
+            name, dtype, dims, ints = _tensor(data, _span(number, wire, value), types, source)
+            planned += check_tensor(name, dims, allowlist.ONNX_ITEMSIZE[dtype], limits, source)
+            if ints is not None:
+                constants[name] = ints
+        elif number in (_GRAPH_INPUT, _GRAPH_OUTPUT, _GRAPH_VALUE_INFO):
+            name, dtype, dims = _value_info(data, _span(number, wire, value), types, source)
+            planned += check_tensor(name, dims, allowlist.ONNX_ITEMSIZE[dtype], limits, source)
+        elif number == _GRAPH_SPARSE:
+            raise CorruptModelError(f"{source}: ONNX graph has sparse initializers, which nextword never writes")
+    check_planned(planned, limits, source)
+    producers = {output: node for node in nodes for output in node.outputs}
+    for node in nodes:
+        for (op_type, attribute), limit in allowlist.ONNX_SIZE_ATTRIBUTES.items():
+            if node.op_type == op_type and node.ints.get(attribute, 0) > getattr(limits, limit):
+                raise CorruptModelError(
+                    f"{source}: ONNX {op_type} has {attribute} {node.ints[attribute]}, "
+                    f"over {limit} {getattr(limits, limit)}"
+                )
+        if node.op_type in allowlist.ONNX_SHAPE_INPUTS:
+            shape_input = node.inputs[allowlist.ONNX_SHAPE_INPUTS[node.op_type]]
+            values = _shape_constants(shape_input, constants, producers, 0, source)
+            check_shape_constants(values, f"ONNX {node.op_type} {node.outputs[0]!r}", limits, source)
+
+
+def _node(data, span, kind, types, constants, source) -> Node:
+    node = Node("", "", [], [])
+    for number, wire, value in _fields(data, *span):
+        if number == _NODE_INPUT:
+            node.inputs.append(_text(data, _span(number, wire, value)))
+        elif number == _NODE_OUTPUT:
+            node.outputs.append(_text(data, _span(number, wire, value)))
+        elif number == _NODE_OP_TYPE:
+            node.op_type = _text(data, _span(number, wire, value))
+        elif number == _NODE_DOMAIN:
+            node.domain = _text(data, _span(number, wire, value))
+        elif number == _NODE_ATTRIBUTE:
+            _attribute(data, _span(number, wire, value), node, types, source)
+    domain = "" if node.domain == "ai.onnx" else node.domain
+    counts = allowlist.ONNX_OPERATORS[kind].get((domain, node.op_type))
+    if counts is None:
+        raise CorruptModelError(
+            f"{source}: ONNX operator {node.domain + '.' if node.domain else ''}{node.op_type!s:.40} is not one "
+            f"nextword's {kind} exporter writes"
+        )
+    if (len(node.inputs), len(node.outputs)) not in counts:
+        raise CorruptModelError(
+            f"{source}: ONNX {node.op_type} has {len(node.inputs)} inputs and {len(node.outputs)} outputs; nextword "
+            f"writes it with {' or '.join(f'{i} and {o}' for i, o in sorted(counts))}"
+        )
+    return node
+
+
+def _attribute(data, span, node: Node, types, source) -> None:
+    name, integer = "", None
+    for number, wire, value in _fields(data, *span):
+        if number == _ATTR_NAME:
+            name = _text(data, _span(number, wire, value))
+        elif number == _ATTR_I and wire == WIRE_VARINT:
+            integer = value - (1 << 64) if value >= 1 << 63 else value
+        elif number in (_ATTR_G, _ATTR_GRAPHS):
+            raise CorruptModelError(f"{source}: ONNX {node.op_type} has a subgraph attribute; nextword writes none")
+        elif number in (_ATTR_T, _ATTR_TENSORS, _ATTR_SPARSE, _ATTR_SPARSES):
+            raise CorruptModelError(f"{source}: ONNX {node.op_type} has a tensor attribute; nextword writes none")
+    if integer is not None:
+        node.ints[name] = integer
+        if node.op_type == "Cast" and name == "to" and integer not in types:
+            raise CorruptModelError(f"{source}: ONNX Cast to type {integer}, which nextword's graphs never use")
+
+
+def _tensor(data, span, types, source) -> tuple[str, int, list[int], list[int] | None]:
+    name, dtype, dims, ints, raw = "", 0, [], [], None
+    for number, wire, value in _fields(data, *span):
+        if number == _TENSOR_NAME:
+            name = _text(data, _span(number, wire, value))
+        elif number == _TENSOR_DATA_TYPE and wire == WIRE_VARINT:
+            dtype = value
+        elif number == _TENSOR_DIMS:
+            dims += _varints(data, number, wire, value)
+        elif number in (_TENSOR_INT32_DATA, _TENSOR_INT64_DATA):
+            ints += [v - (1 << 64) if v >= 1 << 63 else v for v in _varints(data, number, wire, value)]
+        elif number == _TENSOR_RAW:
+            raw = _span(number, wire, value)
+    if dtype not in types:
+        raise CorruptModelError(
+            f"{source}: ONNX tensor {name!r:.60} has type {dtype}, which nextword's graphs never use"
+        )
+    dims = [d - (1 << 64) if d >= 1 << 63 else d for d in dims]
+    if len(dims) > MAX_SHAPE_RANK or any(d < 0 for d in dims):
+        raise CorruptModelError(f"{source}: ONNX tensor {name!r:.60} has dims {dims[:10]}")
+    small_int = dtype in (allowlist.INT32, allowlist.INT64) and math.prod(dims) <= MAX_SHAPE_CONSTANT
+    if not small_int:
+        return name, dtype, dims, None
+    if raw is not None:
+        size = 4 if dtype == allowlist.INT32 else 8
+        chunk = bytes(data[raw[0] : raw[1]])
+        if len(chunk) % size or len(chunk) > size * MAX_SHAPE_CONSTANT:
+            return name, dtype, dims, [-2]
+        ints = list(struct.unpack(f"<{len(chunk) // size}{'i' if size == 4 else 'q'}", chunk))
+    return name, dtype, dims, ints
+
+
+def _value_info(data, span, types, source) -> tuple[str, int, list[int]]:
+    name, dtype, dims = "", 0, []
+    for number, wire, value in _fields(data, *span):
+        if number == _VALUE_NAME:
+            name = _text(data, _span(number, wire, value))
+        elif number == _VALUE_TYPE:
+            for n2, w2, v2 in _fields(data, *_span(number, wire, value)):
+                if n2 != _TYPE_TENSOR:
+                    raise CorruptModelError(f"{source}: ONNX value {name!r:.60} is not a tensor")
+                for n3, w3, v3 in _fields(data, *_span(n2, w2, v2)):
+                    if n3 == _TENSOR_TYPE_ELEM and w3 == WIRE_VARINT:
+                        dtype = v3
+                    elif n3 == _TENSOR_TYPE_SHAPE:
+                        dims = _shape(data, _span(n3, w3, v3))
+    if dtype not in types:
+        raise CorruptModelError(
+            f"{source}: ONNX value {name!r:.60} has type {dtype}, which nextword's graphs never use"
+        )
+    if len(dims) > MAX_SHAPE_RANK:
+        raise CorruptModelError(f"{source}: ONNX value {name!r:.60} has rank {len(dims)}")
+    return name, dtype, dims
+
+
+def _shape(data, span) -> list[int]:
+    dims = []
+    for number, wire, value in _fields(data, *span):
+        if number == _SHAPE_DIM:
+            size = 1  # a named (dynamic) dimension: counted as one, the batch of a single call
+            for n2, w2, v2 in _fields(data, *_span(number, wire, value)):
+                if n2 == _DIM_VALUE and w2 == WIRE_VARINT:
+                    size = v2 if v2 < 1 << 63 else 1
+            dims.append(size)
+    return dims
+
+
+def _shape_constants(name: str, constants: dict, producers: dict, depth: int, source: str) -> list[int]:
+    if depth > 8:
+        raise CorruptModelError(f"{source}: ONNX shape is assembled through too many operators")
+    if name in constants:
+        return constants[name]
+    node = producers.get(name)
+    if node is None:
+        return []  # a graph input: its own size is bounded
+    which = allowlist.ONNX_SHAPE_PLUMBING.get(node.op_type, ())
+    chosen = node.inputs if which is None else [node.inputs[i] for i in which if i < len(node.inputs)]
+    return [v for i in chosen if i for v in _shape_constants(i, constants, producers, depth + 1, source)]
+
+
+def _varints(data, number, wire, value) -> list[int]:
+    if wire == WIRE_VARINT:
+        return [value]
+    start, end = _span(number, wire, value)
+    out = []
+    while start < end:
+        item, start = _varint(data, start, end)
+        out.append(item)
+    return out
+
+
+def _span(number: int, wire: int, value) -> tuple[int, int]:
+    if wire != WIRE_LEN:
+        raise CorruptModelError(f"ONNX field {number} has wire type {wire} where a message or string was expected")
+    return value
+
+
+def _text(data, span) -> str:
+    return bytes(data[span[0] : span[1]]).decode("utf-8")
