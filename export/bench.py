@@ -67,9 +67,11 @@ def run_bench(
     quick: bool = False,
     repeats: int | None = None,
     corpus: str | None = None,
+    compare: str | None = None,
     log=print,
 ) -> dict:
-    """Measure everything and return the JSON-ready result (see bench_report for the table and chart)."""
+    """Measure everything and return the JSON-ready result (see bench_report for the table and chart).
+    `compare`: a window model's export folder, timed beside a sequence model (bench_sequence)."""
     from nextword.export.bench_cold import measure_cold_starts
     from nextword.export.pipeline import validation_corpus, validation_inputs
     from nextword.train.fit import load_training_dir
@@ -81,6 +83,8 @@ def run_bench(
         if not path.is_file():
             raise InputError(f"{export_dir} has no {path.name}; run `nextword export` first")
     trained = load_training_dir(train_dir)
+    if trained.config.kind == "sequence":
+        return run_sequence(trained, Path(train_dir), export_dir, paths, plan, corpus, compare, log)
     contexts = validation_inputs(trained, validation_corpus(trained, corpus))["held-out"]
     predictors = {f"runtime_{fmt}": Predictor.load(path) for fmt, path in paths.items()}
     texts = window_texts(predictors["runtime_onnx"], trained.tokenizer.index_word, contexts)
@@ -145,6 +149,34 @@ def run_bench(
 
     result["targets"] = check_targets(result)
     return result
+
+
+def run_sequence(trained, train_dir: Path, export_dir: Path, paths: dict, plan, corpus, compare, log) -> dict:
+    from nextword.export.bench_cold import measure_cold_starts
+    from nextword.export.bench_sequence import run_sequence_bench
+    from nextword.export.pipeline import validation_corpus
+    from nextword.train.fit import prepare
+
+    data = prepare(validation_corpus(trained, corpus).text, trained.config, trained.tokenizer)
+    result = run_sequence_bench(
+        trained, export_dir, data.ids[data.stream_split :], plan, compare=Path(compare) if compare else None, log=log
+    )
+    log("latency done; cold starts ...")
+    text = " ".join(trained.tokenizer.index_word[int(i)] for i in data.ids[data.stream_split :][:20])
+    cold = measure_cold_starts(paths, train_dir, text, 0, plan.runtime_processes, 0)
+    return result | {
+        "kind": "sequence",
+        "cold_start_s": {name: row["child_s"] for name, row in cold.items()},
+        "peak_rss_mb": {name: row["peak_rss_mb"] for name, row in cold.items()},
+        "cold_start_detail": cold,
+        "size_bytes": file_sizes(train_dir, export_dir),
+        "machine": machine_info(),
+        "settings": {"quick": quick_of(plan), "latency_calls": plan.latency_calls, "compare": compare},
+    }
+
+
+def quick_of(plan) -> bool:
+    return plan.throughput_seconds < 0.5
 
 
 NOTES = {

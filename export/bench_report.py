@@ -18,6 +18,8 @@ MIN_COLD_START_SPEEDUP_VS_KERAS = 10.0
 
 def check_targets(result: dict) -> list[dict]:
     """The project's speed targets, each as a ratio of two numbers from the same run."""
+    if result.get("kind") == "sequence":
+        return check_sequence_targets(result)
     latency, cold = result["latency_us"], result["cold_start_s"]
     checks = []
     for name in RUNTIMES:
@@ -49,16 +51,59 @@ def check_targets(result: dict) -> list[dict]:
     return checks
 
 
+def check_sequence_targets(result: dict) -> list[dict]:
+    checks = []
+    for fmt, ratios in result["ratios"].items():
+        overhead = ratios["session_vs_raw_step"]
+        checks.append(
+            target(
+                f"session_{fmt} typed word p50 <= {MAX_OVERHEAD_VS_RAW}x raw_step_{fmt}",
+                f"{overhead:.2f}x",
+                overhead <= MAX_OVERHEAD_VS_RAW,
+            )
+        )
+        if "session_vs_window" in ratios:
+            versus = ratios["session_vs_window"]
+            checks.append(target(f"session_{fmt} p50 below window_{fmt} predict_next", f"{versus:.2f}x", versus < 1))
+    return checks
+
+
 def target(name: str, measured: str, met: bool) -> dict:
     return {"target": name, "measured": measured, "status": "PASS" if met else "MISS"}
 
 
-def format_report(result: dict) -> str:
-    lines = [
-        f"machine: {result['machine']['cpu']}, {result['machine']['usable_cores']} cores, "
-        f"python {result['machine']['python']}, load {result['machine']['load_average_1m']}",
-        "",
+def machine_line(result: dict) -> str:
+    machine = result["machine"]
+    return (
+        f"machine: {machine['cpu']}, {machine['usable_cores']} cores, python {machine['python']}, "
+        f"load {machine['load_average_1m']}"
+    )
+
+
+def format_sequence_report(result: dict) -> str:
+    lines = [machine_line(result), "", f"{'sequence kind (µs)':<30}{'p50':>10}{'p99':>10}"]
+    for name, row in result["latency_us"].items():
+        lines.append(f"{name:<30}{row['p50']:>10.1f}{row['p99']:>10.1f}")
+    for fmt, ratios in result["ratios"].items():
+        lines.append(f"  {fmt}: " + ", ".join(f"{name} {value:.2f}x" for name, value in ratios.items()))
+    lines += ["", f"{'cold start (child-reported)':<30}{'seconds':>10}{'peak RSS MB':>13}"]
+    for name, seconds in result["cold_start_s"].items():
+        lines.append(f"{name:<30}{seconds:>10.3f}{result['peak_rss_mb'][name]:>13.1f}")
+    lines += ["", f"{'file':<30}{'bytes':>12}"]
+    lines += [f"{name:<30}{size:>12,}" for name, size in result["size_bytes"].items()]
+    lines += ["", f"{'generate, greedy (ms/word)':<30}"]
+    lines += [f"{name:<30}{ms:>10.3f}" for name, ms in result["generate_ms_per_word"].items()]
+    lines += ["", "targets (ratios from this run):"]
+    lines += [
+        f"  {check['status']:<5} {check['target']:<58} measured {check['measured']}" for check in check_targets(result)
     ]
+    return "\n".join(lines)
+
+
+def format_report(result: dict) -> str:
+    if result.get("kind") == "sequence":
+        return format_sequence_report(result)
+    lines = [machine_line(result), ""]
     ratios = result["ratios"]
     lines.append(
         f"{'latency, one next word (µs)':<30}{'p50':>10}{'p99':>10}{'vs raw':>9}{'x faster than keras_predict':>29}"
@@ -109,17 +154,15 @@ def plot_report(result: dict, path: str | Path) -> None:
     matplotlib.use("Agg")  # files only; never open a window
     import matplotlib.pyplot as plt
 
+    if result.get("kind") == "sequence":
+        fig, lat = plt.subplots(1, 1, figsize=(9, 5))
+        plot_latency(lat, result)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return
     fig, ((lat, thr), (cold, rss)) = plt.subplots(2, 2, figsize=(13, 9))
-    names = list(result["latency_us"])
-    p50 = [result["latency_us"][n]["p50"] for n in names]
-    p99 = [result["latency_us"][n]["p99"] for n in names]
-    lat.barh(names, p50, label="p50")
-    lat.scatter(p99, names, color="black", marker="|", s=200, label="p99", zorder=3)
-    lat.set_xscale("log")
-    lat.set_xlabel("µs per next-word prediction (log)")
-    lat.invert_yaxis()
-    lat.legend()
-    lat.set_title("single-call latency")
+    plot_latency(lat, result)
 
     for name, row in result["throughput_wps"].items():
         thr.plot(BATCH_SIZES, [row[str(b)] for b in BATCH_SIZES], marker="o", label=name)
@@ -141,3 +184,16 @@ def plot_report(result: dict, path: str | Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_latency(axis, result: dict) -> None:
+    names = list(result["latency_us"])
+    p50 = [result["latency_us"][n]["p50"] for n in names]
+    p99 = [result["latency_us"][n]["p99"] for n in names]
+    axis.barh(names, p50, label="p50")
+    axis.scatter(p99, names, color="black", marker="|", s=200, label="p99", zorder=3)
+    axis.set_xscale("log")
+    axis.set_xlabel("µs per call (log)")
+    axis.invert_yaxis()
+    axis.legend()
+    axis.set_title("single-call latency")

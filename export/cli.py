@@ -61,6 +61,11 @@ def add_bench(subparsers, help_line: str) -> None:
         "--quick", action="store_true", help="a few seconds of measuring: checks the pipeline, not the speed"
     )
     b.add_argument("--corpus", metavar="FILE", help="the training text, if it is no longer where config.json says")
+    b.add_argument(
+        "--compare",
+        metavar="EXPORT_DIR",
+        help="sequence kind: a window model's export, timed beside it on the same texts",
+    )
     b.set_defaults(func=run_bench)
 
 
@@ -85,7 +90,14 @@ def run_bench(args: argparse.Namespace) -> int:
     from nextword.export.bench import write_json
     from nextword.export.bench_report import format_report, plot_report
 
-    result = bench(args.train_dir, args.export_dir, quick=args.quick, repeats=args.repeats, corpus=args.corpus)
+    result = bench(
+        args.train_dir,
+        args.export_dir,
+        quick=args.quick,
+        repeats=args.repeats,
+        corpus=args.corpus,
+        compare=args.compare,
+    )
     print(format_report(result))
     if args.json:
         write_json(result, args.json)

@@ -61,6 +61,15 @@ def add_evaluate(subparsers, help_line: str) -> None:
     e.add_argument(
         "--holdout", type=float, default=None, help="held-out fraction (default: the model's validation_split)"
     )
+    e.add_argument(
+        "--order",
+        type=int,
+        action="append",
+        default=None,
+        metavar="N",
+        help="Kneser-Ney n-gram order to compare with, repeatable (default: the window model's own; 4 and 5 "
+        "for the sequence kind)",
+    )
     e.set_defaults(func=run_evaluate)
 
 
@@ -156,15 +165,16 @@ def run_evaluate(args) -> int:
 
     predictor = load(args)
     corpus = load_corpus(args.corpus)
-    report = evaluate(
-        predictor, corpus.text, holdout=args.holdout, progress=None if args.json else text_progress(sys.stderr)
-    )
+    progress = None if args.json else text_progress(sys.stderr)
+    report = evaluate(predictor, corpus.text, holdout=args.holdout, orders=args.order, progress=progress)
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"{report['windows']} held-out windows ({report['windows_with_unknown_words']} touch unknown words)")
+    unit = "words" if predictor.kind == "sequence" else "windows"
+    print(f"{report['windows']} held-out {unit} ({report['windows_with_unknown_words']} touch unknown words)")
     print(f"{'':<34} {'perplexity':>10} {'top1':>7} {'top3':>7} {'top5':>7}")
-    for name, row in (("model " + args.model, report["model"]), (report["baseline"]["name"], report["baseline"])):
+    rows = [("model " + args.model, report["model"])] + [(row["name"], row) for row in report["baselines"]]
+    for name, row in rows:
         print(f"{name[:34]:<34} {row['perplexity']:>10.1f} {row['top1']:>7.2%} {row['top3']:>7.2%} {row['top5']:>7.2%}")
     return 0
 

@@ -11,7 +11,7 @@ from nextword.runtime.errors import InputError
 from nextword.runtime.kneser_ney import KneserNey
 from nextword.runtime.metrics import evaluate_windows
 from nextword.runtime.tokenizer import text_to_word_sequence
-from nextword.runtime.windows import make_windows, split_train_holdout
+from nextword.runtime.windows import make_windows, split_stream, split_train_holdout
 
 
 def id_stream(tokenizer, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -36,12 +36,28 @@ def id_stream(tokenizer, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return np.asarray(ids, dtype=np.int32), np.asarray(is_oov, dtype=bool), np.asarray(dropped_before, dtype=np.int64)
 
 
-def evaluate(predictor, text: str, *, holdout: float | None = None, progress=None) -> dict:
+def evaluate(predictor, text: str, *, holdout: float | None = None, orders=None, progress=None) -> dict:
+    """Perplexity and top-k of the model on the held-out tail of `text`, beside interpolated Kneser-Ney
+    n-grams of the given orders fitted on the rest with the same vocabulary. Default orders: the window
+    kind's own context length; 4 and 5 for the sequence kind."""
     config = predictor.bundle.config
     holdout = config.validation_split if holdout is None else holdout
     if not 0 < holdout < 1:
         raise InputError(f"held-out fraction must be in (0, 1), got {holdout} (pass --holdout)")
+    orders = tuple(orders or ((4, 5) if config.kind == "sequence" else (config.seq_len,)))
+    if any(not isinstance(order, int) or not 1 <= order <= MAX_ORDER for order in orders):
+        raise InputError(f"n-gram orders must be integers in 1..{MAX_ORDER}, got {list(orders)}")
     ids, is_oov, dropped_before = id_stream(predictor.tokenizer, text)
+    if config.kind == "sequence":
+        return _evaluate_stream(predictor, ids, is_oov, dropped_before, holdout, orders, progress)
+    return _evaluate_windows(predictor, ids, is_oov, dropped_before, holdout, orders, progress)
+
+
+MAX_ORDER = 8
+
+
+def _evaluate_windows(predictor, ids, is_oov, dropped_before, holdout, orders, progress) -> dict:
+    config = predictor.bundle.config
     contexts, targets = make_windows(ids, config.seq_len)
     # Words dropped before a window's first id lie outside it; those before any later id lie inside.
     span = np.lib.stride_tricks.sliding_window_view
@@ -49,16 +65,52 @@ def evaluate(predictor, text: str, *, holdout: float | None = None, progress=Non
     split = split_train_holdout(len(targets), holdout)
     if split == len(targets) or split == 0:
         raise InputError(f"the text has {len(targets)} windows, too few to hold out {holdout:.0%} and fit a baseline")
-    baseline = KneserNey.fit(ids[: split + config.seq_len - 1], config.vocab_size, order=config.seq_len)
-    held_contexts, held_targets = contexts[split:], targets[split:]
-    model = evaluate_windows(predictor.probabilities, held_contexts, held_targets, progress=progress)
-    reference = evaluate_windows(baseline.probs_batch, held_contexts, held_targets, progress=progress)
+    held_targets = targets[split:]
+    model = evaluate_windows(predictor.probabilities, contexts[split:], held_targets, progress=progress)
+    # Each n-gram reads the order - 1 words before the target, as an n-gram shipped instead would.
+    target_positions = np.arange(split, len(targets)) + config.seq_len - 1
+    baselines = []
+    for order in orders:
+        baseline = KneserNey.fit(ids[: split + config.seq_len - 1], config.vocab_size, order=order)
+        padded = np.concatenate([np.zeros(order - 1, dtype=np.int32), ids])
+        held_contexts = np.lib.stride_tricks.sliding_window_view(padded, order)[target_positions, :-1]
+        scores = evaluate_windows(baseline.probs_batch, held_contexts, held_targets, progress=progress)
+        baselines.append(_row(order, scores))
+    return _report(model, baselines, int(np.count_nonzero(touched[split:])), split)
+
+
+def _evaluate_stream(predictor, ids, is_oov, dropped_before, holdout, orders, progress) -> dict:
+    """The sequence kind reads the held-out tail as one text from a reset, as an app would; the n-grams see
+    the same words (the tail only, padded with the start id), so neither borrows context from training."""
+    split = split_stream(len(ids), holdout)
+    if split < 2 or split == len(ids):
+        raise InputError(f"the text has {len(ids)} known words, too few to hold out {holdout:.0%} and fit a baseline")
+    held = ids[split:]
+    positions = np.arange(len(held), dtype=np.int32)[:, None]  # evaluate_windows' contexts: row numbers
+    reader = predictor.stream_reader(held)
+    model = evaluate_windows(lambda rows: reader(len(rows)), positions, held, progress=progress)
+    baselines = []
+    for order in orders:
+        baseline = KneserNey.fit(ids[:split], predictor.vocab_size, order=order)
+        padded = np.concatenate([np.zeros(order - 1, dtype=np.int32), held])
+        contexts = np.lib.stride_tricks.sliding_window_view(padded, order)[:, :-1]
+        baselines.append(_row(order, evaluate_windows(baseline.probs_batch, contexts, held, progress=progress)))
+    touched = is_oov[split:] | (dropped_before[split:] > 0)
+    return _report(model, baselines, int(np.count_nonzero(touched)), split)
+
+
+def _row(order: int, scores: dict) -> dict:
+    scores.pop("windows")
+    return {"name": f"interpolated Kneser-Ney {order}-gram", **scores}
+
+
+def _report(model: dict, baselines: list[dict], touched: int, split: int) -> dict:
     n = model.pop("windows")
-    reference.pop("windows")
     return {
-        "windows": n,
-        "windows_with_unknown_words": int(np.count_nonzero(touched[split:])),
+        "windows": n,  # held-out positions scored (the window kind: windows)
+        "windows_with_unknown_words": touched,
         "model": model,
-        "baseline": {"name": f"interpolated Kneser-Ney {config.seq_len}-gram", **reference},
+        "baseline": baselines[0],  # the first order asked for (kept for readers of the previous report)
+        "baselines": baselines,
         "training_windows_for_baseline": split,
     }

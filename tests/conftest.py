@@ -210,6 +210,15 @@ def sequence_keras_dir(models_root, embedded_text) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sequence_corpus(models_root, request) -> Path:
+    """The text `sequence_keras_dir` learned from (present without TensorFlow once NEXTWORD_TEST_MODELS is filled)."""
+    path = models_root / "sequence-corpus.txt"
+    if not path.is_file():
+        request.getfixturevalue("sequence_keras_dir")
+    return path
+
+
+@pytest.fixture(scope="session")
 def sequence_exported_dir(models_root, request) -> Path:
     """model.onnx + model.tflite (+ manifest.json) of the tiny sequence model, exported and validated."""
     out = models_root / "sequence-export"

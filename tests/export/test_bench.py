@@ -19,7 +19,7 @@ LATENCY_ROWS = {
     "tf_function",
 }
 THROUGHPUT_ROWS = {"runtime_onnx", "runtime_tflite", "raw_onnx", "raw_tflite"}
-COLD_ROWS = {"runtime_onnx", "runtime_tflite", "keras"}
+COLD_ROWS = {"runtime_onnx", "runtime_tflite", "cli_onnx", "cli_tflite", "keras"}
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +91,38 @@ def test_bench_reports_every_target_as_pass_or_miss(bench_run):
 def test_bench_refuses_an_export_folder_without_models(tmp_path, trained_dir, capsys):
     assert main(["bench", str(trained_dir), str(tmp_path), "--quick"]) == 2
     assert "has no model.onnx" in capsys.readouterr().err
+
+
+def test_sequence_bench_times_a_typed_word_beside_its_raw_step(
+    tmp_path, sequence_keras_dir, sequence_exported_dir, exported_dir, sequence_corpus, cli
+):
+    code, out, err = cli(
+        "bench",
+        sequence_keras_dir,
+        sequence_exported_dir,
+        "--quick",
+        "--repeats",
+        "40",
+        "--corpus",
+        sequence_corpus,
+        "--compare",
+        exported_dir,
+        "--json",
+        tmp_path / "seq.json",
+        "--plot",
+        tmp_path / "seq.png",
+    )
+    assert code == 0, err
+    result = json.loads((tmp_path / "seq.json").read_text(encoding="utf-8"))
+    rows = {
+        f"{row}_{fmt}"
+        for row in ("session", "raw_step", "prefill20", "raw_prefill20", "window")
+        for fmt in ("onnx", "tflite")
+    }
+    assert set(result["latency_us"]) == rows | {"keras_step"}
+    assert all(positive(row["p50"]) and row["p99"] >= row["p50"] for row in result["latency_us"].values())
+    assert set(result["ratios"]["onnx"]) == {"session_vs_raw_step", "prefill_vs_raw", "session_vs_window"}
+    assert set(result["cold_start_s"]) == {"runtime_onnx", "runtime_tflite", "cli_onnx", "cli_tflite"}
+    assert all(positive(ms) for ms in result["generate_ms_per_word"].values())
+    assert (tmp_path / "seq.png").stat().st_size > 0
+    assert any("session_onnx typed word" in line for line in out)

@@ -19,7 +19,7 @@ def test_export_writes_both_formats_and_a_manifest(exported_dir):
     for name, entry in manifest["files"].items():
         data = (exported_dir / name).read_bytes()
         assert entry == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    assert manifest["format_version"] == 1 and manifest["opset"] == 17
+    assert manifest["format_version"] == 2 and manifest["opset"] == 17
     assert all(
         manifest["versions"][pkg] for pkg in ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert")
     )

@@ -151,3 +151,31 @@ def test_evaluate_cli_plain_table(cli, exported_dir, trained_corpus):
     assert out[1].split() == ["perplexity", "top1", "top3", "top5"]
     assert out[2].startswith("model ") and out[3].startswith("interpolated Kneser-Ney 3-gram")
     assert len(out) == 4
+
+
+def test_evaluate_cli_compares_with_the_orders_asked_for(cli, exported_dir, trained_corpus):
+    code, out, err = cli(
+        "evaluate", exported_dir / "model.onnx", "--corpus", trained_corpus, "--order", "2", "--order", "4"
+    )
+    assert code == 0, err
+    assert [line.split("-gram")[0][-1] for line in out[3:]] == ["2", "4"]
+    code, _, err = cli("evaluate", exported_dir / "model.onnx", "--corpus", trained_corpus, "--order", "0")
+    assert code == 2 and "orders must be integers" in err
+
+
+def test_evaluate_sequence_kind_scores_the_tail_as_training_did(cli, sequence_model_path, sequence_corpus):
+    """The held-out tail read from a reset through the exported file: the same perplexity training measured
+    in Keras for the epoch it kept (history.json), beside Kneser-Ney 4- and 5-grams."""
+    code, out, err = cli("evaluate", sequence_model_path, "--corpus", sequence_corpus, "--json")
+    assert code == 0, err
+    report = json.loads("\n".join(out))
+    history = json.loads((sequence_model_path.parents[1] / "sequence-train" / "history.json").read_text())
+    kept_loss = history["val_loss"][history["kept_epoch"] - 1]
+    assert report["model"]["perplexity"] == pytest.approx(np.exp(kept_loss), rel=1e-4)
+    assert report["model"]["top1"] == pytest.approx(history["val_accuracy"][history["kept_epoch"] - 1], abs=1e-9)
+    assert [row["name"] for row in report["baselines"]] == [f"interpolated Kneser-Ney {n}-gram" for n in (4, 5)]
+    predictor = Predictor.load(sequence_model_path)
+    ids, _, _ = id_stream(predictor.tokenizer, sequence_corpus.read_text(encoding="utf-8"))
+    assert report["windows"] == int(len(ids) * 0.1)
+    for row in (report["model"], *report["baselines"]):
+        assert row["perplexity"] > 1 and 0 <= row["top1"] <= row["top3"] <= row["top5"] <= 1

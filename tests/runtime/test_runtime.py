@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import MODEL_FILES, run_python, tiny_config
 from nextword.runtime.backends import Port, Roles
+from nextword.runtime.contract import FORMAT_VERSION
 from nextword.runtime.predictor import Prediction, Predictor
 
 PROBABILITY_ATOL = 1e-5
@@ -213,7 +214,7 @@ def test_vocabulary_seq_len_and_metadata(predictor, trained_dir):
     assert 0 not in vocabulary and len(vocabulary) == predictor.vocab_size - 1 == config["vocab_size"] - 1
     assert predictor.seq_len == config["seq_len"] == 3 and predictor.context_len == 2
     metadata = predictor.metadata
-    assert metadata["format_version"] == 1
+    assert metadata["format_version"] == FORMAT_VERSION == 2  # 2 since the model kinds
     assert metadata["backend"] == predictor.backend.name == predictor.source.split(".")[-1]
     assert metadata["config"] == config
     assert metadata["tokenizer"] == {
