@@ -182,6 +182,9 @@ class Predictor:
             groups.setdefault(len(ids), []).append(index)
         results: list = [None] * len(texts)
         start = self._start_step()
+        full = k > len(start.top_ids)  # more words than the graph's top-k: rank the whole distribution
+        if full and start.probs is None:
+            start = self._advance(start.before, start.last_ids, full=True)[0]
         for n, members in groups.items():
             for at in range(0, len(members), batch_size):
                 rows = members[at : at + batch_size]
@@ -189,9 +192,12 @@ class Predictor:
                     steps = [start] * len(rows)
                 else:
                     ids = np.array([encoded[i][0] for i in rows], dtype=np.int32)
-                    steps = self._advance(np.repeat(start.state, len(rows), axis=0), ids)
+                    steps = self._advance(np.repeat(start.state, len(rows), axis=0), ids, full=full)
                 for i, step in zip(rows, steps):
-                    results[i] = self._prediction(step.top_probs, step.top_ids, k, encoded[i][1])
+                    if full:
+                        results[i] = Prediction(self._top_k(step.probs, k), encoded[i][1])
+                    else:
+                        results[i] = self._prediction(step.top_probs, step.top_ids, k, encoded[i][1])
         return results
 
     def _encode_words(self, text: str) -> tuple[list[int], tuple[str, ...]]:

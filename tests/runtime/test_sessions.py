@@ -118,6 +118,18 @@ def test_batch_equals_one_at_a_time(predictor):
     assert batch[4].unknown_words == ("zzyzx",)
 
 
+def test_k_beyond_the_graph_top_k_ranks_the_whole_distribution(predictor):
+    """k = 20 > the graph's 10: predict_next, its batch form and a session all give 20 words, in the same order."""
+    for text in TEXTS:
+        session = predictor.session()
+        session.feed(text)
+        expected = session.predict(20)
+        assert len(expected) == 20
+        for got in (predictor.predict_next(text, k=20), predictor.predict_next_batch([text, text], k=20)[1]):
+            assert [w for w, _ in got] == [w for w, _ in expected], text
+            np.testing.assert_allclose([p for _, p in got], [p for _, p in expected], atol=1e-6, rtol=0)
+
+
 def test_one_predictor_shared_by_threads(predictor):
     def work(seed: int):
         session = predictor.session()
