@@ -17,6 +17,7 @@ from nextword.runtime.contract import START_ID
 from nextword.runtime.errors import CorruptModelError, InputError, UnsafeModelError, VocabularyMismatchError
 from nextword.runtime.limits import Limits
 from nextword.runtime.model_check import check_model
+from nextword.runtime.session import Session, Step
 from nextword.runtime.tflite_metadata import TFLITE_IDENTIFIER  # bytes 4..8 of every TFLite flatbuffer
 
 # Limits for untrusted files. The default model is a few hundred KB and a 50k-word vocabulary with
@@ -152,7 +153,6 @@ class Predictor:
                 f"{self.source} is a {self.kind} model, which has no state to carry: a session needs a sequence "
                 "model; call predict_next(text) with the text so far instead"
             )
-        from nextword.runtime.session import Session
 
         return Session(self)
 
@@ -215,8 +215,6 @@ class Predictor:
 
     def _advance(self, state: np.ndarray, ids: np.ndarray, *, full: bool = False) -> list:
         """Run ids [batch, n] from state [batch, S]: one engine call (or one per `_steps` ids). A Step per row."""
-        from nextword.runtime.session import Step
-
         n = ids.shape[1]
         per_call = self._steps or n
         for at in range(0, n, per_call):

@@ -17,23 +17,24 @@ sessions and threads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from nextword.runtime.errors import InputError
 
 
-@dataclass(frozen=True)
 class Step:
     """What one engine call left behind: the next word's top-k and the state. Arrays are never written to,
-    so sessions share them freely (copy() is O(1))."""
+    so sessions share them freely (copy() is O(1)). A slotted class, not a dataclass: one is made per typed
+    word, and a frozen dataclass's __init__ costs several times as much."""
 
-    top_probs: np.ndarray  # [K] float32, highest first
-    top_ids: np.ndarray  # [K] int32
-    state: np.ndarray  # [1, S] float32: the state after the ids
-    before: np.ndarray  # [1, S]: the state before the last engine call, to recompute its full distribution
-    last_ids: np.ndarray  # [1, n] int32: that call's ids
-    probs: np.ndarray | None = None  # [vocab], when the call fetched it
+    __slots__ = ("top_probs", "top_ids", "state", "before", "last_ids", "probs")
+
+    def __init__(self, top_probs, top_ids, state, before, last_ids, probs=None):
+        self.top_probs = top_probs  # [K] float32, highest first
+        self.top_ids = top_ids  # [K] int32
+        self.state = state  # [1, S] float32: the state after the ids
+        self.before = before  # [1, S]: the state before the last engine call, to recompute its full distribution
+        self.last_ids = last_ids  # [1, n] int32: that call's ids
+        self.probs = probs  # [vocab], when the call fetched it
 
 
 class Session:
@@ -72,14 +73,16 @@ class Session:
 
     def feed_ids(self, ids) -> None:
         """Run token ids (1 .. vocab_size - 1) as if their words had been fed."""
-        ids = np.asarray(ids, dtype=np.int32).reshape(1, -1)
-        if not ids.size:
+        # A list (what the tokenizer returns) is checked in plain Python: numpy's min/max cost more than
+        # the check itself on a few ids, and this runs once per typed word.
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        if not ids:
             return
         p = self._predictor
-        if ids.min() < 1 or ids.max() >= p.vocab_size:
+        if min(ids) < 1 or max(ids) >= p.vocab_size:
             raise InputError(f"ids must be in [1, {p.vocab_size})")
-        self._step = p._advance(self._step.state, ids)[0]
-        self.words_fed += ids.shape[1]
+        self._step = p._advance(self._step.state, np.array([ids], dtype=np.int32))[0]
+        self.words_fed += len(ids)
 
     def predict(self, k: int = 5):
         """The k likeliest next words from the last step: no engine call for k up to the graph's top-k (10)."""
