@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nextword.runtime.config import TrainConfig
+from nextword.runtime.config import TrainConfig, required_fields
 from nextword.runtime.contract import (
     FORMAT_VERSION,
     KEY_CONFIG,
@@ -70,8 +70,8 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
             f"(it reads versions {', '.join(map(str, READABLE_FORMAT_VERSIONS))})"
         )
     try:
-        tokenizer = tokenizer_from_json(entries[KEY_TOKENIZER])
-        config = TrainConfig.from_json(entries[KEY_CONFIG])
+        tokenizer = tokenizer_from_json(entries[KEY_TOKENIZER], strict=True)
+        config = TrainConfig.from_json(entries[KEY_CONFIG], required=required_fields(version))
     except UnsupportedVersionError:
         raise
     except (InputError, TypeError, ValueError, KeyError, RecursionError) as exc:  # RecursionError: deeply nested JSON
@@ -80,13 +80,18 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
         else:
             detail = f"{type(exc).__name__}: {str(exc)[:120]}"
         raise CorruptModelError(f"{source} has unreadable bundled metadata: {detail}") from None
-    if type(config.seq_len) is not int or type(config.vocab_size) is not int:  # 3.0 == 3 would pass the checks below
-        raise CorruptModelError(f"{source}: bundled config has a non-integer seq_len or vocab_size")
     if version == 1 and config.kind != "window":  # version 1 predates the kinds: its files are window models
         raise CorruptModelError(f"{source}: format version 1 holds window models only, not {config.kind!r}")
+    if config.vocab_size < 2:  # id 0 is padding: a model needs at least one word to suggest
+        raise VocabularyMismatchError(f"{source}: bundled config vocab_size is {config.vocab_size}; at least 2 needed")
     if vocab_size_of(tokenizer) != config.vocab_size:
         raise VocabularyMismatchError(
             f"{source}: bundled tokenizer has {vocab_size_of(tokenizer)} ids but the config says {config.vocab_size}"
+        )
+    top = max(tokenizer.index_word)  # not empty: vocab_size_of is at least 2
+    if top >= config.vocab_size:  # the exporter trims the tokenizer to its num_words
+        raise VocabularyMismatchError(
+            f"{source}: bundled tokenizer has ids up to {top}, past vocab_size {config.vocab_size}"
         )
     return Bundle(version, tokenizer, config)
 

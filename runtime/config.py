@@ -7,9 +7,12 @@ starts from are in nextword.train.presets."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import typing
 from dataclasses import dataclass
 
+from nextword.runtime import strict_json
 from nextword.runtime.errors import InputError, UnsupportedVersionError
 
 CONFIG_VERSION = 1
@@ -95,24 +98,65 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
+    def from_dict(cls, data: dict, *, required: tuple[str, ...] = ()) -> TrainConfig:
+        """`required`: fields that must be present (a missing field otherwise takes its default)."""
         if not isinstance(data, dict):
             raise InputError("config must be a JSON object")
         version = data.get("version")
-        if version != CONFIG_VERSION:
+        if version != CONFIG_VERSION or isinstance(version, bool):
             raise UnsupportedVersionError(
-                f"config version {version!r} is not supported; this nextword reads version {CONFIG_VERSION}"
+                f"config version {str(version)[:20]!r} is not supported; this nextword reads version {CONFIG_VERSION}"
             )
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        types = _field_types()
+        unknown = sorted(set(data) - set(types))
         if unknown:
-            raise InputError(f"config has unknown fields: {', '.join(unknown)}")
-        return cls(**data)
+            raise InputError(f"config has unknown fields: {', '.join(name[:40] for name in unknown[:5])}")
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise InputError(f"config lacks the field {missing[0]!r}")
+        for name, value in data.items():
+            allowed = types[name]
+            # JSON has one number type: a float field may hold 1, but no int field holds 1.0 and only a bool
+            # field holds true (True == 1 in Python, so isinstance alone would let it through).
+            if isinstance(value, bool) and bool not in allowed:
+                raise InputError(f"config field {name!r} must be {_type_names(allowed)}, not a boolean")
+            if not isinstance(value, allowed + ((int,) if float in allowed else ())):
+                raise InputError(f"config field {name!r} must be {_type_names(allowed)}, got {str(value)[:40]!r}")
+        floats = {name: float(value) for name, value in data.items() if types[name][0] is float and value is not None}
+        return cls(**(data | floats))
 
     @classmethod
-    def from_json(cls, text: str) -> TrainConfig:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"config is not valid JSON: {exc.msg}") from None
-        return cls.from_dict(data)
+    def from_json(cls, text: str, *, required: tuple[str, ...] = ()) -> TrainConfig:
+        return cls.from_dict(strict_json.loads(text, "config JSON"), required=required)
+
+
+# What the runtime reads from a bundled config, and so what a file must state rather than leave to a default.
+# Format version 1 predates the kinds and the sequence kind's training fields (those take their defaults);
+# version 2, which the current exporter writes, states every field.
+RUNTIME_FIELDS = (
+    "seq_len",
+    "embedding_dim",
+    "units",
+    "hidden",
+    "validation_split",
+    "num_words",
+    "oov_token",
+    "vocab_size",
+    "version",
+)
+
+
+def required_fields(format_version: int) -> tuple[str, ...]:
+    if format_version == 1:
+        return RUNTIME_FIELDS
+    return tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+
+@functools.cache
+def _field_types() -> dict[str, tuple[type, ...]]:
+    hints = typing.get_type_hints(TrainConfig)
+    return {name: tuple(typing.get_args(hint)) or (hint,) for name, hint in hints.items()}
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    return " or ".join("null" if t is type(None) else t.__name__ for t in types)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable
 
+from nextword.runtime import strict_json
 from nextword.runtime.errors import InputError
 
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
@@ -179,31 +181,45 @@ class Tokenizer:
         return json.dumps({"class_name": CLASS_NAME, "config": self.get_config()}, **json_kwargs)
 
 
+# The keys legacy writes for ids: str(int) of a positive id. int() would also take " 5 ", "+5", "1_0" and
+# "05", so one file could name the same id twice, or an id a reviewer would not read as that number.
+_CANONICAL_ID = re.compile(r"[1-9][0-9]{0,9}")
+_MAX_ID = 2**31 - 1  # ids are int32 in every graph
+
+
+def _parse_id(key: str, name: str) -> int:
+    if not (_CANONICAL_ID.fullmatch(key) and int(key) <= _MAX_ID):
+        raise InputError(f"tokenizer JSON table {name!r} has the key {key[:20]!r}: integer keys must be ids 1, 2, ...")
+    return int(key)
+
+
 def _decode_table(config: dict, name: str, int_keys: bool, value_type: type) -> dict:
-    try:
-        table = json.loads(config[name])
-        if not isinstance(table, dict):
-            raise ValueError
-        table = {int(key) if int_keys else key: value for key, value in table.items()}
-    except KeyError:
-        raise InputError(f"tokenizer JSON lacks the {name!r} table") from None
-    except (TypeError, ValueError):
+    if name not in config:
+        raise InputError(f"tokenizer JSON lacks the {name!r} table")
+    if not isinstance(config[name], str):
+        raise InputError(f"tokenizer JSON field {name!r} is not a JSON-encoded object")
+    table = strict_json.loads(config[name], f"tokenizer JSON table {name!r}")
+    if not isinstance(table, dict):
         keys = " with integer keys" if int_keys else ""
-        raise InputError(f"tokenizer JSON field {name!r} is not a JSON-encoded object{keys}") from None
+        raise InputError(f"tokenizer JSON field {name!r} is not a JSON-encoded object{keys}")
+    if int_keys:
+        table = {_parse_id(key, name): value for key, value in table.items()}
     if not all(isinstance(value, value_type) and not isinstance(value, bool) for value in table.values()):
         raise InputError(f"tokenizer JSON table {name!r} has values that are not {value_type.__name__}")
     return table
 
 
-def tokenizer_from_json(text: str | bytes) -> Tokenizer:
-    """Load JSON written by Tokenizer.to_json here, by Keras 3's legacy Tokenizer, or by tf.keras 2.x."""
-    try:
-        payload = json.loads(text)
-    except (TypeError, ValueError) as error:
-        raise InputError(f"tokenizer JSON is malformed: {str(error).splitlines()[0]}") from None
+def tokenizer_from_json(text: str | bytes, *, strict: bool = False) -> Tokenizer:
+    """Load JSON written by Tokenizer.to_json here, by Keras 3's legacy Tokenizer, or by tf.keras 2.x.
+
+    Always refused: duplicate keys (at any level), ids that are not canonical positive decimals. `strict`
+    (a bundled vocabulary from an untrusted file) also demands the tables fitting makes: word_index and
+    index_word one mapping, ids 1..N without gaps (id 1 may be unused when the oov_token is also a word, a
+    legacy quirk), and an oov_token that has an id."""
+    payload = strict_json.loads(text, "tokenizer JSON")
     if not isinstance(payload, dict) or payload.get("class_name") != CLASS_NAME:
         found = payload.get("class_name") if isinstance(payload, dict) else type(payload).__name__
-        raise InputError(f"expected a JSON object with class_name {CLASS_NAME!r}, got {found!r}")
+        raise InputError(f"expected a JSON object with class_name {CLASS_NAME!r}, got {str(found)[:40]!r}")
     config = payload.get("config")
     if not isinstance(config, dict):
         raise InputError("tokenizer JSON has no 'config' object")
@@ -211,10 +227,29 @@ def tokenizer_from_json(text: str | bytes) -> Tokenizer:
     options = {name: value for name, value in config.items() if name not in tables}
     for name, value in options.items():
         if name not in _OPTIONS:
-            raise InputError(f"tokenizer JSON has an unknown option {name!r}")
+            raise InputError(f"tokenizer JSON has an unknown option {name[:40]!r}")
         if not isinstance(value, _OPTIONS[name]) or (isinstance(value, bool) and _OPTIONS[name] is not bool):
-            raise InputError(f"tokenizer JSON option {name!r} has the wrong type: {value!r}")
+            raise InputError(f"tokenizer JSON option {name!r} has the wrong type: {str(value)[:40]!r}")
     tokenizer = Tokenizer(**options)
     for name, table in tables.items():
         setattr(tokenizer, name, table)
+    if strict:
+        check_tables(tokenizer)
     return tokenizer
+
+
+def check_tables(tokenizer: Tokenizer) -> None:
+    """The shape fit_on_texts gives the tables (see tokenizer_from_json's `strict`); InputError naming the field."""
+    index_word, word_index = tokenizer.index_word, tokenizer.word_index
+    if tokenizer.num_words is not None and tokenizer.num_words < 0:
+        raise InputError(f"tokenizer JSON option 'num_words' is negative: {tokenizer.num_words}")
+    if len(word_index) != len(index_word) or any(index_word.get(i) != word for word, i in word_index.items()):
+        raise InputError("tokenizer JSON tables 'index_word' and 'word_index' disagree (each id needs one word)")
+    if index_word:
+        top = max(index_word)
+        oov_id = word_index.get(tokenizer.oov_token) if tokenizer.oov_token is not None else None
+        first = 2 if 1 not in index_word and oov_id is not None and oov_id != 1 else 1
+        if len(index_word) != top - first + 1:
+            raise InputError(f"tokenizer JSON table 'index_word' has gaps: {len(index_word)} ids up to {top}")
+    if tokenizer.oov_token is not None and tokenizer.oov_token not in word_index:
+        raise InputError(f"tokenizer JSON option 'oov_token' {tokenizer.oov_token[:40]!r} has no id in 'word_index'")

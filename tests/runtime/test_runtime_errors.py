@@ -22,6 +22,7 @@ from nextword.runtime.errors import (
     VocabularyMismatchError,
 )
 from nextword.runtime.predictor import Predictor
+from nextword.runtime.tokenizer import tokenizer_from_json
 
 
 @pytest.fixture(scope="module")
@@ -254,11 +255,11 @@ def test_bundled_vocabulary_disagrees_with_model_output(model_file, tmp_path):
     # Tokenizer and config agree with each other (num_words caps both at 100) but not with the graph.
     def cap_vocabulary(entries):
         config = json.loads(entries[KEY_CONFIG])
-        tokenizer = json.loads(entries[KEY_TOKENIZER])
-        tokenizer["config"]["num_words"] = 100
+        tokenizer = tokenizer_from_json(entries[KEY_TOKENIZER])
+        tokenizer.num_words = 100
         return entries | {
             KEY_CONFIG: json.dumps(config | {"vocab_size": 100, "num_words": 100}),
-            KEY_TOKENIZER: json.dumps(tokenizer),
+            KEY_TOKENIZER: tokenizer.trimmed().to_json(),  # a bundle holds ids below vocab_size only
         }
 
     path, entries = edited(model_file, tmp_path, cap_vocabulary)
