@@ -147,10 +147,13 @@ def validation_corpus(trained: TrainedModel, path: str | None) -> Corpus:
     """The training text, found where config.json says (or at --corpus) and checked by its sha256."""
     config = trained.config
     if path is None:
+        shards = config.corpus_name.split(os.pathsep)
         if config.corpus_name == EMBEDDED_CORPUS:
             corpus = load_corpus(None)
         elif Path(config.corpus_name).is_file():
             corpus = load_corpus(config.corpus_name)
+        elif len(shards) > 1 or Path(config.corpus_name).is_dir():
+            corpus = sharded_corpus(shards)
         else:
             raise InputError(
                 f"cannot find the training corpus {config.corpus_name!r} to validate against; pass --corpus FILE"
@@ -162,6 +165,18 @@ def validation_corpus(trained: TrainedModel, path: str | None) -> Corpus:
             f"corpus {corpus.name} is not the text this model was trained on (sha256 differs from config.json)"
         )
     return corpus
+
+
+def sharded_corpus(paths: list[str]) -> Corpus:
+    """A corpus trained from several files or a shard directory (train/stream.py), read back as the one text
+    it stands for. Validation reads it whole: the held-out tail is its last tenth, found from the start."""
+    import hashlib
+
+    from nextword.train.stream import corpus_files, text_blocks
+
+    digest = hashlib.sha256()
+    text = "".join(text_blocks(corpus_files(paths), digest))
+    return Corpus(os.pathsep.join(paths), text, digest.hexdigest())
 
 
 def validation_inputs(trained: TrainedModel, corpus: Corpus) -> dict[str, np.ndarray]:
