@@ -27,6 +27,11 @@ DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 DEFAULT_MAX_METADATA_BYTES = 32 * 1024 * 1024
 
 
+# What comes out of a graph is checked too: a file can hold any graph the allowlist admits.
+PROB_SUM_TOLERANCE = 1e-3  # |sum - 1| of the warm-up distribution; float32 softmax over 10^5 ids errs ~1e-5
+PROB_MAX = 1.0 + PROB_SUM_TOLERANCE  # any one probability, and the sum of the top k
+
+
 class Prediction(list):
     """[(word, probability), ...] highest first, plus what the context was made of."""
 
@@ -92,8 +97,11 @@ class Predictor:
             if backend not in BACKENDS:
                 raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
             raise CorruptModelError(f"{source} is in the {fmt} format, not {backend}")
-        if threads < 1:
-            raise InputError(f"threads must be at least 1, got {threads}")
+        max_threads = os.cpu_count() or 1  # more engine threads than CPUs only contend; 10**6 crashes onnxruntime
+        if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= max_threads:
+            raise InputError(
+                f"threads must be at least 1 and at most {max_threads} (this machine's CPUs), got {str(threads)[:20]}"
+            )
         # Metadata first, in our own checked parsers: nothing reaches an engine until the file is understood.
         if fmt == "tflite":
             from nextword.runtime.tflite_metadata import read_metadata
@@ -107,7 +115,9 @@ class Predictor:
         check_model(data, fmt, bundle.config, checked_limits, source)  # one format, the exporter's graph, sizes
         engine = BACKENDS[fmt](data, threads=threads)
         check_signature(engine, bundle, source)
-        return cls(engine, bundle, source)
+        predictor = cls(engine, bundle, source)
+        predictor._warm_up()
+        return predictor
 
     # --- what callers read -------------------------------------------------------------------------
     @property
@@ -206,6 +216,49 @@ class Predictor:
         ids, unknown = self.tokenizer.encode_words(text)
         return ids, tuple(unknown)
 
+    def _warm_up(self) -> None:
+        """One engine call at load, on the all-padding context (window kind) or the start id (sequence kind):
+        its whole distribution must sum to 1, so a graph that is not a softmax fails here, not in an app."""
+        if self.kind == "sequence":
+            zero = np.zeros((1, self.state_size), dtype=np.float32)
+            self._start = self._advance(zero, np.array([[START_ID]], dtype=np.int32), full=True)[0]
+            probs = self._start.probs
+            self._prediction(self._start.top_probs, self._start.top_ids, self._graph_top_k, ())
+        else:
+            padding = np.zeros((1, self.context_len), dtype=np.int32)
+            probs = self.probabilities(padding)[0]
+            if self._graph_top_k:
+                self._predict(padding, self._graph_top_k)
+        total = float(probs.sum(dtype=np.float64))
+        if not abs(total - 1.0) < PROB_SUM_TOLERANCE:
+            raise CorruptModelError(f"{self.source}: the model's probabilities sum to {total:.6g}, not 1")
+
+    def _checked_probs(self, probs: np.ndarray, rows: int) -> np.ndarray:
+        """A whole distribution per row: [rows, vocab_size], every value in [0, 1] (NaN fails both bounds)."""
+        if probs.shape != (rows, self.vocab_size):
+            raise CorruptModelError(
+                f"{self.source}: the model returned probabilities of shape {list(probs.shape)[:4]} for {rows} "
+                f"rows of a {self.vocab_size}-id vocabulary"
+            )
+        if probs.size and not (probs.min() >= 0.0 and probs.max() <= PROB_MAX):
+            raise CorruptModelError(f"{self.source}: the model returned probabilities that are not finite in [0, 1]")
+        return probs
+
+    def _check_step(self, top_probs: np.ndarray, top_ids: np.ndarray, state: np.ndarray, rows: int) -> None:
+        top = (rows, self._graph_top_k)
+        if top_probs.shape != top or top_ids.shape != top or state.shape != (rows, self.state_size):
+            raise CorruptModelError(
+                f"{self.source}: the model returned top-k {list(top_ids.shape)[:4]} and state {list(state.shape)[:4]} "
+                f"for {rows} rows; expected {list(top)} and {[rows, self.state_size]}"
+            )
+        if not np.isfinite(state).all():
+            raise CorruptModelError(f"{self.source}: the model returned a state that is not finite")
+
+    def _bad_top(self, ids: list, probs: list) -> CorruptModelError:
+        if min(ids) < 1 or max(ids) >= self.vocab_size:  # a foreign graph's ids must still be words
+            return CorruptModelError(f"{self.source}: the model's top-k ids fall outside the vocabulary")
+        return CorruptModelError(f"{self.source}: the model's top-k probabilities are not finite and non-negative")
+
     def _start_step(self):
         """The Step after the start id from the zero state; computed once (a race computes it twice, harmlessly)."""
         if self._start is None:
@@ -220,6 +273,9 @@ class Predictor:
         for at in range(0, n, per_call):
             before, chunk = state, ids[:, at : at + per_call]
             top_probs, top_ids, state, probs = self.backend.step(chunk, state, full=full and at + per_call >= n)
+            self._check_step(top_probs, top_ids, state, len(ids))  # before the state is fed to the next call
+        if probs is not None:
+            self._checked_probs(probs, len(ids))
         return [
             Step(
                 top_probs[i],
@@ -233,10 +289,10 @@ class Predictor:
         ]
 
     def _prediction(self, top_probs: np.ndarray, top_ids: np.ndarray, k: int, unknown) -> Prediction:
-        ids = top_ids[:k].tolist()
-        if min(ids) < 1 or max(ids) >= self.vocab_size:  # a foreign graph's ids must still be words
-            raise CorruptModelError(f"{self.source}: the model's top-k ids fall outside the vocabulary")
-        return Prediction(zip([self._word_list[i] for i in ids], top_probs[:k].tolist()), unknown)
+        ids, probs = top_ids[:k].tolist(), top_probs[:k].tolist()
+        if min(ids) < 1 or max(ids) >= self.vocab_size or not 0.0 <= sum(probs) <= PROB_MAX or min(probs) < 0.0:
+            raise self._bad_top(ids, probs)
+        return Prediction(zip([self._word_list[i] for i in ids], probs), unknown)
 
     def stream_reader(self, ids: np.ndarray):
         """Sequence kind: read(n) -> the distributions [n, vocab] that predict the next n ids of `ids`, read as
@@ -275,7 +331,7 @@ class Predictor:
         if not len(contexts):
             # Never hand an engine an empty batch: onnxruntime aborts the whole process on it, LiteRT raises.
             return np.zeros((0, self.vocab_size), dtype=np.float32)
-        return self.backend.run(contexts)
+        return self._checked_probs(self.backend.run(contexts), len(contexts))
 
     def generate(
         self,
@@ -301,7 +357,7 @@ class Predictor:
         context, _ = self.encode(text)
         words = []
         for _ in range(n_words):
-            probs = self.backend.run(context[None, :])[0][1:].astype(np.float64)  # id 0 is padding, never a word
+            probs = self._checked_probs(self.backend.run(context[None, :]), 1)[0][1:].astype(np.float64)  # 0: padding
             if self._oov_id is not None and len(probs) > 1:
                 probs[self._oov_id - 1] = 0.0  # "<unk>" is a prediction, but never a word to write into text
             if strategy == "greedy":
@@ -334,13 +390,20 @@ class Predictor:
         """The top k (word, probability) per context row: from the graph's own TopK outputs when it has
         enough of them (a few microseconds in the engine), else selected here from the full distribution."""
         if k > self._graph_top_k:
-            return [self._top_k(row, k) for row in self.backend.run(contexts)]
+            return [self._top_k(row, k) for row in self._checked_probs(self.backend.run(contexts), len(contexts))]
         top_probs, top_ids = self.backend.run_top(contexts)
-        # k numbers per row: plain Python from here on is faster than any further numpy call.
-        words, rows = self._word_list, []
+        shape = (len(contexts), self._graph_top_k)
+        if top_probs.shape != shape or top_ids.shape != shape:  # rank, rows and width, as the signature declared
+            raise CorruptModelError(
+                f"{self.source}: the model returned top-k outputs of shapes {list(top_probs.shape)[:4]} and "
+                f"{list(top_ids.shape)[:4]} for {len(contexts)} rows; expected {list(shape)}"
+            )
+        # k numbers per row: plain Python from here on is faster than any further numpy call. The sum catches
+        # NaN and infinity (it becomes one), min() a negative value.
+        words, rows, vocab_size = self._word_list, [], self.vocab_size
         for probs, ids in zip(top_probs[:, :k].tolist(), top_ids[:, :k].tolist()):
-            if min(ids) < 1 or max(ids) >= self.vocab_size:  # a foreign graph's ids must still be words
-                raise CorruptModelError(f"{self.source}: the model's top-k ids fall outside the vocabulary")
+            if min(ids) < 1 or max(ids) >= vocab_size or not 0.0 <= sum(probs) <= PROB_MAX or min(probs) < 0.0:
+                raise self._bad_top(ids, probs)
             rows.append(list(zip([words[i] for i in ids], probs)))
         return rows
 

@@ -127,6 +127,7 @@ class Session:
 
         p, step = self._predictor, self._step
         if from_top:
+            p._prediction(step.top_probs, step.top_ids, len(step.top_ids), ())  # ids and probabilities checked
             keep = step.top_ids != p._oov_id if p._oov_id is not None else np.ones(len(step.top_ids), bool)
             ids, probs = step.top_ids[keep], step.top_probs[keep].astype(np.float64)
             if len(ids) and strategy == "greedy":
