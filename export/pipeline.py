@@ -23,7 +23,7 @@ from nextword.runtime.bundle import encode_bundle
 from nextword.runtime.contract import FORMAT_VERSION, FORMATS, QUANTIZE_MODES
 from nextword.runtime.corpus import EMBEDDED_CORPUS, Corpus, load_corpus
 from nextword.runtime.errors import InputError, ModelFormatError, ValidationError
-from nextword.runtime.files import check_output_dir, staged_dir
+from nextword.runtime.files import check_apart, check_output_dir, staged_dir
 from nextword.runtime.predictor import Predictor
 from nextword.train.fit import TrainedModel, load_training_dir, prepare
 
@@ -59,6 +59,8 @@ def export(
 ) -> dict:
     """Convert, validate and write; returns the manifest. Raises ValidationError if any file disagrees with Keras."""
     check_output_dir(out, force=force)
+    check_apart(out, [train_dir], "training folder")  # --force would replace the input itself
+    check_apart(out, [options.corpus] if options.corpus else [], "corpus")
     trained = load_training_dir(train_dir)
     corpus = validation_corpus(trained, options.corpus)
     sequence = trained.config.kind == "sequence"

@@ -8,6 +8,7 @@ import sys
 
 from nextword.runtime.contract import FORMATS
 from nextword.runtime.errors import InputError
+from nextword.runtime.textio import read_lines, safe_output
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -76,19 +77,17 @@ def add_evaluate(subparsers, help_line: str) -> None:
 def load(args):
     from nextword.runtime.predictor import Predictor
 
+    safe_output()  # words the terminal's encoding lacks are printed as escapes, not a UnicodeEncodeError
     return Predictor.load(args.model, backend=args.backend, threads=args.threads)
 
 
 def inputs(text: str):
-    """The text itself, or each line of stdin for '-' (so one process serves many inputs)."""
+    """The text itself, or each line of stdin for '-' (so one process serves many inputs): any line end,
+    lines up to textio.MAX_LINE_CHARS."""
     if text != "-":
         yield text
         return
-    try:
-        for line in sys.stdin:
-            yield line.rstrip("\n")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"stdin is not {exc.encoding} text (bad byte at offset {exc.start} of a line)") from None
+    yield from read_lines()
 
 
 def run_predict(args) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nextword.runtime.errors import InputError
+from nextword.runtime.files import read_regular_file
 
 EMBEDDED_CORPUS = "python-docs"  # pydoc_data.topics: ~65k words of real English prose, no download
 
@@ -30,14 +31,7 @@ def load_corpus(path: str | Path | None = None) -> Corpus:
         text = embedded_text()
         return Corpus(EMBEDDED_CORPUS, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"corpus {path} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"corpus {path} is a directory, not a text file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read corpus {path}: {exc.strerror}") from None
+    raw = read_regular_file(path, "corpus")  # a FIFO or /dev/zero is refused, not read forever
     if not raw.strip():
         raise InputError(f"corpus {path} is empty")
     if b"\x00" in raw[:65536]:  # text never holds NUL; images, archives and models do

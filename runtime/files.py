@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import glob
 import os
+import re
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -33,6 +34,48 @@ def check_output_dir(out: str | os.PathLike, *, force: bool) -> Path:
     return out
 
 
+def check_apart(out: str | os.PathLike, inputs, what: str) -> None:
+    """Refuse an --out that is, contains or lies inside one of `inputs` (paths, links resolved): replacing it
+    would delete the input, or write into it."""
+    resolved = Path(os.path.realpath(out))
+    for given in inputs:
+        source = Path(os.path.realpath(given))
+        if resolved == source or resolved in source.parents or source in resolved.parents:
+            relation = "is" if resolved == source else "contains" if resolved in source.parents else "lies inside"
+            raise InputError(f"--out {out} {relation} the {what} {given}; write the output somewhere else")
+
+
+def read_regular_file(path: str | os.PathLike, what: str) -> bytes:
+    """The bytes of a regular file; a FIFO, device, socket or directory is refused before it is read (a FIFO
+    would block, /dev/zero never ends). Opened without blocking and checked again on the open descriptor, so
+    a path swapped between the two checks is caught too."""
+    try:
+        kind = os.stat(path).st_mode
+        if stat.S_ISDIR(kind):
+            raise InputError(f"{what} {path} is a directory, not a text file")
+        if not stat.S_ISREG(kind):
+            raise InputError(f"{what} {path} is not a regular file (a pipe, device or socket)")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError(f"{what} {path} is not a regular file (a pipe, device or socket)")
+            return handle.read()
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {_describe(exc)}") from None
+
+
+# Staging and set-aside folders are named ".<out>.nwstage-<pid>-<random>.staging" (or ".old"): the fixed
+# marker keeps them apart from a user's own folders (".run.5" is not ours), and the pid lets a later run tell
+# a killed writer's leftovers from a live writer's work.
+STAGING_MARKER = "nwstage"
+
+
+def _staging_prefix(out: Path) -> str:
+    return f".{out.name}.{STAGING_MARKER}-{os.getpid()}-"
+
+
 @contextlib.contextmanager
 def staged_dir(out: str | os.PathLike, *, force: bool):
     """Yield a temporary folder beside `out`; on success it replaces `out` whole, on any error it vanishes.
@@ -42,12 +85,13 @@ def staged_dir(out: str | os.PathLike, *, force: bool):
     worst, never a half-written `out`).
     """
     out = check_output_dir(out, force=force)
+    if out.is_symlink():  # write where the link points: swapping the link itself would strand a staging link
+        out = Path(os.path.realpath(out))
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         remove_orphans(out)
-        # The pid in the name lets a later run tell a killed writer's leftovers from a live writer's work.
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.{os.getpid()}.", suffix=".staging"))
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=_staging_prefix(out), suffix=".staging"))
         staging.chmod(0o755)  # mkdtemp makes 0o700; the output is meant to be shared like any folder
     except OSError as exc:
         raise OutputError(f"cannot write into {parent}: {_describe(exc)}") from None
@@ -63,17 +107,25 @@ def staged_dir(out: str | os.PathLike, *, force: bool):
 
 
 def remove_orphans(out: Path) -> None:
-    """Delete staging folders beside `out` left by writers that were killed (their pid no longer runs)."""
-    for leftover in out.parent.glob(f".{glob.escape(out.name)}.*.staging"):
-        pid = leftover.name[len(out.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _process_exists(int(pid)):
+    """Delete staging folders of `out` (exactly its name, our marker, a pid) whose writer no longer runs."""
+    pattern = re.compile(re.escape(f".{out.name}.{STAGING_MARKER}-") + r"(\d{1,10})-[a-z0-9_]+\.(?:staging|old)")
+    try:
+        names = os.listdir(out.parent)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        leftover = out.parent / name
+        if match and not leftover.is_symlink() and leftover.is_dir() and not _process_exists(int(match[1])):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _process_exists(pid: int) -> bool:
+    if pid <= 0:
+        return True  # kill(0) and kill(-n) address process groups: never a dead writer
     try:
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # OverflowError: past any pid this system can give
         return False
     except PermissionError:
         return True  # it exists, under another user
@@ -90,7 +142,7 @@ def _swap_into_place(staging: Path, out: Path) -> None:
             return
         # No renameat2 (not Linux, or an old kernel/filesystem): two renames, with a brief window
         # in which `out` is absent but never partial.
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=_staging_prefix(out), suffix=".old"))
         os.rmdir(old)
         os.rename(out, old)
         os.rename(staging, out)

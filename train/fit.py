@@ -17,9 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 import numpy as np
 from nextword.runtime.bundle import vocab_size_of
 from nextword.runtime.config import TrainConfig
-from nextword.runtime.corpus import Corpus
+from nextword.runtime.corpus import EMBEDDED_CORPUS, Corpus
 from nextword.runtime.errors import InputError
-from nextword.runtime.files import check_output_dir, staged_dir
+from nextword.runtime.files import check_apart, check_output_dir, staged_dir
 from nextword.runtime.tokenizer import Tokenizer, text_to_word_sequence, tokenizer_from_json
 from nextword.runtime.windows import make_windows, split_stream, split_train_holdout
 
@@ -79,6 +79,7 @@ def prepare(corpus_text: str, config: TrainConfig, tokenizer: Tokenizer | None =
 def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool = False, verbose: int = 1) -> Path:
     """Fit the model on `corpus` and write the training folder `out` atomically. Returns `out`."""
     check_output_dir(out, force=force)  # fail before minutes of training, not after
+    check_apart(out, corpus_paths(corpus.name), "corpus")
     import keras
     import tensorflow as tf
     from nextword.train.history import KeepBestEpoch
@@ -106,11 +107,17 @@ def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool =
     return write_training_dir(out, model, data.tokenizer, config, curves, keep_best.best_epoch, force=force)
 
 
+def corpus_paths(name: str) -> list[str]:
+    """The files or shard folders a corpus name stands for (several are joined by os.pathsep)."""
+    return [] if name in ("", EMBEDDED_CORPUS) else name.split(os.pathsep)
+
+
 def write_training_dir(out, model, tokenizer: Tokenizer, config: TrainConfig, curves, kept_epoch: int, *, force: bool):
     """The training folder, swapped in whole (runtime/files.py staged_dir). Returns `out`."""
     from nextword.train.history import plot_history
 
     history = curves | {"kept_epoch": kept_epoch, "kept_by": "val_" + config.early_stopping}
+    check_apart(out, corpus_paths(config.corpus_name), "corpus")  # every training path writes through here
     with staged_dir(out, force=force) as staging:
         model.save(staging / MODEL_FILE)
         (staging / TOKENIZER_FILE).write_text(tokenizer.to_json(), encoding="utf-8")

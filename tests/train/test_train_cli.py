@@ -116,11 +116,13 @@ def test_leftovers_of_a_killed_writer_are_removed_and_a_live_ones_kept(tmp_path)
 
     out = tmp_path / "out"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    orphan = tmp_path / f".out.{int(dead.stdout)}.abc123.staging"  # a writer killed mid-write left this
-    live = tmp_path / f".out.{os.getpid()}.def456.staging"  # another writer, still running
-    orphan.mkdir()
-    live.mkdir()
+    orphan = tmp_path / f".out.nwstage-{int(dead.stdout)}-abc123.staging"  # a writer killed mid-write left this
+    live = tmp_path / f".out.nwstage-{os.getpid()}-def456.staging"  # another writer, still running
+    # Another writer's staging for an output named "out.5" (its pid is live), and a user's own folders.
+    others = [tmp_path / f".out.5.nwstage-{os.getpid()}-x.staging", tmp_path / ".out.5", tmp_path / ".out.7.staging"]
+    for folder in (orphan, live, *others):
+        folder.mkdir()
     with staged_dir(out, force=False) as staging:
         (staging / "f").write_text("new")
     assert (out / "f").read_text() == "new"
-    assert not orphan.exists() and live.exists()
+    assert not orphan.exists() and live.exists() and all(folder.exists() for folder in others)
