@@ -43,8 +43,9 @@ def step_layers(model, config: TrainConfig, *, unroll: bool) -> list:
 def step_forward(model, config: TrainConfig, *, unroll: bool):
     """A Python function (tokens, state) -> (probs, state_out) over TensorFlow tensors."""
     import tensorflow as tf
+    from nextword.train.model import output_layer
 
-    embedding, dense = model.get_layer("embedding"), model.get_layer("probs")
+    embedding, dense = model.get_layer("embedding"), output_layer(model, config)
     lstms = step_layers(model, config, unroll=unroll)
     units = config.units
 

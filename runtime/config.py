@@ -32,7 +32,12 @@ class TrainConfig:
     units: int = 8  # LSTM units (per layer)
     hidden: int = 8  # window: width of the Dense(relu) layer before the softmax
     layers: int = 1  # sequence: stacked LSTM layers
-    dropout: float = 0.0  # sequence: dropout on the embeddings, between layers and before the softmax
+    dropout: float = 0.0  # sequence: dropout between layers and before the softmax (one mask per sequence)
+    embedding_dropout: float = 0.0  # sequence: dropout on the embeddings (one mask per sequence)
+    tie_embeddings: bool = (
+        False  # sequence: the softmax reads the embedding table backwards (needs units == embedding_dim)
+    )
+    lr_decay: float = 1.0  # multiply the learning rate by this after an epoch that did not improve the held-out metric
     chunk_len: int = 35  # sequence: words per training chunk (truncated back-propagation through time)
     clipnorm: float | None = None  # clip each update's gradient to this global norm (None: no clipping)
     # The epoch kept is the best on this held-out metric; training stops after `patience` epochs without a
@@ -76,8 +81,13 @@ class TrainConfig:
             raise InputError("vocab_from_training_split needs an oov_token for the words only the held-out text has")
         if not self.learning_rate > 0:
             raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
+        for name in ("dropout", "embedding_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise InputError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise InputError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.tie_embeddings and self.units != self.embedding_dim:
+            raise InputError(f"tie_embeddings needs units == embedding_dim, got {self.units} and {self.embedding_dim}")
         if self.clipnorm is not None and not self.clipnorm > 0:
             raise InputError(f"clipnorm must be positive (or None), got {self.clipnorm}")
         if not isinstance(self.patience, int) or self.patience < 0:

@@ -63,7 +63,17 @@ def add_train(subparsers, help_line: str) -> None:
     p.add_argument(
         "--learning-rate", type=float, default=None, help=f"Adam learning rate (default {defaults.learning_rate})"
     )
-    p.add_argument("--dropout", type=float, default=None, help="sequence: dropout rate (preset value)")
+    p.add_argument("--dropout", type=float, default=None, help="sequence: dropout before the softmax (preset value)")
+    p.add_argument("--embedding-dropout", type=float, default=None, help="sequence: dropout on the embeddings")
+    p.add_argument(
+        "--tie-embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="sequence: the softmax reuses the embedding table (needs --units equal to --embedding-dim)",
+    )
+    p.add_argument(
+        "--lr-decay", type=float, default=None, help="multiply the learning rate by this after an epoch with no gain"
+    )
     p.add_argument("--clipnorm", type=float, default=None, help="clip gradients to this global norm (preset value)")
     p.add_argument(
         "--early-stopping",

@@ -133,7 +133,9 @@ class Run:
             self.model = build_model(config)
             self.optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm)
             self.optimizer.build(self.model.trainable_variables)
-        self.keep_best = KeepBestEpoch(config.early_stopping, config.patience)
+        self.keep_best = KeepBestEpoch(
+            config.early_stopping, config.patience, lr_decay=config.lr_decay, optimizer=self.optimizer
+        )
         self.keep_best.set_model(self.model)
         self.curves: dict[str, list[float]] = {}
         self.epoch = 0  # epochs done

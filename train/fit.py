@@ -97,7 +97,7 @@ def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool =
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")],
     )
-    keep_best = KeepBestEpoch(config.early_stopping, config.patience)
+    keep_best = KeepBestEpoch(config.early_stopping, config.patience, lr_decay=config.lr_decay)
     fit = fit_sequence if config.kind == "sequence" else fit_windows
     curves = fit(model, data, config, keep_best, verbose=verbose)
     keep_best.restore()
@@ -188,6 +188,8 @@ def load_training_dir(path: str | Path) -> TrainedModel:
 
     try:
         # safe_mode=True refuses lambdas and arbitrary code in the archive: model files come from elsewhere.
+        from nextword.train import model as _  # registers the TiedEmbedding layer a sequence model may hold
+
         model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad archive; users need one line
         raise InputError(
@@ -226,15 +228,22 @@ def check_architecture(model, config: TrainConfig) -> None:
 
 
 def check_sequence_architecture(model, config: TrainConfig) -> None:
-    """The sequence kind's network (train/model.py build_sequence_model): export copies weights by these names."""
-    expected = {"embedding": (config.vocab_size, config.embedding_dim), "probs": (config.units, config.vocab_size)}
+    """The sequence kind's network (train/model.py build_sequence_model): export copies weights by these names.
+    With tied embeddings the table (embeddings, bias) is the softmax too, and there is no separate "probs"."""
+    expected = {"embedding": (config.vocab_size, config.embedding_dim)}
+    if not config.tie_embeddings:
+        expected["probs"] = (config.units, config.vocab_size)
     for layer in range(1, config.layers + 1):
         expected[f"lstm_{layer}"] = (config.embedding_dim if layer == 1 else config.units, 4 * config.units)
-    found = {layer.name: layer for layer in model.layers if type(layer).__name__ in ("Embedding", "LSTM", "Dense")}
+    kinds = ("Embedding", "TiedEmbedding", "LSTM", "Dense")
+    found = {layer.name: layer for layer in model.layers if type(layer).__name__ in kinds}
     if sorted(found) != sorted(expected):
         raise InputError(
             f"model is not the expected sequence architecture: layers {sorted(found)}, expected {sorted(expected)}"
         )
+    table = type(found["embedding"]).__name__
+    if table != ("TiedEmbedding" if config.tie_embeddings else "Embedding"):
+        raise InputError(f"model is not the expected sequence architecture: its embedding is a {table}")
     for name, shape in expected.items():
         kernel = found[name].get_weights()[0]
         if tuple(kernel.shape) != shape:
@@ -242,5 +251,5 @@ def check_sequence_architecture(model, config: TrainConfig) -> None:
                 f"model is not the expected sequence architecture: {name} weights {tuple(kernel.shape)}, "
                 f"config says {shape}"
             )
-    if getattr(found["probs"].activation, "__name__", "?") != "softmax":
+    if not config.tie_embeddings and getattr(found["probs"].activation, "__name__", "?") != "softmax":
         raise InputError("model is not the expected sequence architecture: the probs layer is not a softmax")

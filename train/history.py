@@ -17,11 +17,14 @@ LOWER_IS_BETTER = {"loss": True, "accuracy": False, "top5": False}
 class KeepBestEpoch(keras.callbacks.Callback):
     """Keras' EarlyStopping restores the best weights only when it stops early; this one always does."""
 
-    def __init__(self, metric: str, patience: int):
+    def __init__(self, metric: str, patience: int, *, lr_decay: float = 1.0, optimizer=None):
         super().__init__()
         self.key = "val_" + metric
         self.lower_is_better = LOWER_IS_BETTER[metric]
         self.patience = patience
+        # After an epoch without a better score, the learning rate is multiplied by lr_decay (1.0: never).
+        self.lr_decay = lr_decay
+        self.optimizer = optimizer  # None: the compiled model's own
         self.best_epoch = 0  # 1-based; 0 until an epoch has a held-out score
         self.best_value = None
         self.best_weights = None
@@ -32,8 +35,12 @@ class KeepBestEpoch(keras.callbacks.Callback):
             return
         if self.best_value is None or (value < self.best_value if self.lower_is_better else value > self.best_value):
             self.best_epoch, self.best_value, self.best_weights = epoch + 1, float(value), self.model.get_weights()
-        elif self.patience and epoch + 1 - self.best_epoch >= self.patience:
-            self.model.stop_training = True
+        else:
+            if self.lr_decay < 1.0:
+                optimizer = self.optimizer or self.model.optimizer
+                optimizer.learning_rate = float(optimizer.learning_rate) * self.lr_decay
+            if self.patience and epoch + 1 - self.best_epoch >= self.patience:
+                self.model.stop_training = True
 
     def restore(self) -> None:
         if self.best_weights is not None:

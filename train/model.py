@@ -32,15 +32,62 @@ def build_window_model(config: TrainConfig) -> keras.Model:
 def build_sequence_model(config: TrainConfig) -> keras.Model:
     """ids [batch, time] -> the next word's probabilities at every position [batch, time, vocab_size].
 
-    Dropout (Zaremba et al. 2014: on the non-recurrent connections only) is active in training alone, so
-    the exported graph is the same network without it. Layer names are what export copies weights by. The
-    LSTMs also return their state (unused here) so that the same layers can run from an explicit state
-    (train/sequence.py's state_model)."""
+    Dropout (Zaremba et al. 2014: on the non-recurrent connections only; one mask per sequence, shared over
+    time, as Gal & Ghahramani 2016 found better) is active in training alone, so the exported graph is the same
+    network without it. Layer names are what export copies weights by. The LSTMs also return their state
+    (unused here) so that the same layers can run from an explicit state (train/sequence.py's state_model)."""
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
-    x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")(tokens)
-    x = keras.layers.Dropout(config.dropout, name="dropout_0")(x)
+    if config.tie_embeddings:
+        table = TiedEmbedding(config.vocab_size, config.embedding_dim, name="embedding")
+    else:
+        table = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")
+    x = table(tokens)
+    x = keras.layers.Dropout(config.embedding_dropout, noise_shape=(None, 1, config.embedding_dim), name="dropout_0")(x)
     for layer in range(1, config.layers + 1):
         x, _, _ = keras.layers.LSTM(config.units, return_sequences=True, return_state=True, name=f"lstm_{layer}")(x)
-        x = keras.layers.Dropout(config.dropout, name=f"dropout_{layer}")(x)
-    probs = keras.layers.Dense(config.vocab_size, activation="softmax", name="probs")(x)
+        x = keras.layers.Dropout(config.dropout, noise_shape=(None, 1, config.units), name=f"dropout_{layer}")(x)
+    if config.tie_embeddings:
+        probs = table(x, project=True)
+    else:
+        probs = keras.layers.Dense(config.vocab_size, activation="softmax", name="probs")(x)
     return keras.Model(tokens, probs, name="nextword_sequence")
+
+
+def output_layer(model, config: TrainConfig):
+    """The softmax at the top of a sequence model: its own Dense, or the embedding table read backwards."""
+    if config.tie_embeddings:
+        table = model.get_layer("embedding")
+        return lambda x: table(x, project=True)
+    return model.get_layer("probs")
+
+
+@keras.saving.register_keras_serializable(package="nextword")
+class TiedEmbedding(keras.layers.Layer):
+    """One table for both ends of a language model (Press & Wolf 2017, Inan et al. 2017): ids -> rows of E,
+    and hidden states -> softmax(h E^T + b). It halves the parameters and, on small text, overfits less.
+    Called twice in the model, the second time with project=True; export reads E and b as an ordinary
+    Embedding and Dense(softmax) would hold them."""
+
+    def __init__(self, vocab_size: int, dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.dim = vocab_size, dim
+
+    def build(self, input_shape=None):
+        # Keras' Embedding initializer, so that tying changes what is shared, not where training starts.
+        init = keras.initializers.RandomUniform(-0.05, 0.05)
+        self.embeddings = self.add_weight(shape=(self.vocab_size, self.dim), initializer=init, name="embeddings")
+        self.bias = self.add_weight(shape=(self.vocab_size,), initializer="zeros", name="bias")
+
+    def call(self, inputs, project: bool = False):
+        if project:
+            logits = keras.ops.matmul(inputs, keras.ops.transpose(self.embeddings)) + self.bias
+            return keras.ops.softmax(logits, axis=-1)
+        return keras.ops.take(self.embeddings, keras.ops.cast(inputs, "int32"), axis=0)
+
+    def compute_output_spec(self, inputs, project: bool = False):
+        last = self.vocab_size if project else self.dim
+        shape = tuple(inputs.shape) if project else (*inputs.shape, self.dim)
+        return keras.KerasTensor((*shape[:-1], last) if project else shape, dtype=self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "dim": self.dim}

@@ -60,6 +60,7 @@ def state_model(model, config: TrainConfig):
     (so it always has the current weights): (tokens [B, T], h_1, c_1, ...) -> (probs [B, T, V], h_1', c_1',
     ...). Dropout is left out: it is inactive outside training anyway."""
     import keras
+    from nextword.train.model import output_layer
 
     tokens = keras.Input(shape=(None,), dtype="int32")
     x = model.get_layer("embedding")(tokens)
@@ -69,7 +70,7 @@ def state_model(model, config: TrainConfig):
         x, h_out, c_out = model.get_layer(f"lstm_{layer}")(x, initial_state=[h, c])
         states_in += [h, c]
         states_out += [h_out, c_out]
-    probs = model.get_layer("probs")(x)
+    probs = output_layer(model, config)(x)
     return keras.Model([tokens, *states_in], [probs, *states_out])
 
 

@@ -115,3 +115,39 @@ def test_golden_same_text_same_top5_in_keras_onnx_and_tflite(sequence_exported_d
         for p in (onnx_p, tflite_p):
             got = [p.tokenizer.word_index[w] for w, _ in p.predict_next(text, k=5)]
             assert got == want, (p.source, text)
+
+
+def test_tied_embeddings_train_reload_and_export_as_plain_graphs(tmp_path, embedded_text):
+    """The sequence preset ties its softmax to the embedding table: the training folder reloads in safe mode,
+    the architecture check knows it, and both exports match Keras at every position."""
+    from conftest import tiny_sequence_config
+    from nextword.export.pipeline import export
+    from nextword.runtime.corpus import load_corpus
+    from nextword.train.fit import load_training_dir, train
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(" ".join(embedded_text.split()[:8000]), encoding="utf-8")
+    import dataclasses
+
+    config = dataclasses.replace(
+        tiny_sequence_config(), layers=1, tie_embeddings=True, embedding_dropout=0.3, dropout=0.4, lr_decay=0.5
+    )
+    train(load_corpus(corpus), config, tmp_path / "t", verbose=0)
+    trained = load_training_dir(tmp_path / "t")
+    assert type(trained.model.get_layer("embedding")).__name__ == "TiedEmbedding"
+    assert "probs" not in {layer.name for layer in trained.model.layers}
+    manifest = export(tmp_path / "t", tmp_path / "e", log=lambda *_: None)
+    assert sorted(manifest["files"]) == ["model.onnx", "model.tflite"]
+    assert manifest["validation"] and all(row["passed"] for row in manifest["validation"])
+
+
+def test_a_tied_config_refuses_an_untied_model(sequence_keras_dir):
+    import dataclasses
+
+    from nextword.runtime.errors import InputError
+    from nextword.train.fit import check_architecture, load_training_dir
+
+    trained = load_training_dir(sequence_keras_dir)
+    tied = dataclasses.replace(trained.config, tie_embeddings=True, units=trained.config.embedding_dim)
+    with pytest.raises(InputError, match="sequence architecture"):
+        check_architecture(trained.model, tied)

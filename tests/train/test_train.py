@@ -88,3 +88,23 @@ def test_vocab_from_training_split_keeps_held_out_words_unknown(tmp_path):
     assert oov not in data.targets[: data.split_at]  # every training word is in the vocabulary
     with pytest.raises(InputError, match="needs an oov_token"):
         tiny_config(vocab_from_training_split=True)
+
+
+def test_keep_best_epoch_restores_the_best_and_decays_the_rate_after_a_worse_epoch():
+    import keras
+    from nextword.train.history import KeepBestEpoch
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    keep = KeepBestEpoch("loss", patience=2, lr_decay=0.5)
+    keep.set_model(model)
+    best = [w.copy() for w in model.get_weights()]
+    keep.on_epoch_end(0, {"val_loss": 1.0})
+    model.set_weights([w + 1 for w in best])
+    keep.on_epoch_end(1, {"val_loss": 2.0})  # worse: the rate halves, training goes on
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.005) and not model.stop_training
+    keep.on_epoch_end(2, {"val_loss": 3.0})  # a second worse epoch: patience 2 is used up
+    assert model.stop_training and float(model.optimizer.learning_rate) == pytest.approx(0.0025)
+    keep.restore()
+    assert keep.best_epoch == 1
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), best))
