@@ -188,9 +188,12 @@ def load_training_dir(path: str | Path) -> TrainedModel:
 
     try:
         # safe_mode=True refuses lambdas and arbitrary code in the archive: model files come from elsewhere.
-        from nextword.train import model as _  # registers the TiedEmbedding layer a sequence model may hold
+        # TiedEmbedding is the one layer of ours a model may hold; it is passed by name, not registered code.
+        from nextword.train.model import TiedEmbedding
 
-        model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
+        model = keras.saving.load_model(
+            path / MODEL_FILE, custom_objects={"nextword>TiedEmbedding": TiedEmbedding}, compile=False, safe_mode=True
+        )
     except Exception as exc:  # Keras raises many types for a bad archive; users need one line
         raise InputError(
             f"cannot load {path / MODEL_FILE}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
