@@ -115,7 +115,7 @@ class TrainConfig:
         version = data.get("version")
         if version != CONFIG_VERSION or isinstance(version, bool):
             raise UnsupportedVersionError(
-                f"config version {str(version)[:20]!r} is not supported; this nextword reads version {CONFIG_VERSION}"
+                f"config version {repr(version)[:40]} is not supported; this nextword reads version {CONFIG_VERSION}"
             )
         types = _field_types()
         unknown = sorted(set(data) - set(types))
