@@ -13,7 +13,9 @@ from nextword.train.presets import PRESETS
 
 def add_train(subparsers, help_line: str) -> None:
     p = subparsers.add_parser(
-        "train", help=help_line, description="Train the classic Keras next-word LSTM and write a training folder."
+        "train",
+        help=help_line,
+        description="Train a next-word LSTM (the lesson's window model or a sequence language model) into a training folder.",
     )
     p.add_argument(
         "--corpus",
