@@ -15,7 +15,7 @@ def add_train(subparsers, help_line: str) -> None:
     p = subparsers.add_parser(
         "train",
         help=help_line,
-        description="Train a next-word LSTM (the lesson's window model or a sequence language model) into a training folder.",
+        description="Train a next-word LSTM (the lesson's window model or a sequence language model).",
     )
     p.add_argument(
         "--corpus",
