@@ -140,9 +140,10 @@ class TrainConfig:
         return cls.from_dict(strict_json.loads(text, "config JSON"), required=required)
 
 
-# What the runtime reads from a bundled config, and so what a file must state rather than leave to a default.
-# Format version 1 predates the kinds and the sequence kind's training fields (those take their defaults);
-# version 2, which the current exporter writes, states every field.
+# What the runtime reads from a bundled config, and so what a file must state rather than leave to a default
+# (a missing seq_len must not quietly become 3). Training-only fields may be missing and take their defaults:
+# format version 1 predates the kinds and the sequence kind's fields, and version 2 gains training fields
+# (dropouts, schedules) that files written before them lack.
 RUNTIME_FIELDS = (
     "seq_len",
     "embedding_dim",
@@ -159,7 +160,7 @@ RUNTIME_FIELDS = (
 def required_fields(format_version: int) -> tuple[str, ...]:
     if format_version == 1:
         return RUNTIME_FIELDS
-    return tuple(f.name for f in dataclasses.fields(TrainConfig))
+    return ("kind", *RUNTIME_FIELDS[:3], "layers", *RUNTIME_FIELDS[3:])  # layers: the sequence kind's state size
 
 
 @functools.cache

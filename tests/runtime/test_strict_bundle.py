@@ -139,9 +139,14 @@ def test_a_one_id_vocabulary_is_refused():
     assert "vocab_size is 1" in message
 
 
-@pytest.mark.parametrize("field", ["seq_len", "vocab_size", "units", "oov_token", "kind", "layers", "chunk_len"])
+@pytest.mark.parametrize("field", ["seq_len", "vocab_size", "units", "oov_token", "kind", "layers", "num_words"])
 def test_a_missing_field_of_a_version_2_config_is_refused(field):
     assert f"lacks the field {field!r}" in refusal(entries(**{field: DROP}))
+
+
+def test_version_2_files_written_before_a_training_field_existed_still_load():
+    bundle = decode_bundle(entries(patience=DROP, chunk_len=DROP, dropout=DROP, clipnorm=DROP), source="m")
+    assert bundle.config.patience == TrainConfig.patience and bundle.config.chunk_len == TrainConfig.chunk_len
 
 
 def test_version_1_configs_default_the_newer_fields_but_not_what_the_runtime_reads():
