@@ -38,7 +38,8 @@ class KeepBestEpoch(keras.callbacks.Callback):
         else:
             if self.lr_decay < 1.0:
                 optimizer = self.optimizer or self.model.optimizer
-                optimizer.learning_rate = float(optimizer.learning_rate) * self.lr_decay
+                # convert_to_numpy also reads a tf.distribute MirroredVariable, which float() cannot.
+                optimizer.learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate)) * self.lr_decay
             if self.patience and epoch + 1 - self.best_epoch >= self.patience:
                 self.model.stop_training = True
 
