@@ -72,10 +72,23 @@ def check_tensor(name: str, shape, itemsize: int, limits: Limits, source: str) -
     return elements * itemsize
 
 
-def check_planned(total_bytes: int, limits: Limits, source: str) -> None:
+# A real graph's tensors at a batch of one are its weights, which the file stores (at most 4x the file once
+# float16 or int8 weights are widened to float32), plus activations of a few rows: far below this. A file that
+# declares more has edited shapes; the fuzzer found 1 MB files that made LiteRT allocate 600 MB within
+# max_planned_bytes.
+PLANNED_PER_FILE_BYTE = 4
+PLANNED_SLACK_BYTES = 64 * 1024 * 1024
+
+
+def check_planned(total_bytes: int, limits: Limits, source: str, file_bytes: int | None = None) -> None:
     if total_bytes > limits.max_planned_bytes:
         raise UnsafeModelError(
             f"{source}: the graph's tensors need {total_bytes} bytes, over max_planned_bytes {limits.max_planned_bytes}"
+        )
+    if file_bytes is not None and total_bytes > PLANNED_PER_FILE_BYTE * file_bytes + PLANNED_SLACK_BYTES:
+        raise UnsafeModelError(
+            f"{source}: the graph's tensors need {total_bytes} bytes, more than a {file_bytes}-byte file's weights "
+            f"can take ({PLANNED_PER_FILE_BYTE}x the file + {PLANNED_SLACK_BYTES >> 20} MiB)"
         )
 
 

@@ -63,7 +63,7 @@ def _check_model(data: memoryview, kind: str, limits: Limits, source: str) -> No
             graphs.append(_span(number, wire, value))
     if len(graphs) != 1:
         raise CorruptModelError(f"{source}: ONNX model has {len(graphs)} graphs, expected 1")
-    _check_graph(data, graphs[0], kind, limits, source)
+    _check_graph(data, graphs[0], kind, limits, source, file_bytes=len(data))
 
 
 def _check_opset(data, span, source) -> None:
@@ -80,7 +80,7 @@ def _check_opset(data, span, source) -> None:
         )
 
 
-def _check_graph(data, span, kind: str, limits: Limits, source: str) -> None:
+def _check_graph(data, span, kind: str, limits: Limits, source: str, *, file_bytes: int) -> None:
     types = allowlist.ONNX_TENSOR_TYPES[kind]
     nodes, constants, planned = [], {}, 0
     for number, wire, value in _fields(data, *span):
@@ -96,7 +96,7 @@ def _check_graph(data, span, kind: str, limits: Limits, source: str) -> None:
             planned += check_tensor(name, dims, allowlist.ONNX_ITEMSIZE[dtype], limits, source)
         elif number == _GRAPH_SPARSE:
             raise CorruptModelError(f"{source}: ONNX graph has sparse initializers, which nextword never writes")
-    check_planned(planned, limits, source)
+    check_planned(planned, limits, source, file_bytes)
     producers = {output: node for node in nodes for output in node.outputs}
     for node in nodes:
         for (op_type, attribute), limit in allowlist.ONNX_SIZE_ATTRIBUTES.items():

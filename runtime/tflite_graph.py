@@ -82,7 +82,7 @@ def _check_model(reader: CheckedReader, kind: str, limits: Limits, source: str) 
         )
     _check_signature_defs(reader, model, subgraphs)
     for subgraph in subgraphs:
-        _check_subgraph(reader, subgraph, codes, buffers, kind, limits, source)
+        _check_subgraph(reader, subgraph, codes, buffers, kind, limits, source, file_bytes=reader.size)
 
 
 def _builtin_code(reader: CheckedReader, code: int, number: int) -> int:
@@ -102,7 +102,9 @@ def _check_signature_defs(reader: CheckedReader, model: int, subgraphs: list[int
                 _check_index(reader.scalar(entry, _TENSOR_MAP_INDEX, "<I"), count, "signature tensor")
 
 
-def _check_subgraph(reader, subgraph: int, codes: list[int], buffers: list[int], kind: str, limits, source) -> None:
+def _check_subgraph(
+    reader, subgraph: int, codes: list[int], buffers: list[int], kind: str, limits, source, *, file_bytes: int
+) -> None:
     tensors = [
         _tensor(reader, t, buffers, kind, number)
         for number, t in enumerate(reader.table_vector(subgraph, _SUBGRAPH_TENSORS))
@@ -111,7 +113,7 @@ def _check_subgraph(reader, subgraph: int, codes: list[int], buffers: list[int],
         check_tensor(f"#{number}", t.shape, allowlist.TFLITE_ITEMSIZE[t.type], limits, source)
         for number, t in enumerate(tensors)
     )
-    check_planned(planned, limits, source)
+    check_planned(planned, limits, source, file_bytes)
     graph_inputs = _indexes(reader, subgraph, _SUBGRAPH_INPUTS)
     for index in graph_inputs + _indexes(reader, subgraph, _SUBGRAPH_OUTPUTS):
         _check_index(index, len(tensors), "subgraph input/output")

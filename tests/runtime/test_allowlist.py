@@ -7,6 +7,7 @@ indexes, an ORT-format identifier and oversized numbers are refused before an en
 from __future__ import annotations
 
 import random
+import struct
 import sys
 from pathlib import Path
 
@@ -123,6 +124,21 @@ def test_a_fill_of_a_huge_constant_shape_is_refused_before_allocation(exported_d
         if vector is not None and vector.count == 4:
             out = mutations.put(out, vector.start, "<i", 16384 * 16384)
     assert refused(out, tmp_path, "tflite").startswith(("UnsafeModelError", "CorruptModelError"))
+
+
+def test_a_tensor_shape_edited_past_what_the_file_could_hold_is_refused(exported_dir, tmp_path):
+    """The fuzzer's memory cases: one shape dimension set to 16384 in a 1 MB file made LiteRT allocate 200-600
+    MB while staying under max_planned_bytes. Tensors must fit what the file's weights can become."""
+    data = data_of(exported_dir, "tflite")
+    index = mutations.index_tflite(data)
+    shaped = [t for t in index.tensors if t["shape"] is not None and t["shape"].count]
+    tensor = max(shaped, key=lambda t: t["shape"].count)
+    rest = 1
+    for slot in range(1, tensor["shape"].count):
+        rest *= max(1, struct.unpack_from("<i", data, tensor["shape"].start + 4 * slot)[0])
+    # 40 M elements: under max_tensor_elements (64 Mi), but 160 MB, far past 4x this file + 64 MiB.
+    edited = mutations.put(data, tensor["shape"].start, "<i", 40_000_000 // rest)
+    assert "can take" in refused(edited, tmp_path, "tflite")
 
 
 def test_an_onnx_expand_of_a_huge_constant_shape_is_refused(exported_dir):
