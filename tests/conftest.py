@@ -173,6 +173,19 @@ def run_python(
     )
 
 
+def repack_tflite(model_bytes: bytes, edit) -> bytes:
+    """A real TFLite file rewritten through LiteRT's generated schema (edit(model) changes it): for crafting
+    broken ones."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
+    edit(model)
+    builder = flatbuffers.Builder(len(model_bytes))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
 @pytest.fixture
 def process():
     return run_process

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
+from conftest import repack_tflite
 from nextword.export.tflite import FORBIDDEN_BUILTINS, convert_to_tflite, embed_metadata, tflite_op_names
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError
@@ -62,15 +62,6 @@ def run(model_bytes: bytes, windows: np.ndarray) -> np.ndarray:
     return interpreter.get_tensor(probs[0]["index"])
 
 
-def repack(model_bytes: bytes, edit) -> bytes:
-    """Rewrite a real file through the schema object API, for crafting broken ones."""
-    model = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
-    edit(model)
-    builder = flatbuffers.Builder(len(model_bytes))
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
 # --- conversion -------------------------------------------------------------------------------
 
 
@@ -104,7 +95,7 @@ def test_op_names_report_custom_ops(tflite_bytes):
         code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
         code.customCode = "FlexMatMul"
 
-    assert tflite_op_names(repack(tflite_bytes, make_first_op_flex))[0] == "CUSTOM:FlexMatMul"
+    assert tflite_op_names(repack_tflite(tflite_bytes, make_first_op_flex))[0] == "CUSTOM:FlexMatMul"
 
 
 def test_io_is_named_typed_and_batch_dynamic(tflite_bytes):
@@ -187,4 +178,4 @@ def test_embed_refuses_data_stored_outside_the_flatbuffer(tflite_bytes):
         largest.offset, largest.size, largest.data = len(tflite_bytes), len(largest.data), None
 
     with pytest.raises(InputError, match="outside the flatbuffer"):
-        embed_metadata(repack(tflite_bytes, move_largest_buffer_out), {"nextword.vocab": b"x"})
+        embed_metadata(repack_tflite(tflite_bytes, move_largest_buffer_out), {"nextword.vocab": b"x"})

@@ -5,9 +5,9 @@ Hostile files are the exported model rewritten through LiteRT's generated schema
 
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
 import pytest
+from conftest import repack_tflite
 from nextword.runtime.errors import CorruptModelError, UnsafeModelError
 from nextword.runtime.tflite_metadata import read_metadata
 
@@ -25,15 +25,6 @@ def with_metadata(exported_dir) -> bytes:
 @pytest.fixture(scope="module")
 def tokenizer_blob(with_metadata) -> bytes:
     return read_metadata(with_metadata, max_value_bytes=LIMIT)[TOKENIZER_KEY]
-
-
-def repack(model_bytes: bytes, edit) -> bytes:
-    """Rewrite a real file through the schema object API, for crafting broken ones."""
-    model = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
-    edit(model)
-    builder = flatbuffers.Builder(len(model_bytes))
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
 
 
 def entry_buffer(model, name: str):
@@ -73,7 +64,7 @@ def test_reader_refuses_duplicate_keys(with_metadata):
         model.metadata.append(schema.MetadataT(name=TOKENIZER_KEY, buffer=vocab))
 
     with pytest.raises(CorruptModelError, match="duplicate metadata key 'nextword.tokenizer'"):
-        read_metadata(repack(with_metadata, duplicate_vocab), max_value_bytes=LIMIT)
+        read_metadata(repack_tflite(with_metadata, duplicate_vocab), max_value_bytes=LIMIT)
 
 
 def test_reader_refuses_oversized_values(with_metadata, tokenizer_blob):
@@ -89,7 +80,7 @@ def test_reader_refuses_entries_sharing_a_buffer_beyond_the_file_size(with_metad
         model.metadata += [schema.MetadataT(name=f"copy{i}", buffer=vocab) for i in range(copies)]
 
     with pytest.raises(UnsafeModelError, match="more than the file"):
-        read_metadata(repack(with_metadata, alias_vocab_many_times), max_value_bytes=LIMIT)
+        read_metadata(repack_tflite(with_metadata, alias_vocab_many_times), max_value_bytes=LIMIT)
 
 
 def test_reader_refuses_buffer_index_out_of_range(with_metadata):
@@ -97,7 +88,7 @@ def test_reader_refuses_buffer_index_out_of_range(with_metadata):
         entry_buffer(model, TOKENIZER_KEY).buffer = len(model.buffers) + 5
 
     with pytest.raises(CorruptModelError, match="buffer"):
-        read_metadata(repack(with_metadata, point_past_buffers), max_value_bytes=LIMIT)
+        read_metadata(repack_tflite(with_metadata, point_past_buffers), max_value_bytes=LIMIT)
 
 
 def test_reader_follows_external_data_only_inside_the_file(with_metadata):
@@ -108,12 +99,12 @@ def test_reader_follows_external_data_only_inside_the_file(with_metadata):
 
         return edit
 
-    inside = repack(with_metadata, external(16, 32))
+    inside = repack_tflite(with_metadata, external(16, 32))
     assert read_metadata(inside, max_value_bytes=LIMIT)[TOKENIZER_KEY] == inside[16:48]
     with pytest.raises(CorruptModelError, match="outside the file"):
-        read_metadata(repack(with_metadata, external(len(with_metadata) - 8, 64)), max_value_bytes=LIMIT)
+        read_metadata(repack_tflite(with_metadata, external(len(with_metadata) - 8, 64)), max_value_bytes=LIMIT)
     with pytest.raises(UnsafeModelError):
-        read_metadata(repack(with_metadata, external(16, 1 << 40)), max_value_bytes=LIMIT)
+        read_metadata(repack_tflite(with_metadata, external(16, 1 << 40)), max_value_bytes=LIMIT)
 
 
 def test_reader_fails_only_with_typed_errors_on_random_damage(with_metadata):
