@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass
 
 from nextword.runtime import allowlist
-from nextword.runtime.errors import CorruptModelError
+from nextword.runtime.errors import CorruptModelError, UnsafeModelError
 from nextword.runtime.limits import DEFAULT_LIMITS, Limits, check_planned, check_shape_constants, check_tensor
 from nextword.runtime.tflite_metadata import CheckedReader
 
@@ -160,12 +160,29 @@ def _check_subgraph(
                 f"{list(types_out)}, options {options_type}) is not one nextword's {kind} exporter writes{form}"
             )
         _check_counted(reader, operator, code, len(inputs), len(outputs), number)
+        _check_int_constants(inputs, tensors, number, code)
     for number, operator in enumerate(operators):
         code = codes[reader.scalar(operator, _OPERATOR_OPCODE_INDEX, "<I")]
         if code in allowlist.TFLITE_SHAPE_INPUTS:
             shape_input = _indexes(reader, operator, _OPERATOR_INPUTS)[allowlist.TFLITE_SHAPE_INPUTS[code]]
             values = _shape_constants(shape_input, tensors, producers)
             check_shape_constants(values, f"TFLite operator {number} (builtin {code})", limits, source)
+
+
+def _check_int_constants(inputs: list[int], tensors: list[Tensor], number: int, code: int) -> None:
+    """nextword's graphs read no negative int32 constant anywhere (every exported option checked): a -1 or -2
+    edited into a dimension, slice bound or index made LiteRT allocate 5 GB or run past the fuzzer's 10 s."""
+    for index in inputs:
+        if index == NO_TENSOR:
+            continue
+        tensor = tensors[index]
+        if tensor.type == allowlist.I32 and tensor.constant and len(tensor.constant) % 4 == 0:
+            values = struct.unpack(f"<{len(tensor.constant) // 4}i", tensor.constant)
+            if min(values) < 0:
+                raise UnsafeModelError(
+                    f"TFLite operator {number} (builtin {code}) reads the int32 constant {min(values)}; "
+                    "nextword's graphs hold no negative ones"
+                )
 
 
 def _tensor(reader: CheckedReader, table: int, buffers: list[int], kind: str, number: int) -> Tensor:

@@ -141,6 +141,16 @@ def test_a_tensor_shape_edited_past_what_the_file_could_hold_is_refused(exported
     assert "can take" in refused(edited, tmp_path, "tflite")
 
 
+def test_a_negative_int32_constant_is_refused(exported_dir, tmp_path):
+    """The fuzzer's hangs and a 5 GB allocation: -1 or -2 edited into a slice bound or a dimension. nextword's
+    graphs hold no negative int32 constant, so any one is refused before LiteRT plans the graph."""
+    data = data_of(exported_dir, "tflite")
+    index = mutations.index_tflite(data)
+    small = [b["data"] for b in index.buffers if b["data"] is not None and 4 <= b["data"].count <= 32]
+    messages = [refused(mutations.put(data, vector.start, "<i", -2), tmp_path, "tflite") for vector in small[:6]]
+    assert messages and any("no negative ones" in message for message in messages)
+
+
 def test_an_onnx_expand_of_a_huge_constant_shape_is_refused(exported_dir):
     data = data_of(exported_dir, "onnx")
     index = mutations.index_onnx(data)
