@@ -18,10 +18,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
-try:
-    from nextword.runtime.tokenizer import Tokenizer
-except ImportError:  # before the move from train/ to runtime/
-    from nextword.train.tokenizer import Tokenizer
+from nextword.runtime.tokenizer import Tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from make_unicode_tables import sigma_classes  # noqa: E402  (Python's Final_Sigma sets, probed afresh)
