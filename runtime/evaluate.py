@@ -69,13 +69,8 @@ def _evaluate_windows(predictor, ids, is_oov, dropped_before, holdout, orders, p
     model = evaluate_windows(predictor.probabilities, contexts[split:], held_targets, progress=progress)
     # Each n-gram reads the order - 1 words before the target, as an n-gram shipped instead would.
     target_positions = np.arange(split, len(targets)) + config.seq_len - 1
-    baselines = []
-    for order in orders:
-        baseline = KneserNey.fit(ids[: split + config.seq_len - 1], config.vocab_size, order=order)
-        padded = np.concatenate([np.zeros(order - 1, dtype=np.int32), ids])
-        held_contexts = np.lib.stride_tricks.sliding_window_view(padded, order)[target_positions, :-1]
-        scores = evaluate_windows(baseline.probs_batch, held_contexts, held_targets, progress=progress)
-        baselines.append(_row(order, scores))
+    training = ids[: split + config.seq_len - 1]
+    baselines = _kneser_ney_rows(training, ids, target_positions, config.vocab_size, orders, progress)
     return _report(model, baselines, int(np.count_nonzero(touched[split:])), split)
 
 
@@ -89,19 +84,23 @@ def _evaluate_stream(predictor, ids, is_oov, dropped_before, holdout, orders, pr
     positions = np.arange(len(held), dtype=np.int32)[:, None]  # evaluate_windows' contexts: row numbers
     reader = predictor.stream_reader(held)
     model = evaluate_windows(lambda rows: reader(len(rows)), positions, held, progress=progress)
-    baselines = []
-    for order in orders:
-        baseline = KneserNey.fit(ids[:split], predictor.vocab_size, order=order)
-        padded = np.concatenate([np.zeros(order - 1, dtype=np.int32), held])
-        contexts = np.lib.stride_tricks.sliding_window_view(padded, order)[:, :-1]
-        baselines.append(_row(order, evaluate_windows(baseline.probs_batch, contexts, held, progress=progress)))
+    baselines = _kneser_ney_rows(ids[:split], held, np.arange(len(held)), predictor.vocab_size, orders, progress)
     touched = is_oov[split:] | (dropped_before[split:] > 0)
     return _report(model, baselines, int(np.count_nonzero(touched)), split)
 
 
-def _row(order: int, scores: dict) -> dict:
-    scores.pop("windows")
-    return {"name": f"interpolated Kneser-Ney {order}-gram", **scores}
+def _kneser_ney_rows(training, stream, positions, vocab_size: int, orders, progress) -> list[dict]:
+    """One row per order: Kneser-Ney fitted on `training`, scored on stream[positions], each target read
+    from the order - 1 ids before it in `stream` (the start of the stream padded with 0)."""
+    rows = []
+    for order in orders:
+        baseline = KneserNey.fit(training, vocab_size, order=order)
+        padded = np.concatenate([np.zeros(order - 1, dtype=np.int32), stream])
+        contexts = np.lib.stride_tricks.sliding_window_view(padded, order)[positions, :-1]
+        scores = evaluate_windows(baseline.probs_batch, contexts, stream[positions], progress=progress)
+        scores.pop("windows")
+        rows.append({"name": f"interpolated Kneser-Ney {order}-gram", **scores})
+    return rows
 
 
 def _report(model: dict, baselines: list[dict], touched: int, split: int) -> dict:

@@ -140,12 +140,10 @@ class Predictor:
     # --- text -> ids -------------------------------------------------------------------------------
     def encode(self, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
         """The model's input for `text`: its last seq_len - 1 known ids, left-padded with 0 as pad_sequences does."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be str, not {type(text).__name__}")
-        ids, unknown = self.tokenizer.encode_words(text)
+        ids, unknown = self._encode_words(text)
         tail = ids[-self.context_len :]
         context = np.array([0] * (self.context_len - len(tail)) + tail, dtype=np.int32)
-        return context, tuple(unknown)
+        return context, unknown
 
     # --- predictions -------------------------------------------------------------------------------
     def predict_next(self, text: str, k: int = 5) -> Prediction:
