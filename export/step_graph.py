@@ -27,6 +27,7 @@ def step_layers(model, config: TrainConfig, *, unroll: bool) -> list:
     for index in range(1, config.layers + 1):
         source = model.get_layer(f"lstm_{index}")
         layer_config = source.get_config()
+        layer_config.pop("weight_drop", None)  # training only (train/model.py DropConnectLSTM): a plain LSTM here
         layer_config.update(
             name=f"step_lstm_{index}",
             return_sequences=index < config.layers,  # the last layer's final h is all the softmax needs

@@ -34,6 +34,7 @@ class TrainConfig:
     layers: int = 1  # sequence: stacked LSTM layers
     dropout: float = 0.0  # sequence: dropout between layers and before the softmax (one mask per sequence)
     embedding_dropout: float = 0.0  # sequence: dropout on the embeddings (one mask per sequence)
+    weight_drop: float = 0.0  # sequence: DropConnect on each LSTM's hidden-to-hidden weights (one mask per batch)
     tie_embeddings: bool = (
         False  # sequence: the softmax reads the embedding table backwards (needs units == embedding_dim)
     )
@@ -81,7 +82,7 @@ class TrainConfig:
             raise InputError("vocab_from_training_split needs an oov_token for the words only the held-out text has")
         if not self.learning_rate > 0:
             raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
-        for name in ("dropout", "embedding_dropout"):
+        for name in ("dropout", "embedding_dropout", "weight_drop"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise InputError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if not 0.0 < self.lr_decay <= 1.0:

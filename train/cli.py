@@ -68,6 +68,9 @@ def add_train(subparsers, help_line: str) -> None:
     p.add_argument("--dropout", type=float, default=None, help="sequence: dropout before the softmax (preset value)")
     p.add_argument("--embedding-dropout", type=float, default=None, help="sequence: dropout on the embeddings")
     p.add_argument(
+        "--weight-drop", type=float, default=None, help="sequence: DropConnect on the LSTMs' hidden-to-hidden weights"
+    )
+    p.add_argument(
         "--tie-embeddings",
         action=argparse.BooleanOptionalAction,
         default=None,

@@ -188,12 +188,11 @@ def load_training_dir(path: str | Path) -> TrainedModel:
 
     try:
         # safe_mode=True refuses lambdas and arbitrary code in the archive: model files come from elsewhere.
-        # TiedEmbedding is the one layer of ours a model may hold; it is passed by name, not registered code.
-        from nextword.train.model import TiedEmbedding
+        # Our own layers are passed by name, not registered code: the only classes such a file may name.
+        from nextword.train.model import DropConnectLSTM, TiedEmbedding
 
-        model = keras.saving.load_model(
-            path / MODEL_FILE, custom_objects={"nextword>TiedEmbedding": TiedEmbedding}, compile=False, safe_mode=True
-        )
+        ours = {"nextword>TiedEmbedding": TiedEmbedding, "nextword>DropConnectLSTM": DropConnectLSTM}
+        model = keras.saving.load_model(path / MODEL_FILE, custom_objects=ours, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad archive; users need one line
         raise InputError(
             f"cannot load {path / MODEL_FILE}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
@@ -238,7 +237,7 @@ def check_sequence_architecture(model, config: TrainConfig) -> None:
         expected["probs"] = (config.units, config.vocab_size)
     for layer in range(1, config.layers + 1):
         expected[f"lstm_{layer}"] = (config.embedding_dim if layer == 1 else config.units, 4 * config.units)
-    kinds = ("Embedding", "TiedEmbedding", "LSTM", "Dense")
+    kinds = ("Embedding", "TiedEmbedding", "LSTM", "DropConnectLSTM", "Dense")
     found = {layer.name: layer for layer in model.layers if type(layer).__name__ in kinds}
     if sorted(found) != sorted(expected):
         raise InputError(

@@ -44,7 +44,10 @@ def build_sequence_model(config: TrainConfig) -> keras.Model:
     x = table(tokens)
     x = keras.layers.Dropout(config.embedding_dropout, noise_shape=(None, 1, config.embedding_dim), name="dropout_0")(x)
     for layer in range(1, config.layers + 1):
-        x, _, _ = keras.layers.LSTM(config.units, return_sequences=True, return_state=True, name=f"lstm_{layer}")(x)
+        lstm = DropConnectLSTM(
+            config.units, weight_drop=config.weight_drop, return_sequences=True, return_state=True, name=f"lstm_{layer}"
+        )
+        x, _, _ = lstm(x)
         x = keras.layers.Dropout(config.dropout, noise_shape=(None, 1, config.units), name=f"dropout_{layer}")(x)
     if config.tie_embeddings:
         probs = table(x, project=True)
@@ -91,3 +94,41 @@ class TiedEmbedding(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "dim": self.dim}
+
+
+@keras.saving.register_keras_serializable(package="nextword")
+class DropConnectLSTM(keras.layers.LSTM):
+    """Keras' LSTM with two changes to training, none to what it computes:
+    - weight drop (Merity et al. 2018): in training, the hidden-to-hidden kernel gets one DropConnect mask per
+      batch, shared by every step. It regularizes the recurrence without touching the state, and costs one
+      multiply per batch where Keras' per-step recurrent_dropout costs four matmuls per step;
+    - the input half of every gate, x_t W + b, is one matmul for all steps before the loop instead of one per
+      step, so the loop does h_{t-1} U alone.
+    Its weights are an LSTM's (kernel, recurrent_kernel, bias); export builds a plain LSTM from them."""
+
+    def __init__(self, units: int, weight_drop: float = 0.0, **kwargs):
+        super().__init__(units, **kwargs)
+        self.weight_drop = weight_drop
+        self.drop_seed = keras.random.SeedGenerator()
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        cell, ops = self.cell, keras.ops
+        recurrent = cell.recurrent_kernel
+        if training and self.weight_drop > 0:
+            recurrent = keras.random.dropout(recurrent, self.weight_drop, seed=self.drop_seed)
+        # [time, batch, 4 * units]: every step's input half of the gates, for ops.scan to walk along time
+        projected = ops.transpose(ops.matmul(sequences, cell.kernel) + cell.bias, (1, 0, 2))
+
+        def step(state, z_input):
+            h, c = state
+            i, f, g, o = ops.split(z_input + ops.matmul(h, recurrent), 4, axis=-1)
+            c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
+            h = cell.recurrent_activation(o) * cell.activation(c)
+            return (h, c), (h, c)  # Keras' scan wants the per-step output shaped like the carry
+
+        (h, c), (outputs, _) = ops.scan(step, tuple(initial_state), projected)
+        # What Keras' RNN expects back from inner_loop: (last output, all outputs [batch, time, units], states)
+        return h, ops.transpose(outputs, (1, 0, 2)), [h, c]
+
+    def get_config(self):
+        return {**super().get_config(), "weight_drop": self.weight_drop}

@@ -118,8 +118,9 @@ def test_golden_same_text_same_top5_in_keras_onnx_and_tflite(sequence_exported_d
 
 
 def test_tied_embeddings_train_reload_and_export_as_plain_graphs(tmp_path, embedded_text):
-    """The sequence preset ties its softmax to the embedding table: the training folder reloads in safe mode,
-    the architecture check knows it, and both exports match Keras at every position."""
+    """The sequence preset ties its softmax to the embedding table and drops recurrent weights: the training
+    folder reloads in safe mode, the architecture check knows both layers, and both exports match Keras at every
+    position."""
     from conftest import tiny_sequence_config
     from nextword.export.pipeline import export
     from nextword.runtime.corpus import load_corpus
@@ -130,12 +131,19 @@ def test_tied_embeddings_train_reload_and_export_as_plain_graphs(tmp_path, embed
     import dataclasses
 
     config = dataclasses.replace(
-        tiny_sequence_config(), layers=1, tie_embeddings=True, embedding_dropout=0.3, dropout=0.4, lr_decay=0.5
+        tiny_sequence_config(),
+        layers=1,
+        tie_embeddings=True,
+        embedding_dropout=0.3,
+        dropout=0.4,
+        weight_drop=0.5,
+        lr_decay=0.5,
     )
     train(load_corpus(corpus), config, tmp_path / "t", verbose=0)
     trained = load_training_dir(tmp_path / "t")
     assert type(trained.model.get_layer("embedding")).__name__ == "TiedEmbedding"
     assert "probs" not in {layer.name for layer in trained.model.layers}
+    assert trained.model.get_layer("lstm_1").weight_drop == 0.5
     manifest = export(tmp_path / "t", tmp_path / "e", log=lambda *_: None)
     assert sorted(manifest["files"]) == ["model.onnx", "model.tflite"]
     assert manifest["validation"] and all(row["passed"] for row in manifest["validation"])

@@ -108,3 +108,25 @@ def test_keep_best_epoch_restores_the_best_and_decays_the_rate_after_a_worse_epo
     keep.restore()
     assert keep.best_epoch == 1
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), best))
+
+
+def test_drop_connect_lstm_is_an_lstm_outside_training_and_drops_recurrent_weights_in_it():
+    import keras
+    from nextword.train.model import DropConnectLSTM
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(3, 7, 5)).astype(np.float32)
+    ours = DropConnectLSTM(4, weight_drop=0.5, return_sequences=True, return_state=True)
+    plain = keras.layers.LSTM(4, return_sequences=True, return_state=True)
+    ours(x), plain(x)
+    plain.set_weights(ours.get_weights())
+    for a, b in zip(ours(x, training=False), plain(x, training=False)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+    dropped = np.asarray(ours(x, training=True)[0])
+    assert not np.allclose(dropped, np.asarray(plain(x)[0]), atol=1e-4)  # a mask was applied
+    # Only the recurrence is dropped: the first step reads h_0 = 0, so it is the same with or without the mask.
+    np.testing.assert_allclose(dropped[:, 0], np.asarray(plain(x)[0])[:, 0], atol=1e-6)
+    no_drop = DropConnectLSTM(4, return_sequences=True)
+    no_drop(x)
+    no_drop.set_weights(ours.get_weights())
+    np.testing.assert_allclose(np.asarray(no_drop(x, training=True)), np.asarray(plain(x)[0]), atol=1e-6)

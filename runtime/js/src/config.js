@@ -7,7 +7,7 @@ export const CONFIG_VERSION = 1;
 export const KIND_NAMES = ['window', 'sequence'];
 const EARLY_STOPPING_METRICS = ['loss', 'accuracy', 'top5'];
 const DEFAULTS = { kind: 'window', seq_len: 3, embedding_dim: 8, units: 8, hidden: 8, layers: 1, dropout: 0.0,
-  embedding_dropout: 0.0, tie_embeddings: false, lr_decay: 1.0, chunk_len: 35,
+  embedding_dropout: 0.0, weight_drop: 0.0, tie_embeddings: false, lr_decay: 1.0, chunk_len: 35,
   clipnorm: null, early_stopping: 'loss', patience: 0, epochs: 20, batch_size: 128, validation_split: 0.1, learning_rate: 0.01,
   seed: 0, num_words: null, oov_token: null, vocab_from_training_split: false, vocab_size: 0, corpus_sha256: '',
   corpus_name: '', preset: 'default', version: CONFIG_VERSION };
@@ -55,7 +55,7 @@ function check(c) {
   if (typeof c.learning_rate !== 'number' || !(c.learning_rate > 0)) {
     throw new InputError(`learning_rate must be positive, got ${JSON.stringify(c.learning_rate)}`);
   }
-  for (const name of ['dropout', 'embedding_dropout']) {
+  for (const name of ['dropout', 'embedding_dropout', 'weight_drop']) {
     if (typeof c[name] !== 'number' || !(c[name] >= 0 && c[name] < 1)) throw new InputError(`${name} must be in [0, 1), got ${JSON.stringify(c[name])}`);
   }
   if (typeof c.lr_decay !== 'number' || !(c.lr_decay > 0 && c.lr_decay <= 1)) throw new InputError(`lr_decay must be in (0, 1], got ${JSON.stringify(c.lr_decay)}`);
