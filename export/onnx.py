@@ -42,6 +42,8 @@ def convert_to_onnx(model: keras.Model, config: TrainConfig, *, opset: int = 17,
             return signature.serving_outputs(model(tokens, training=False), config.vocab_size)
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=opset)
+    if config.kind == "sequence" and config.tie_embeddings:
+        _share_tied_table(proto)
     _name_dynamic_dimensions(proto)
     _check_signature(proto, config)
     _check_ops(proto)
@@ -51,6 +53,35 @@ def convert_to_onnx(model: keras.Model, config: TrainConfig, *, opset: int = 17,
     _set_metadata(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)
     return proto.SerializeToString()
+
+
+def _share_tied_table(proto: onnx.ModelProto) -> None:
+    """Store the tied table once. tf2onnx folds the softmax's E^T into an initializer of its own, beside the E
+    that Gather reads, so the file would hold the largest tensor twice; Gemm(h, E, transB=1) computes the same
+    h E^T from E itself. Nothing changes if the graph is not the one expected (the export's validation then
+    still compares it with Keras)."""
+    graph = proto.graph
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    ranks = {
+        value.name: len(value.type.tensor_type.shape.dim)
+        for value in onnx.shape_inference.infer_shapes(proto).graph.value_info
+    }
+    readers = [name for node in graph.node for name in node.input]
+    for node in graph.node:
+        if node.op_type != "MatMul" or node.input[1] not in initializers or ranks.get(node.input[0]) != 2:
+            continue
+        folded_name = node.input[1]
+        folded = numpy_helper.to_array(initializers[folded_name])
+        for table in graph.initializer:
+            if tuple(table.dims) != folded.shape[::-1] or not np.array_equal(numpy_helper.to_array(table).T, folded):
+                continue
+            gemm = onnx.helper.make_node(
+                "Gemm", [node.input[0], table.name], list(node.output), name=node.name, transB=1
+            )
+            node.CopyFrom(gemm)
+            if readers.count(folded_name) == 1:
+                graph.initializer.remove(initializers[folded_name])
+            return
 
 
 def quantize_onnx(onnx_bytes: bytes, mode: str) -> bytes:

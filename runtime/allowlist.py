@@ -129,5 +129,6 @@ def _matches(actual: tuple, pattern: tuple) -> bool:
 # window's operators it concatenates every layer's (h, c) into state_out (2 x layers inputs) and, in TFLite,
 # packs the last layer's one-step output.
 ONNX_OPERATORS["sequence"][("", "Concat")] = {(2 * layers, 1) for layers in range(1, 65)}  # limits.max_layers
+ONNX_OPERATORS["sequence"][("", "Gemm")] = {(2, 1)}  # the tied softmax, h E^T, reading the embedding table itself
 TFLITE_OPERATORS["sequence"][2] = {((F32, F32, MORE), (F32,), 10)}  # CONCATENATION
 TFLITE_OPERATORS["sequence"][83] = TFLITE_OPERATORS["sequence"][83] | {((F32, MORE), (F32,), 59)}  # PACK

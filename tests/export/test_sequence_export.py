@@ -147,6 +147,13 @@ def test_tied_embeddings_train_reload_and_export_as_plain_graphs(tmp_path, embed
     manifest = export(tmp_path / "t", tmp_path / "e", log=lambda *_: None)
     assert sorted(manifest["files"]) == ["model.onnx", "model.tflite"]
     assert manifest["validation"] and all(row["passed"] for row in manifest["validation"])
+    import onnx
+
+    # The table is stored once: Gather reads it as E, and the softmax's Gemm reads it as E^T (transB).
+    proto = onnx.load(tmp_path / "e" / "model.onnx")
+    table_shape = sorted([trained.config.vocab_size, trained.config.embedding_dim])
+    assert [sorted(t.dims) for t in proto.graph.initializer].count(table_shape) == 1
+    assert [(n.op_type, n.attribute[0].i) for n in proto.graph.node if n.op_type == "Gemm"] == [("Gemm", 1)]
 
 
 def test_a_tied_config_refuses_an_untied_model(sequence_keras_dir):
