@@ -109,7 +109,8 @@ class DropConnectLSTM(keras.layers.LSTM):
     def __init__(self, units: int, weight_drop: float = 0.0, **kwargs):
         super().__init__(units, **kwargs)
         self.weight_drop = weight_drop
-        self.drop_seed = keras.random.SeedGenerator()
+        # Only when used: making a seed generator draws from the global seed, which would shift every later draw.
+        self.drop_seed = keras.random.SeedGenerator() if weight_drop > 0 else None
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell, ops = self.cell, keras.ops
