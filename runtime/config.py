@@ -55,6 +55,10 @@ class TrainConfig:
     # Fit the vocabulary on the training split only, as a real held-out set demands: words seen only in the
     # held-out tail become the OOV id instead of ids the model was trained to never predict. Needs oov_token.
     vocab_from_training_split: bool = False
+    # Words seen fewer times than this in the text the vocabulary is fitted on become the OOV id too (needs
+    # oov_token): on a small text every word would otherwise get an id, the OOV id would never be a training
+    # target, and the model would learn that new words never come. Lowers num_words to the words kept.
+    min_count: int = 1
     vocab_size: int = 0  # len(index_word) + 1: id 0 is reserved for padding
     corpus_sha256: str = ""  # which text these weights came from
     corpus_name: str = ""  # a path or the name of the embedded corpus, for people
@@ -78,6 +82,10 @@ class TrainConfig:
             raise InputError(f"validation_split must be in [0, 1), got {self.validation_split}")
         if self.num_words is not None and (not isinstance(self.num_words, int) or self.num_words < 2):
             raise InputError(f"num_words must be an integer of at least 2, got {self.num_words!r}")
+        if not isinstance(self.min_count, int) or self.min_count < 1:
+            raise InputError(f"min_count must be a positive integer, got {self.min_count!r}")
+        if self.min_count > 1 and self.oov_token is None:
+            raise InputError("min_count needs an oov_token for the words it leaves out")
         if self.vocab_from_training_split and self.oov_token is None:
             raise InputError("vocab_from_training_split needs an oov_token for the words only the held-out text has")
         if not self.learning_rate > 0:

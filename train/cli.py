@@ -48,6 +48,7 @@ def add_train(subparsers, help_line: str) -> None:
         "epochs",
         "batch_size",
         "num_words",
+        "min_count",
         "patience",
     ):
         p.add_argument(

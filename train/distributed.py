@@ -92,6 +92,7 @@ def train_stream(
     plan = stream.count_vocabulary(paths, config)
     config = dataclasses.replace(
         config,
+        num_words=plan.tokenizer.num_words,  # min_count may have lowered it
         vocab_size=vocab_size_of(plan.tokenizer),
         corpus_sha256=plan.sha256,
         corpus_name=stream.corpus_name(paths),

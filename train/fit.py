@@ -62,6 +62,7 @@ def prepare(corpus_text: str, config: TrainConfig, tokenizer: Tokenizer | None =
             tokenizer.fit_on_texts([words[: training_words_end(words, config)]])
         else:
             tokenizer.fit_on_texts([corpus_text])  # the classic lesson: the vocabulary of the whole text
+        drop_rare_words(tokenizer, config)
     if not tokenizer.word_index:
         raise InputError("the corpus has no words once punctuation is removed")
     ids = np.asarray(tokenizer.texts_to_sequences([corpus_text])[0], dtype=np.int32)
@@ -76,6 +77,15 @@ def prepare(corpus_text: str, config: TrainConfig, tokenizer: Tokenizer | None =
     return Prepared(tokenizer, ids, contexts, targets, split_at, split_at + config.seq_len - 1)
 
 
+def drop_rare_words(tokenizer: Tokenizer, config: TrainConfig) -> None:
+    """config.min_count, by lowering num_words: the tokenizer ranks words by count, so the words seen fewer
+    times than min_count hold the last ids, and every id from num_words on converts to the OOV id."""
+    if config.min_count > 1:
+        kept = sum(1 for count in tokenizer.word_counts.values() if count >= config.min_count)
+        cap = kept + 2  # id 0 is padding and id 1 the OOV token
+        tokenizer.num_words = min(tokenizer.num_words or cap, cap)
+
+
 def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool = False, verbose: int = 1) -> Path:
     """Fit the model on `corpus` and write the training folder `out` atomically. Returns `out`."""
     check_output_dir(out, force=force)  # fail before minutes of training, not after
@@ -87,7 +97,11 @@ def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool =
 
     data = prepare(corpus.text, config)
     config = dataclasses.replace(
-        config, vocab_size=vocab_size_of(data.tokenizer), corpus_sha256=corpus.sha256, corpus_name=corpus.name
+        config,
+        num_words=data.tokenizer.num_words,  # min_count may have lowered it
+        vocab_size=vocab_size_of(data.tokenizer),
+        corpus_sha256=corpus.sha256,
+        corpus_name=corpus.name,
     )
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()  # same seed -> same weights, even with threads

@@ -25,6 +25,7 @@ PRESETS = {
         num_words=3000,
         oov_token="<unk>",
         vocab_from_training_split=True,
+        min_count=2,
         preset="small",
     ),
 }
@@ -56,6 +57,7 @@ PRESETS["sequence"] = dataclasses.replace(
     num_words=5000,
     oov_token="<unk>",
     vocab_from_training_split=True,
+    min_count=2,
     early_stopping="loss",
     patience=3,
     preset="sequence",

@@ -22,6 +22,7 @@ from nextword.runtime.contract import START_ID
 from nextword.runtime.errors import InputError
 from nextword.runtime.tokenizer import DEFAULT_FILTERS, Tokenizer, text_to_word_sequence
 from nextword.runtime.windows import split_stream, split_train_holdout
+from nextword.train.fit import drop_rare_words
 
 READ_BYTES = 1 << 20  # text read per block
 SHUFFLE_IDS = 1 << 22  # ids held in the shuffle buffer (16 MiB), whatever the corpus size
@@ -125,6 +126,7 @@ def count_vocabulary(paths: list[str | os.PathLike], config: TrainConfig) -> Str
     tokenizer.word_docs = dict.fromkeys(counts, 1)  # the whole text is one document
     tokenizer.document_count = 1
     tokenizer.fit_on_texts([])  # ranks word_counts into word_index exactly as a fit does
+    drop_rare_words(tokenizer, config)
     if not tokenizer.word_index:
         raise InputError("the corpus has no words once punctuation is removed")
     n_ids = n_words

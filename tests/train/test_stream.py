@@ -39,6 +39,7 @@ def small_blocks(monkeypatch):
         {"num_words": 300, "oov_token": "<unk>"},
         {"num_words": 3000, "oov_token": "<unk>", "vocab_from_training_split": True, "seq_len": 4},
         {"kind": "sequence", "num_words": 500, "oov_token": "<unk>", "vocab_from_training_split": True},
+        {"kind": "sequence", "oov_token": "<unk>", "vocab_from_training_split": True, "min_count": 3},
     ],
 )
 def test_counting_pass_and_ids_equal_the_legacy_tokenizer(shards, shakespeare_text, overrides):

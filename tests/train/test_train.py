@@ -1,5 +1,6 @@
 """The training stage on real text: loss goes down, the folder reloads, the same seed gives the same weights."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -88,6 +89,23 @@ def test_vocab_from_training_split_keeps_held_out_words_unknown(tmp_path):
     assert oov not in data.targets[: data.split_at]  # every training word is in the vocabulary
     with pytest.raises(InputError, match="needs an oov_token"):
         tiny_config(vocab_from_training_split=True)
+
+
+def test_min_count_makes_words_seen_once_unknown_so_the_model_sees_the_oov_id_in_training():
+    from nextword.train.fit import prepare
+
+    text = "the cat sat on the mat and the dog sat on the cat " * 10 + "once only words " + "the mat " * 60
+    config = tiny_config(kind="sequence", chunk_len=5, oov_token="<unk>", vocab_from_training_split=True, min_count=2)
+    data = prepare(text, config)
+    oov, index = data.tokenizer.word_index["<unk>"], data.tokenizer.word_index
+    assert data.tokenizer.num_words == 2 + len({"the", "cat", "sat", "on", "mat", "and", "dog"})
+    assert all(index[w] < data.tokenizer.num_words for w in ("the", "mat", "dog"))
+    assert all(index[w] >= data.tokenizer.num_words for w in ("once", "only", "words"))  # seen once
+    train_ids = data.ids[: data.stream_split]
+    assert (train_ids == oov).sum() == 3  # the training targets now include the OOV id
+    assert prepare(text, dataclasses.replace(config, min_count=1)).tokenizer.num_words is None
+    with pytest.raises(InputError, match="min_count needs an oov_token"):
+        tiny_config(min_count=2)
 
 
 def test_keep_best_epoch_restores_the_best_and_decays_the_rate_after_a_worse_epoch():

@@ -9,7 +9,7 @@ const EARLY_STOPPING_METRICS = ['loss', 'accuracy', 'top5'];
 const DEFAULTS = { kind: 'window', seq_len: 3, embedding_dim: 8, units: 8, hidden: 8, layers: 1, dropout: 0.0,
   embedding_dropout: 0.0, weight_drop: 0.0, tie_embeddings: false, lr_decay: 1.0, chunk_len: 35,
   clipnorm: null, early_stopping: 'loss', patience: 0, epochs: 20, batch_size: 128, validation_split: 0.1, learning_rate: 0.01,
-  seed: 0, num_words: null, oov_token: null, vocab_from_training_split: false, vocab_size: 0, corpus_sha256: '',
+  seed: 0, num_words: null, oov_token: null, vocab_from_training_split: false, min_count: 1, vocab_size: 0, corpus_sha256: '',
   corpus_name: '', preset: 'default', version: CONFIG_VERSION };
 
 /** Parse and check a config JSON; returns the plain object. InputError / UnsupportedVersionError. */
@@ -40,9 +40,10 @@ function check(c) {
     throw new InputError('bundled config has a non-integer seq_len or vocab_size');
   }
   if (c.seq_len < 2) throw new InputError(`seq_len must be at least 2 (one context word and one target), got ${c.seq_len}`);
-  for (const name of ['embedding_dim', 'units', 'hidden', 'epochs', 'batch_size', 'layers', 'chunk_len']) {
+  for (const name of ['embedding_dim', 'units', 'hidden', 'epochs', 'batch_size', 'layers', 'chunk_len', 'min_count']) {
     if (!Number.isInteger(c[name]) || c[name] < 1) throw new InputError(`${name} must be a positive integer, got ${JSON.stringify(c[name])}`);
   }
+  if (c.min_count > 1 && c.oov_token === null) throw new InputError('min_count needs an oov_token for the words it leaves out');
   if (typeof c.validation_split !== 'number' || !(c.validation_split >= 0 && c.validation_split < 1)) {
     throw new InputError(`validation_split must be in [0, 1), got ${JSON.stringify(c.validation_split)}`);
   }
