@@ -107,6 +107,8 @@ class DropConnectLSTM(keras.layers.LSTM):
     Its weights are an LSTM's (kernel, recurrent_kernel, bias); export builds a plain LSTM from them."""
 
     def __init__(self, units: int, weight_drop: float = 0.0, **kwargs):
+        if kwargs.get("go_backwards") or kwargs.get("stateful"):
+            raise ValueError("DropConnectLSTM reads its sequences forwards and from the given state only")
         super().__init__(units, **kwargs)
         self.weight_drop = weight_drop
         # Only when used: making a seed generator draws from the global seed, which would shift every later draw.
