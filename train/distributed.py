@@ -182,6 +182,7 @@ class Run:
     def _batches(self, epoch: int):
         """(global rows, this worker's rows) per step, prefetched by tf.data in a background thread."""
         import tensorflow as tf
+        from nextword.train.fit import pipeline
 
         cluster, config = self.cluster, self.config
         width = 2 * config.chunk_len if config.kind == "sequence" else config.seq_len
@@ -191,7 +192,7 @@ class Run:
                 yield len(batch), batch[stream.local_slice(len(batch), cluster.n_workers, cluster.worker)]
 
         signature = (tf.TensorSpec([], tf.int64), tf.TensorSpec([None, width], tf.int32))
-        dataset = tf.data.Dataset.from_generator(local, output_signature=signature).prefetch(8)
+        dataset = pipeline(local, signature, prefetch=8)
         for n_global, rows in dataset:
             yield int(n_global), rows
 

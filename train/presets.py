@@ -33,7 +33,7 @@ PRESETS = {
 # The recommended model: a stateful LSTM language model over the whole text so far. Chosen on tinyshakespeare
 # and checked on the Jargon File (the README's quality table): one tied 384-unit layer with dropout masks
 # shared over time, weight drop on the recurrent kernel and a learning rate halved after every epoch without
-# gain. Measured alternatives (perplexity against Kneser-Ney 5-gram on tinyshakespeare; -23.2 % here): no
+# gain. Measured alternatives (perplexity against Kneser-Ney 5-gram on tinyshakespeare; -23.0 % here): no
 # weight drop -20.9 % (and 2.1-2.5 % worse on the Jargon File at epochs 8-12), 256 units -17.8 %, untied tables
 # (overfit sooner), two layers (diverged on the held-out stream), 512 units (too slow for the 15-minute
 # budget), carrying the state across training batches (worse: 223.7 against 212.2 at epoch 9), a moving

@@ -8,6 +8,8 @@ chunk_len; the held-out tail is then read as one long text.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import numpy as np
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.contract import START_ID
@@ -22,37 +24,24 @@ def training_chunks(train_ids: np.ndarray, chunk_len: int, offset: int, n_chunks
     return x, y
 
 
-def chunk_batches(train_ids: np.ndarray, config: TrainConfig):
-    """Shuffled batches of chunks, cut at a new offset every epoch: every word is a target once per epoch,
-    and no word is always the first of its chunk. A keras PyDataset (the class is made here, so that this
-    module imports without Keras)."""
-    import keras
+def chunk_batches(train_ids: np.ndarray, config: TrainConfig) -> tuple[int, Callable[[], Iterator]]:
+    """(batches per epoch, epoch): each call of epoch() cuts the stream at a new offset and yields its chunks
+    as shuffled batches (x, y), so every word is a target about once per epoch and no word is always the first
+    of its chunk. Whole batches only: the last few chunks of a shuffle wait for the next epoch's cut."""
+    rng = np.random.default_rng(config.seed)
+    # The same number of chunks whatever the offset, so every epoch has the same length.
+    n_chunks = (len(train_ids) - config.chunk_len + 1) // config.chunk_len
+    n_batches = max(1, n_chunks // config.batch_size)
 
-    class Batches(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__()
-            self.rng = np.random.default_rng(config.seed)
-            # The same number of chunks whatever the offset, so every epoch has the same length.
-            self.n_chunks = (len(train_ids) - config.chunk_len + 1) // config.chunk_len
-            self.recut()
+    def epoch() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        offset = int(rng.integers(0, config.chunk_len))
+        x, y = training_chunks(train_ids, config.chunk_len, offset, n_chunks)
+        order = rng.permutation(n_chunks)
+        for start in range(0, n_batches * config.batch_size, config.batch_size):
+            rows = order[start : start + config.batch_size]
+            yield x[rows], y[rows]
 
-        def recut(self):
-            offset = int(self.rng.integers(0, config.chunk_len))
-            x, y = training_chunks(train_ids, config.chunk_len, offset, self.n_chunks)
-            order = self.rng.permutation(self.n_chunks)
-            self.x, self.y = x[order], y[order]
-
-        def __len__(self):
-            return -(-self.n_chunks // config.batch_size)
-
-        def __getitem__(self, index):
-            rows = slice(index * config.batch_size, (index + 1) * config.batch_size)
-            return self.x[rows], self.y[rows]
-
-        def on_epoch_end(self):
-            self.recut()
-
-    return Batches()
+    return n_batches, epoch
 
 
 def state_model(model, config: TrainConfig):

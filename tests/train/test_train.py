@@ -148,3 +148,32 @@ def test_drop_connect_lstm_is_an_lstm_outside_training_and_drops_recurrent_weigh
     no_drop(x)
     no_drop.set_weights(ours.get_weights())
     np.testing.assert_allclose(np.asarray(no_drop(x, training=True)), np.asarray(plain(x)[0]), atol=1e-6)
+
+
+def test_sequence_epochs_are_whole_shuffled_batches_cut_afresh_through_an_untuned_pipeline():
+    from nextword.train.fit import pipeline
+    from nextword.train.sequence import chunk_batches
+
+    ids = np.arange(1, 1000, dtype=np.int32)  # word ids equal to their positions: each chunk shows its cut
+    config = tiny_config(kind="sequence", chunk_len=10, batch_size=16)
+    n_batches, epoch = chunk_batches(ids, config)
+    assert n_batches == 6  # 98 chunks: 6 whole batches of 16, the last 2 chunks wait for the next cut
+    first, second = list(epoch()), list(epoch())
+    assert len(first) == len(second) == n_batches
+    for x, y in first:
+        assert x.shape == y.shape == (16, 10)
+        assert (x[:, 0] == 0).all() and (x[:, 1:] == y[:, :-1]).all()  # the start id, then y shifted by one
+        assert (np.diff(y, axis=1) == 1).all()  # a contiguous piece of the stream
+    for batches in (first, second):
+        assert len({int(y[0, 0]) % 10 for x, y in batches}) == 1  # one cut per epoch
+    assert not np.array_equal(np.concatenate([y for x, y in first]), np.concatenate([y for x, y in second]))
+    small = tiny_config(kind="sequence", chunk_len=10, batch_size=64)
+    assert chunk_batches(ids, small)[0] == 1  # fewer chunks than a batch: one short batch rather than none
+
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, 10), tf.int32)
+    dataset = pipeline(epoch, (spec, spec), n_batches)
+    assert not dataset.options().autotune.enabled  # its thread stalled epoch ends (train/fit.py pipeline)
+    assert int(dataset.cardinality()) == n_batches
+    assert sum(1 for _ in dataset) == sum(1 for _ in dataset) == n_batches  # a fresh epoch per iteration

@@ -1,4 +1,5 @@
-"""`nextword train` refusals: one line on stderr naming the problem, exit code 2, nothing written."""
+"""`nextword train` refusals: one line on stderr naming the problem, exit code 2, nothing written; and a run's
+terminal output without the libraries' start-up chatter."""
 
 import os
 import subprocess
@@ -126,3 +127,24 @@ def test_leftovers_of_a_killed_writer_are_removed_and_a_live_ones_kept(tmp_path)
         (staging / "f").write_text("new")
     assert (out / "f").read_text() == "new"
     assert not orphan.exists() and live.exists() and all(folder.exists() for folder in others)
+
+
+def test_a_sequence_run_prints_progress_and_results_without_tensorflow_chatter(tmp_path, embedded_text):
+    import re
+
+    from conftest import run_process
+
+    corpus = tmp_path / "prose.txt"
+    corpus.write_text(" ".join(embedded_text.split()[:4000]), encoding="utf-8")
+    result = run_process(
+        "train", "--corpus", corpus, "--model", "sequence", "--units", "8", "--embedding-dim", "8",
+        "--epochs", "2", "--out", tmp_path / "t",
+        env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},  # as a user's shell has it
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    output = result.stdout + result.stderr
+    assert b"Epoch 2/2" in output and b"kept epoch" in output
+    # absl/TensorFlow log lines ("I0000 00:00:... generator_dataset_op.cc:213] Memory patch applied ...") and
+    # the known start-up lines must not reach a terminal (runtime/stderr_filter.py).
+    chatter = re.compile(rb"^[IWE]\d{4} \d\d:\d\d|oneDNN custom operations|Memory patch applied", re.M)
+    assert not chatter.search(output), chatter.search(output).group(0)
