@@ -2,6 +2,7 @@
 // checks it, so a file one runtime refuses the other refuses too. Only seq_len and vocab_size drive
 // inference; the rest is checked and passed through to `metadata`.
 import { InputError, UnsupportedVersionError } from './errors.js';
+import { parseStrictJson } from './strict-json.js';
 
 export const CONFIG_VERSION = 1;
 export const KIND_NAMES = ['window', 'sequence'];
@@ -14,12 +15,7 @@ const DEFAULTS = { kind: 'window', seq_len: 3, embedding_dim: 8, units: 8, hidde
 
 /** Parse and check a config JSON; returns the plain object. InputError / UnsupportedVersionError. */
 export function configFromJson(text) {
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`config is not valid JSON: ${error.message}`);
-  }
+  const data = parseStrictJson(text, 'config JSON');
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError('config must be a JSON object');
   if (data.version !== CONFIG_VERSION) {
     throw new UnsupportedVersionError(`config version ${JSON.stringify(data.version ?? null)} is not supported; this nextword reads version ${CONFIG_VERSION}`);

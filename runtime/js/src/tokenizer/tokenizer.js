@@ -1,6 +1,7 @@
 // The legacy Keras Tokenizer, load-and-encode half: the port of train/tokenizer.py (runtime/tokenizer.py)
 // that a runtime needs. Fitting stays in Python; a model file carries the fitted tokenizer as JSON.
 import { InputError } from '../errors.js';
+import { parseStrictJson } from '../strict-json.js';
 import { textToChars, textToWords } from './words.js';
 
 export const DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n';
@@ -62,12 +63,7 @@ export class Tokenizer {
 
 /** Parse the legacy JSON ({"class_name": "Tokenizer", "config": {...}}); InputError when it is malformed. */
 export function tokenizerFromJson(text) {
-  let payload;
-  try {
-    payload = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`tokenizer JSON is malformed: ${error.message}`);
-  }
+  const payload = parseStrictJson(text, 'tokenizer JSON');
   if (!isObject(payload) || payload.class_name !== CLASS_NAME) {
     const found = isObject(payload) ? payload.class_name : typeof payload;
     throw new InputError(`expected a JSON object with class_name "${CLASS_NAME}", got ${JSON.stringify(found)}`);
@@ -91,14 +87,10 @@ export function tokenizerFromJson(text) {
 // A table as [key, value] pairs, keys converted as Python's int(key) would (for the int-keyed ones).
 function decodeTable(config, name, intKeys, type) {
   if (!Object.hasOwn(config, name)) throw new InputError(`tokenizer JSON lacks the '${name}' table`);
-  let table;
-  try {
-    table = JSON.parse(config[name]);
-  } catch {
-    table = undefined;
-  }
   const keys = intKeys ? ' with integer keys' : '';
-  if (typeof config[name] !== 'string' || !isObject(table)) {
+  if (typeof config[name] !== 'string') throw new InputError(`tokenizer JSON field '${name}' is not a JSON-encoded object${keys}`);
+  const table = parseStrictJson(config[name], `tokenizer JSON table '${name}'`);
+  if (!isObject(table)) {
     throw new InputError(`tokenizer JSON field '${name}' is not a JSON-encoded object${keys}`);
   }
   const entries = Object.entries(table).map(([key, value]) => [intKeys ? pyInt(key) : key, value]);
