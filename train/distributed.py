@@ -90,6 +90,10 @@ def train_stream(
     # The strategy must exist before any other TensorFlow op runs in this process.
     strategy = tf.distribute.MultiWorkerMirroredStrategy() if distributed else tf.distribute.get_strategy()
     plan = stream.count_vocabulary(paths, config)
+    if verbose and cluster.worker == 0:
+        from nextword.train.fit import warn_if_small
+
+        warn_if_small(config, plan.train_end)
     config = dataclasses.replace(
         config,
         num_words=plan.tokenizer.num_words,  # min_count may have lowered it

@@ -129,7 +129,7 @@ def test_leftovers_of_a_killed_writer_are_removed_and_a_live_ones_kept(tmp_path)
     assert not orphan.exists() and live.exists() and all(folder.exists() for folder in others)
 
 
-def test_a_sequence_run_prints_progress_and_results_without_tensorflow_chatter(tmp_path, embedded_text):
+def test_a_sequence_run_prints_progress_and_the_small_text_warning_without_library_chatter(tmp_path, embedded_text):
     import re
 
     from conftest import run_process
@@ -144,6 +144,8 @@ def test_a_sequence_run_prints_progress_and_results_without_tensorflow_chatter(t
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     output = result.stdout + result.stderr
     assert b"Epoch 2/2" in output and b"kept epoch" in output
+    warning = [line for line in result.stderr.decode().splitlines() if line.startswith("warning: ")]
+    assert len(warning) == 1 and "training words" in warning[0] and "nextword evaluate" in warning[0]
     # absl/TensorFlow log lines ("I0000 00:00:... generator_dataset_op.cc:213] Memory patch applied ...") and
     # the known start-up lines must not reach a terminal (runtime/stderr_filter.py).
     chatter = re.compile(rb"^[IWE]\d{4} \d\d:\d\d|oneDNN custom operations|Memory patch applied", re.M)
