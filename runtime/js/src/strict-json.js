@@ -25,10 +25,14 @@ function firstDuplicateKey(text) {
     const ch = text[i];
     if (ch === '"') {
       let end = i + 1;
-      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      let escaped = false;
+      while (text[end] !== '"') {
+        escaped ||= text[end] === '\\';
+        end += text[end] === '\\' ? 2 : 1;
+      }
       if (expectKey) {
         const keys = open[open.length - 1];
-        const key = JSON.parse(text.slice(i, end + 1));
+        const key = escaped ? JSON.parse(text.slice(i, end + 1)) : text.slice(i + 1, end);
         if (keys.has(key)) return key;
         keys.add(key);
         expectKey = false;
