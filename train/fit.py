@@ -25,7 +25,7 @@ from nextword.runtime.tokenizer import Tokenizer, text_to_word_sequence, tokeniz
 from nextword.runtime.windows import make_windows, split_stream, split_train_holdout
 
 # Below this many training words the sequence preset lost to the 5-gram (Python's help pages, 59,236 words:
-# +13.7 % perplexity); from ~180,000 up it won (README quality table). Training says so, rather than leave
+# +8.0 % perplexity); from ~180,000 up it won (README quality table). Training says so, rather than leave
 # the user to find out after the fact.
 SMALL_TEXT_WORDS = 100_000
 
