@@ -35,6 +35,7 @@ from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError
 from nextword.runtime.files import check_output_dir
 from nextword.train import stream
+from nextword.train.fit import pipeline, warn_if_small, write_training_dir
 
 EVAL_ROWS = 4096  # held-out windows per scoring call
 EVAL_PIECE = 512  # sequence kind: held-out ids per call, the state carried across calls
@@ -91,8 +92,6 @@ def train_stream(
     strategy = tf.distribute.MultiWorkerMirroredStrategy() if distributed else tf.distribute.get_strategy()
     plan = stream.count_vocabulary(paths, config)
     if verbose and cluster.worker == 0:
-        from nextword.train.fit import warn_if_small
-
         warn_if_small(config, plan.train_end)
     config = dataclasses.replace(
         config,
@@ -109,8 +108,6 @@ def train_stream(
     if verbose:
         print(f"worker {cluster.worker}: weights sha256 {weights_digest(run.model)}", flush=True)
     if cluster.is_chief:
-        from nextword.train.fit import write_training_dir
-
         write_training_dir(out, run.model, plan.tokenizer, config, run.curves, run.keep_best.best_epoch, force=force)
     run.barrier()  # the backups go only once the folder is in place: a crash before this resumes from them
     backups.remove()
@@ -186,7 +183,6 @@ class Run:
     def _batches(self, epoch: int):
         """(global rows, this worker's rows) per step, prefetched by tf.data in a background thread."""
         import tensorflow as tf
-        from nextword.train.fit import pipeline
 
         cluster, config = self.cluster, self.config
         width = 2 * config.chunk_len if config.kind == "sequence" else config.seq_len
