@@ -63,17 +63,16 @@ def measure_throughput(rows: dict, texts: list[str], contexts: np.ndarray, budge
 
 def runtime_breakdown(predictor, texts: list[str], calls: int, k: int) -> dict[str, float]:
     """Median µs of each step predict_next takes, done one by one: where the runtime's overhead goes."""
-    from nextword.runtime.predictor import Prediction
-
     clock = time.perf_counter_ns
     steps = {"encode": [], "engine_and_top_k": [], "result_list": [], "total": []}
     for i in range(calls):
         t0 = clock()
-        context, unknown = predictor.encode(texts[i % len(texts)])
+        ids, unknown = predictor.encode_words(texts[i % len(texts)])
+        context = predictor.model.begin(ids)
         t1 = clock()
-        (top,) = predictor._predict(context[None, :], k)  # the engine call plus ranking (in the graph when it can)
+        top = predictor.model.top(context, k)  # the engine call plus ranking (in the graph when it can)
         t2 = clock()
-        Prediction(top, unknown)
+        predictor.prediction(*top, unknown)
         t3 = clock()
         for name, ns in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t3 - t0)):
             steps[name].append(ns)

@@ -1,4 +1,5 @@
-"""A typing session over a sequence-kind model: the LSTM state is carried, so each new word costs one step.
+"""A typing session: the sequence kind's own state object (JS twin: runtime/js/src/session.js). The LSTM state
+is carried, so each new word costs one step.
 
 s = predictor.session()
 s.feed("to be or")      # runs only these words (one engine call in ONNX, one per word in TFLite)
@@ -21,55 +22,38 @@ import numpy as np
 from nextword.runtime.errors import InputError
 
 
-class Step:
-    """What one engine call left behind: the next word's top-k and the state. Arrays are never written to,
-    so sessions share them freely (copy() is O(1)). A slotted class, not a dataclass: one is made per typed
-    word, and a frozen dataclass's __init__ costs several times as much."""
-
-    __slots__ = ("top_probs", "top_ids", "state", "before", "last_ids", "probs")
-
-    def __init__(self, top_probs, top_ids, state, before, last_ids, probs=None):
-        self.top_probs = top_probs  # [K] float32, highest first
-        self.top_ids = top_ids  # [K] int32
-        self.state = state  # [1, S] float32: the state after the ids
-        self.before = before  # [1, S]: the state before the last engine call, to recompute its full distribution
-        self.last_ids = last_ids  # [1, n] int32: that call's ids
-        self.probs = probs  # [vocab], when the call fetched it
-
-
 class Session:
-    def __init__(self, predictor):
-        self._predictor = predictor
+    def __init__(self, predictor, model):
+        self.predictor = predictor  # text, words and k
+        self.model = model  # the sequence kind (runtime/kinds/sequence.py): steps
         self.reset()
 
     def reset(self) -> None:
-        """Forget the text: back to the state after the start id (cached by the Predictor: no engine call)."""
-        self._step = self._predictor._start_step()
+        """Forget the text: back to the state after the start id (computed once per model: no engine call)."""
+        self.step = self.model.start()
         self.unknown_words: tuple[str, ...] = ()  # words fed since the reset that the vocabulary lacks
         self.words_fed = 0  # ids fed since the reset (unknown words without an OOV id are dropped, not counted)
 
     def copy(self) -> Session:
         """An independent session at the same point of the same text."""
         other = Session.__new__(Session)
-        other._predictor, other._step = self._predictor, self._step
+        other.predictor, other.model, other.step = self.predictor, self.model, self.step
         other.unknown_words, other.words_fed = self.unknown_words, self.words_fed
         return other
 
     @property
     def state(self) -> np.ndarray:
         """A copy of the LSTM state [S], laid out [h_1, c_1, h_2, c_2, ...] (runtime/contract.py)."""
-        return self._step.state[0].copy()
+        return self.step.state[0].copy()
 
     def feed(self, text: str) -> tuple[str, ...]:
         """Run the words of `text` (only these); returns the ones the vocabulary lacks."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be str, not {type(text).__name__}")
-        ids, unknown = self._predictor.tokenizer.encode_words(text)
+        ids, unknown = self.predictor.encode_words(text)
         if ids:
             self.feed_ids(ids)
         if unknown:
-            self.unknown_words += tuple(unknown)
-        return tuple(unknown)
+            self.unknown_words += unknown
+        return unknown
 
     def feed_ids(self, ids) -> None:
         """Run token ids (1 .. vocab_size - 1) as if their words had been fed."""
@@ -78,21 +62,18 @@ class Session:
         ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
         if not ids:
             return
-        p = self._predictor
-        if min(ids) < 1 or max(ids) >= p.vocab_size:
-            raise InputError(f"ids must be in [1, {p.vocab_size})")
-        self._step = p._advance(self._step.state, np.array([ids], dtype=np.int32))[0]
+        vocab_size = self.predictor.vocab_size
+        if min(ids) < 1 or max(ids) >= vocab_size:
+            raise InputError(f"ids must be in [1, {vocab_size})")
+        self.step = self.model.advance(self.step, ids)
         self.words_fed += len(ids)
 
     def predict(self, k: int = 5):
         """The k likeliest next words from the last step: no engine call for k up to the graph's top-k (10)."""
-        p = self._predictor
-        k = p._check_k(k)
-        if k <= len(self._step.top_ids):
-            return p._prediction(self._step.top_probs, self._step.top_ids, k, self.unknown_words)
-        from nextword.runtime.predictor import Prediction
-
-        return Prediction(p._top_k(self._full_probs(), k), self.unknown_words)
+        k = self.predictor.check_k(k)
+        if k > len(self.step.top_ids):
+            self.step = self.model.full(self.step)  # kept: the next predict(k) costs no call either
+        return self.predictor.prediction(*self.model.top(self.step, k), self.unknown_words)
 
     def generate(
         self,
@@ -107,43 +88,7 @@ class Session:
 
         Greedy and top-k sampling (top_k below the graph's top-k) read the graph's own top-k outputs; plain
         sampling fetches the full distribution with each step. The OOV token is never generated."""
-        p = self._predictor
-        top_k = p._check_generate_args(n_words, strategy, temperature, top_k)
-        rng = np.random.default_rng(seed)
-        oov = p._oov_id
-        graph_k = len(self._step.top_ids)
-        # Whether the graph's top-k holds every candidate, the OOV id (which is skipped) included.
-        from_top = strategy == "greedy" or (top_k is not None and top_k + (oov is not None) <= graph_k)
-        words = []
-        for _ in range(n_words):
-            next_id = self._choose(strategy, temperature, top_k, rng, from_top)
-            words.append(p._word_list[next_id])
-            self._step = p._advance(self._step.state, np.array([[next_id]], np.int32), full=not from_top)[0]
-            self.words_fed += 1
-        return " ".join(words)
-
-    def _choose(self, strategy, temperature, top_k, rng, from_top: bool) -> int:
-        from nextword.runtime.predictor import sample
-
-        p, step = self._predictor, self._step
-        if from_top:
-            p._prediction(step.top_probs, step.top_ids, len(step.top_ids), ())  # ids and probabilities checked
-            keep = step.top_ids != p._oov_id if p._oov_id is not None else np.ones(len(step.top_ids), bool)
-            ids, probs = step.top_ids[keep], step.top_probs[keep].astype(np.float64)
-            if len(ids) and strategy == "greedy":
-                return int(ids[0])
-            if len(ids) >= (top_k or 0) > 0:
-                return int(ids[sample(probs[:top_k], temperature, None, rng)])
-        probs = self._full_probs()[1:].astype(np.float64)  # id 0 is the start/padding id, never a word
-        if p._oov_id is not None and len(probs) > 1:
-            probs[p._oov_id - 1] = 0.0
-        if strategy == "greedy":
-            return int(np.argmax(probs)) + 1
-        return sample(probs, temperature, top_k, rng) + 1
-
-    def _full_probs(self) -> np.ndarray:
-        step = self._step
-        if step.probs is None:  # recompute the last call with the full distribution: one engine call
-            step = self._predictor._advance(step.before, step.last_ids, full=True)[0]
-            self._step = step
-        return step.probs
+        choice = self.predictor.check_generate(n_words, strategy, temperature, top_k, seed)
+        text, self.step = self.predictor.continue_from(self.step, n_words, choice)
+        self.words_fed += n_words
+        return text

@@ -48,7 +48,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import mutations  # noqa: E402
 import structure  # noqa: E402
 from nextword.runtime.errors import NextwordError  # noqa: E402
-from nextword.runtime.predictor import Predictor, sniff_format  # noqa: E402
+from nextword.runtime.predictor import Predictor  # noqa: E402
+from nextword.runtime.sniff import sniff_format  # noqa: E402
 
 PROMPT = "to be or not to"
 OUTCOMES = ("ran", "refused", "other", "crash", "hang", "memory")

@@ -132,13 +132,13 @@ def test_whole_distributions_are_checked_where_they_are_read(window, change, sai
 
 def test_the_warm_up_checks_the_distribution_sums_to_1(window):
     half = tampered(window, on_probs(lambda a: a / 2))
-    assert "sum to 0.5" in refused(half._warm_up)
-    window._warm_up()  # the real file passes
+    assert "sum to 0.5" in refused(half.warm_up)
+    window.warm_up()  # the real file passes
 
 
 def test_the_warm_up_runs_at_load(model_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(Predictor, "_warm_up", lambda self: calls.append(self.source))
+    monkeypatch.setattr(Predictor, "warm_up", lambda self: calls.append(self.source))
     Predictor.load(model_path)
     assert calls == [model_path.name]
 
@@ -167,24 +167,24 @@ def on_step(index, change):
 )
 def test_sequence_steps_are_checked(sequence, edit, said):
     bad = tampered(sequence, edit)
-    bad._start = sequence._start_step()  # the real start: the edit applies to the steps after it
+    bad.model.start_step = sequence.model.start()  # the real start: the edit applies to the steps after it
     assert said in refused(lambda: bad.predict_next_batch(["the value", "of the"], k=3))
 
 
 def test_sequence_session_and_generation_are_checked(sequence):
     bad = tampered(sequence, on_step(1, _set(0, 0)))
-    bad._start = sequence._start_step()
+    bad.model.start_step = sequence.model.start()
     session = bad.session()
     session.feed("the value")
     assert "outside the vocabulary" in refused(lambda: session.predict(3))
     good_start = tampered(sequence, on_step(0, _set(0, np.nan)))
-    good_start._start = sequence._start_step()
+    good_start.model.start_step = sequence.model.start()
     assert "not finite" in refused(lambda: good_start.generate("the", 3))
 
 
 def test_sequence_warm_up_checks_the_start_distribution(sequence):
     bad = tampered(sequence, on_step(3, lambda a: a * 0.9))
-    assert "sum to" in refused(bad._warm_up)
+    assert "sum to" in refused(bad.warm_up)
 
 
 def test_json_output_never_holds_nan(window, capsys):

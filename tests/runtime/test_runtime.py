@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from conftest import MODEL_FILES, run_python, tiny_config
-from nextword.runtime.backends import Port, Roles
 from nextword.runtime.contract import FORMAT_VERSION
 from nextword.runtime.predictor import Prediction, Predictor
+from nextword.runtime.signature import Port, Roles
 
 PROBABILITY_ATOL = 1e-5
 # Keras probabilities closer than this are a tie: engines may order them either way (export/validate.py agrees).
