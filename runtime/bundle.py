@@ -15,6 +15,7 @@ from nextword.runtime.contract import (
     KEY_CONFIG,
     KEY_FORMAT_VERSION,
     KEY_TOKENIZER,
+    KINDS_BY_VERSION,
     METADATA_KEYS,
     READABLE_FORMAT_VERSIONS,
 )
@@ -80,8 +81,11 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
         else:
             detail = f"{type(exc).__name__}: {str(exc)[:120]}"
         raise CorruptModelError(f"{source} has unreadable bundled metadata: {detail}") from None
-    if version == 1 and config.kind != "window":  # version 1 predates the kinds: its files are window models
-        raise CorruptModelError(f"{source}: format version 1 holds window models only, not {config.kind!r}")
+    if config.kind not in KINDS_BY_VERSION[version]:  # version 1 predates the kinds: its files are window models
+        raise CorruptModelError(
+            f"{source}: format version {version} holds {' and '.join(KINDS_BY_VERSION[version])} models only, "
+            f"not {config.kind!r}"
+        )
     if config.vocab_size < 2:  # id 0 is padding: a model needs at least one word to suggest
         raise VocabularyMismatchError(f"{source}: bundled config vocab_size is {config.vocab_size}; at least 2 needed")
     if vocab_size_of(tokenizer) != config.vocab_size:

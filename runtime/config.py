@@ -13,12 +13,12 @@ import typing
 from dataclasses import dataclass
 
 from nextword.runtime import strict_json
+from nextword.runtime.contract import KINDS
 from nextword.runtime.errors import InputError, UnsupportedVersionError
 
 CONFIG_VERSION = 1
 
 
-KINDS = ("window", "sequence")
 EARLY_STOPPING_METRICS = ("loss", "accuracy", "top5")  # measured on the held-out tail after every epoch
 
 

@@ -31,6 +31,9 @@ from __future__ import annotations
 FORMATS = ("onnx", "tflite")
 QUANTIZE_MODES = ("none", "dynamic", "float16")  # "none": float32 only; the others add model.<mode>.* files
 
+# --- model kinds (runtime/kinds/, runtime/js/src/kinds/) ---------------------------------------------
+KINDS = ("window", "sequence")
+
 # --- graph -------------------------------------------------------------------------------------------
 INPUT = "tokens"
 PROBS = "probs"
@@ -62,7 +65,29 @@ def expected_shapes(context_len: int, vocab_size: int) -> dict[str, tuple[str, t
 # 1: window kind only (no `kind` in the config). 2: `kind` in the config, and the sequence kind.
 FORMAT_VERSION = 2
 READABLE_FORMAT_VERSIONS = (1, 2)
+KINDS_BY_VERSION = {1: ("window",), 2: KINDS}  # the kinds a file of each format version may hold
 KEY_FORMAT_VERSION = "nextword.format_version"
 KEY_TOKENIZER = "nextword.tokenizer"
 KEY_CONFIG = "nextword.config"
 METADATA_KEYS = (KEY_FORMAT_VERSION, KEY_TOKENIZER, KEY_CONFIG)
+
+# What the JavaScript runtime must agree on, written to runtime/js/src/contract.js by
+# runtime/js/scripts/make_contract.py (tests/runtime/test_contract.py fails when the two differ).
+SHARED_WITH_JS = (
+    "KINDS",
+    "INPUT",
+    "PROBS",
+    "TOP_PROBS",
+    "TOP_IDS",
+    "STATE",
+    "STATE_OUT",
+    "START_ID",
+    "MAX_TOP_K",
+    "FORMAT_VERSION",
+    "READABLE_FORMAT_VERSIONS",
+    "KINDS_BY_VERSION",
+    "KEY_FORMAT_VERSION",
+    "KEY_TOKENIZER",
+    "KEY_CONFIG",
+    "METADATA_KEYS",
+)

@@ -3,14 +3,13 @@
 // version this runtime does not read is refused with both versions named.
 import { configFromJson } from './config.js';
 import { CorruptModelError, InputError, MissingMetadataError, UnsupportedVersionError, VocabularyMismatchError } from './errors.js';
-import { FORMAT_VERSION, KINDS, READABLE_FORMAT_VERSIONS } from './kinds/index.js';
+import {
+  FORMAT_VERSION, KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER, KINDS_BY_VERSION, METADATA_KEYS, READABLE_FORMAT_VERSIONS,
+} from './contract.js';
+import { KINDS } from './kinds/index.js';
 import { tokenizerFromJson } from './tokenizer/tokenizer.js';
 
-export const KEY_FORMAT_VERSION = 'nextword.format_version';
-export const KEY_TOKENIZER = 'nextword.tokenizer';
-export const KEY_CONFIG = 'nextword.config';
-export const METADATA_KEYS = [KEY_FORMAT_VERSION, KEY_TOKENIZER, KEY_CONFIG];
-export { FORMAT_VERSION, READABLE_FORMAT_VERSIONS };
+export { FORMAT_VERSION, KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER, METADATA_KEYS, READABLE_FORMAT_VERSIONS };
 
 /** Ids the model can output: 0 (padding) up to the largest word id, capped by num_words (as Python). */
 export function vocabSizeOf(tokenizer) {
@@ -48,8 +47,8 @@ export function decodeBundle(entries, { source = 'model' } = {}) {
     }
     throw error;
   }
-  if (version === 1 && config.kind !== 'window') { // version 1 predates the kinds: its files are window models
-    throw new CorruptModelError(`${source}: format version 1 holds window models only, not ${JSON.stringify(config.kind)}`);
+  if (!KINDS_BY_VERSION[version].includes(config.kind)) { // version 1 predates the kinds: its files are window models
+    throw new CorruptModelError(`${source}: format version ${version} holds ${KINDS_BY_VERSION[version].join(' and ')} models only, not ${JSON.stringify(config.kind)}`);
   }
   const kind = KINDS[config.kind];
   if (!kind) throw new UnsupportedVersionError(`${source} holds a ${JSON.stringify(config.kind)} model (format version ${version}), which this JavaScript runtime does not run yet`);

@@ -1,11 +1,11 @@
 // The training config bundled in every file (Python: runtime/config.py TrainConfig), checked as Python
 // checks it, so a file one runtime refuses the other refuses too. Only seq_len and vocab_size drive
 // inference; the rest is checked and passed through to `metadata`.
+import { KINDS as KIND_NAMES } from './contract.js';
 import { InputError, UnsupportedVersionError } from './errors.js';
 import { parseStrictJson } from './strict-json.js';
 
 export const CONFIG_VERSION = 1;
-export const KIND_NAMES = ['window', 'sequence'];
 const EARLY_STOPPING_METRICS = ['loss', 'accuracy', 'top5'];
 const DEFAULTS = { kind: 'window', seq_len: 3, embedding_dim: 8, units: 8, hidden: 8, layers: 1, dropout: 0.0,
   embedding_dropout: 0.0, weight_drop: 0.0, tie_embeddings: false, lr_decay: 1.0, chunk_len: 35,

@@ -10,10 +10,7 @@
 import { sequenceKind } from './sequence.js';
 import { windowKind } from './window.js';
 
-// 1: window kind only (no `kind` in the config). 2: `kind` in the config, and the sequence kind.
-export const FORMAT_VERSION = 2;
-export const READABLE_FORMAT_VERSIONS = [1, 2];
-
+// The kinds' names, and which format versions hold which, come from Python's runtime/contract.py (contract.js).
 export const KINDS = {
   window: windowKind, // Embedding -> LSTM -> Dense over the last seq_len - 1 ids
   sequence: sequenceKind, // the stateful LSTM step graph of format version 2 (kinds/sequence.js, session.js)

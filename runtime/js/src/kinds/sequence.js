@@ -3,12 +3,11 @@
 // with S = 2 * layers * units. A text starts from the zero state with the start id 0 fed first, so a
 // prediction reads the whole text (not a window), and a Session pays only for the words it is fed.
 // ONNX graphs take any n; TFLite graphs a fixed n (1), so ids are fed in steps of that many.
+import { START_ID, STATE_OUT } from '../contract.js';
 import { CorruptModelError, VocabularyMismatchError } from '../errors.js';
 import { readSignature, width } from '../signature.js';
 import { topKIndices } from '../topk.js';
 
-export const START_ID = 0;
-const STATE_OUT = 'state_out';
 
 export const sequenceKind = {
   name: 'sequence',
