@@ -7,11 +7,13 @@ The runtime names both versions when it refuses a file (as llama2.c does with it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from nextword.runtime.casing import case_table_from_json, case_table_to_json
 from nextword.runtime.config import TrainConfig, required_fields
 from nextword.runtime.contract import (
     FORMAT_VERSION,
+    KEY_CASING,
     KEY_CONFIG,
     KEY_FORMAT_VERSION,
     KEY_TOKENIZER,
@@ -42,15 +44,19 @@ class Bundle:
     format_version: int
     tokenizer: Tokenizer
     config: TrainConfig
+    casing: dict = field(default_factory=dict)  # word -> display form (runtime/casing.py); empty: lowercase
 
 
-def encode_bundle(tokenizer: Tokenizer, config: TrainConfig) -> dict[str, str]:
+def encode_bundle(tokenizer: Tokenizer, config: TrainConfig, casing: dict | None = None) -> dict[str, str]:
     # trimmed(): with num_words set, the words past it are dead weight in a file bound for a device.
-    return {
+    entries = {
         KEY_FORMAT_VERSION: str(FORMAT_VERSION),
         KEY_TOKENIZER: tokenizer.trimmed().to_json(),
         KEY_CONFIG: config.to_json(),
     }
+    if casing:
+        entries[KEY_CASING] = case_table_to_json(casing)
+    return entries
 
 
 def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
@@ -97,7 +103,14 @@ def decode_bundle(entries: dict[str, str], *, source: str = "model") -> Bundle:
         raise VocabularyMismatchError(
             f"{source}: bundled tokenizer has ids up to {top}, past vocab_size {config.vocab_size}"
         )
-    return Bundle(version, tokenizer, config)
+    casing = {}
+    if KEY_CASING in entries:
+        words = {tokenizer.index_word.get(i) for i in range(1, config.vocab_size)}
+        try:
+            casing = case_table_from_json(entries[KEY_CASING], words, str.lower)
+        except InputError as exc:
+            raise CorruptModelError(f"{source} has an unreadable casing table: {exc}") from None
+    return Bundle(version, tokenizer, config, casing)
 
 
 def entries_to_text(raw: dict[str, bytes], *, source: str) -> dict[str, str]:

@@ -70,6 +70,9 @@ KEY_FORMAT_VERSION = "nextword.format_version"
 KEY_TOKENIZER = "nextword.tokenizer"
 KEY_CONFIG = "nextword.config"
 METADATA_KEYS = (KEY_FORMAT_VERSION, KEY_TOKENIZER, KEY_CONFIG)
+# Optional, read when present (a file without it loads and shows lowercase words): the display-casing table,
+# a JSON object word -> written form (runtime/casing.py).
+KEY_CASING = "nextword.casing"
 
 # What the JavaScript runtime must agree on, written to runtime/js/src/contract.js by
 # runtime/js/scripts/make_contract.py (tests/runtime/test_contract.py fails when the two differ).
@@ -90,4 +93,5 @@ SHARED_WITH_JS = (
     "KEY_TOKENIZER",
     "KEY_CONFIG",
     "METADATA_KEYS",
+    "KEY_CASING",
 )

@@ -9,18 +9,21 @@ The Predictor does text, words and k; its model kind (runtime/kinds/) turns ids 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import numpy as np
 from nextword.runtime.backends import BACKENDS
 from nextword.runtime.bundle import Bundle, decode_bundle, entries_to_text
+from nextword.runtime.casing import starts_sentence
 from nextword.runtime.errors import CorruptModelError, InputError, UnsafeModelError
 from nextword.runtime.kinds import open_model
 from nextword.runtime.limits import Limits
 from nextword.runtime.model_check import check_model
 from nextword.runtime.sampling import Choice
 from nextword.runtime.sniff import sniff_format
+from nextword.runtime.suggest import Suggester, split_partial
 
 # Limits for untrusted files. The default model is a few hundred KB and a 50k-word vocabulary with
 # 256 hidden units is ~50 MB, so 256 MiB leaves room while refusing a file crafted to exhaust memory.
@@ -170,6 +173,27 @@ class Predictor:
     def prediction(self, ids: list[int], probs: list[float], unknown_words=()) -> Prediction:
         words = self.words
         return Prediction(zip([words[i] for i in ids], probs), unknown_words)
+
+    # --- suggestions: what a keyboard's bar shows ----------------------------------------------------
+    def suggest(self, text: str, k: int = 3) -> Prediction:
+        """The k words a suggestion bar shows for `text`, highest first: completions of the word being typed when
+        `text` ends inside one, else the likeliest next words; never the OOV token, each in display casing."""
+        k = self.check_k(k)
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        finished, partial = split_partial(text, self.tokenizer)
+        ids, unknown = self.encode_words(finished)
+        full = self.suggester.needs_distribution(partial, k, self.model.top_k)
+        return self.suggestions(self.model.begin(ids, full=full), partial, k, starts_sentence(finished), unknown)
+
+    def suggestions(self, state, partial: str, k: int, sentence_start: bool, unknown=()) -> Prediction:
+        """suggest() from a kind's state (a Session's step): for Session.suggest."""
+        return Prediction(self.suggester.suggest(self.model, state, partial, k, sentence_start=sentence_start), unknown)
+
+    @functools.cached_property
+    def suggester(self) -> Suggester:
+        """Built at the first suggestion, not at load (a race builds it twice, harmlessly)."""
+        return Suggester(self.words, self.oov_id, self.bundle.casing, self.tokenizer)
 
     def session(self):
         """A Session (runtime/session.py) that carries the LSTM state between calls: sequence kind only."""

@@ -19,6 +19,7 @@ sessions and threads.
 from __future__ import annotations
 
 import numpy as np
+from nextword.runtime.casing import starts_sentence
 from nextword.runtime.errors import InputError
 
 
@@ -33,12 +34,14 @@ class Session:
         self.step = self.model.start()
         self.unknown_words: tuple[str, ...] = ()  # words fed since the reset that the vocabulary lacks
         self.words_fed = 0  # ids fed since the reset (unknown words without an OOV id are dropped, not counted)
+        self.sentence_start = True  # whether the next word starts a sentence (display casing capitalizes it)
 
     def copy(self) -> Session:
         """An independent session at the same point of the same text."""
         other = Session.__new__(Session)
         other.predictor, other.model, other.step = self.predictor, self.model, self.step
         other.unknown_words, other.words_fed = self.unknown_words, self.words_fed
+        other.sentence_start = self.sentence_start
         return other
 
     @property
@@ -53,6 +56,8 @@ class Session:
             self.feed_ids(ids)
         if unknown:
             self.unknown_words += unknown
+        if text.strip():
+            self.sentence_start = starts_sentence(text)
         return unknown
 
     def feed_ids(self, ids) -> None:
@@ -67,6 +72,7 @@ class Session:
             raise InputError(f"ids must be in [1, {vocab_size})")
         self.step = self.model.advance(self.step, ids)
         self.words_fed += len(ids)
+        self.sentence_start = False
 
     def predict(self, k: int = 5):
         """The k likeliest next words from the last step: no engine call for k up to the graph's top-k (10)."""
@@ -74,6 +80,16 @@ class Session:
         if k > len(self.step.top_ids):
             self.step = self.model.full(self.step)  # kept: the next predict(k) costs no call either
         return self.predictor.prediction(*self.model.top(self.step, k), self.unknown_words)
+
+    def suggest(self, partial: str = "", k: int = 3):
+        """What a suggestion bar shows after the words fed so far: the k likeliest next words, or, with the letters
+        typed of the current word in `partial`, the k likeliest words that complete it (Predictor.suggest)."""
+        k = self.predictor.check_k(k)
+        suggester = self.predictor.suggester
+        partial = suggester.check_partial(partial)
+        if suggester.needs_distribution(partial, k, len(self.step.top_ids)):
+            self.step = self.model.full(self.step)  # kept: the next letter of the same word costs no engine call
+        return self.predictor.suggestions(self.step, partial, k, self.sentence_start, self.unknown_words)
 
     def generate(
         self,
@@ -91,4 +107,5 @@ class Session:
         choice = self.predictor.check_generate(n_words, strategy, temperature, top_k, seed)
         text, self.step = self.predictor.continue_from(self.step, n_words, choice)
         self.words_fed += n_words
+        self.sentence_start = self.sentence_start and not n_words
         return text

@@ -16,3 +16,4 @@ export const KEY_FORMAT_VERSION = "nextword.format_version";
 export const KEY_TOKENIZER = "nextword.tokenizer";
 export const KEY_CONFIG = "nextword.config";
 export const METADATA_KEYS = Object.freeze(["nextword.format_version", "nextword.tokenizer", "nextword.config"]);
+export const KEY_CASING = "nextword.casing";

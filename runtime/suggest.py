@@ -1,0 +1,68 @@
+"""What a suggestion bar shows (JS twin: runtime/js/src/suggest.js): the k likeliest words that complete the word
+being typed, or, between words, the k likeliest next words; never the OOV token or padding, each word in its
+display casing (runtime/casing.py).
+
+    text "to be or n"  -> finished "to be or ", partial "n": the likeliest words starting with "n" after it
+    text "to be or "   -> finished "to be or ", partial "":  the likeliest next words
+
+A word ends where the tokenizer would end it: at its split string or at any of its filter characters. Typed
+letters that start no vocabulary word get an empty list: the bar then shows what was typed, as it is.
+"""
+
+from __future__ import annotations
+
+from nextword.runtime.casing import display
+from nextword.runtime.completion import PrefixIndex, top_ids
+from nextword.runtime.errors import InputError
+
+
+def split_partial(text: str, tokenizer) -> tuple[str, str]:
+    """(the finished text, the letters typed of the current word); char-level models have no partial words."""
+    if tokenizer.char_level:
+        return text, ""
+    filters, end = set(tokenizer.filters), len(text)
+    while end and text[end - 1] not in filters:
+        end -= 1
+    split_at = text.rfind(tokenizer.split)  # the split string may be longer than one character
+    if split_at >= 0:
+        end = max(end, split_at + len(tokenizer.split))
+    return text[:end], text[end:]
+
+
+class Suggester:
+    """The suggestion bar's logic over one model's vocabulary; built once per Predictor."""
+
+    def __init__(self, words: list[str], oov_id: int | None, casing: dict[str, str], tokenizer):
+        self.words = words
+        self.oov_id = oov_id
+        self.casing = casing
+        self.tokenizer = tokenizer
+        skip = {oov_id} if oov_id is not None else set()
+        self.index = PrefixIndex(words, skip)
+        self.hidden = skip | {i for i, word in enumerate(words) if i and not word}  # ids with no word to show
+
+    def normalize(self, partial: str) -> str:
+        return partial.lower() if self.tokenizer.lower else partial
+
+    def check_partial(self, partial: str) -> str:
+        if not isinstance(partial, str):
+            raise TypeError(f"partial must be str, not {type(partial).__name__}")
+        finished, rest = split_partial(partial, self.tokenizer)
+        if finished:
+            raise InputError(f"partial must be the letters of one word, got {partial[:40]!r} (feed finished words)")
+        return rest
+
+    def needs_distribution(self, partial: str, k: int, graph_k: int) -> bool:
+        """Whether suggesting needs the whole distribution, not just the graph's own top-k."""
+        return bool(partial) or k + len(self.hidden) > graph_k
+
+    def suggest(self, model, state, partial: str, k: int, *, sentence_start: bool) -> list[tuple[str, float]]:
+        if partial:
+            probs = model.probs(state)
+            ids = top_ids(probs, self.index.completions(self.normalize(partial)), k).tolist()
+            chosen = list(zip(ids, probs[ids].tolist()))
+        else:
+            ids, probs = model.top(state, min(k + len(self.hidden), model.vocab_size - 1))
+            chosen = [(i, p) for i, p in zip(ids, probs) if i not in self.hidden][:k]
+        capitalize = sentence_start or partial[:1].isupper()
+        return [(display(self.words[i], self.casing, capitalize=capitalize), p) for i, p in chosen]
