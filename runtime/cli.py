@@ -20,6 +20,7 @@ COMMANDS = {
     "train": ("nextword.train.cli", "train the next-word LSTM on a text corpus"),
     "export": ("nextword.export.cli", "convert a training folder to ONNX and TFLite, validated against Keras"),
     "predict": ("nextword.runtime.commands", "the k most likely next words"),
+    "suggest": ("nextword.runtime.commands", "a suggestion bar: complete the word being typed, or the next words"),
     "generate": ("nextword.runtime.commands", "continue a text word by word"),
     "evaluate": ("nextword.runtime.commands", "perplexity and top-k accuracy beside a Kneser-Ney baseline"),
     "bench": ("nextword.export.cli", "time the runtime against its raw engines and Keras"),

@@ -35,6 +35,27 @@ def add_predict(subparsers, help_line: str) -> None:
     p.set_defaults(func=run_predict)
 
 
+def add_suggest(subparsers, help_line: str) -> None:
+    p = subparsers.add_parser(
+        "suggest",
+        parents=[common_options()],
+        help=help_line,
+        description="Print what a suggestion bar shows for TEXT: the k likeliest words completing the word being "
+        "typed when TEXT ends inside one, else the k likeliest next words; never <unk>, in display casing. "
+        "TEXT '-' reads one input per line from stdin.",
+    )
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("-k", type=int, default=3, help="how many words (default 3, a phone's bar)")
+    p.set_defaults(func=run_suggest)
+
+
+def run_suggest(args) -> int:
+    predictor = load(args)
+    for text in inputs(args.text):
+        print_prediction(text, predictor.suggest(text, k=args.k), args.json)
+    return 0
+
+
 def add_generate(subparsers, help_line: str) -> None:
     g = subparsers.add_parser(
         "generate",
@@ -108,7 +129,10 @@ WINDOW_TEXT_WORDS = 256
 def run_interactive(predictor, args) -> int:
     """Each line continues the text. Sequence kind: a Session fed line by line (a line ends a word, so no
     word is split between lines); window kind: the text so far, of which the model reads its last words."""
-    session = predictor.session() if predictor.kind == "sequence" else None
+    try:
+        session = predictor.session()  # a kind that carries state pays for each line's words only
+    except InputError:
+        session = None  # a window model re-reads the end of the text instead
     text = ""
     if sys.stdin.isatty():
         print("type text, Enter for suggestions; /reset starts a new text; Ctrl-D ends", file=sys.stderr)
@@ -178,4 +202,9 @@ def run_evaluate(args) -> int:
     return 0
 
 
-COMMANDS = {"predict": add_predict, "generate": add_generate, "evaluate": add_evaluate}  # read by nextword.runtime.cli
+COMMANDS = {
+    "predict": add_predict,
+    "suggest": add_suggest,
+    "generate": add_generate,
+    "evaluate": add_evaluate,
+}  # read by nextword.runtime.cli

@@ -185,3 +185,15 @@ def test_a_hostile_case_table_is_a_typed_refusal(model_path, table, said):
     with pytest.raises(CorruptModelError, match=said) as info:
         decode_bundle(entries, source="m")
     assert "\n" not in str(info.value)
+
+
+def test_the_suggest_command(cli, model_path):
+    import json
+
+    code, out, _ = cli("suggest", model_path, "the value of t", "-k", "2", "--json")
+    assert code == 0
+    shown = json.loads(out[0])["predictions"]
+    expected = Predictor.load(model_path).suggest("the value of t", 2)
+    assert [(row["word"], row["probability"]) for row in shown] == list(expected)
+    code, out, err = cli("suggest", model_path, "x", "-k", "0")
+    assert code == 2 and out == [] and len(err.strip().splitlines()) == 1 and "k must be at least 1" in err
