@@ -74,7 +74,7 @@ def run_bench(
     `compare`: a window model's export folder, timed beside a sequence model (bench_sequence)."""
     from nextword.export.bench_cold import measure_cold_starts
     from nextword.export.pipeline import validation_corpus, validation_inputs
-    from nextword.train.fit import load_training_dir
+    from nextword.train.folder import load_training_dir
 
     plan = Plan.make(quick, repeats)
     export_dir = Path(export_dir)
@@ -155,7 +155,7 @@ def run_sequence(trained, train_dir: Path, export_dir: Path, paths: dict, plan, 
     from nextword.export.bench_cold import measure_cold_starts
     from nextword.export.bench_sequence import run_sequence_bench
     from nextword.export.pipeline import validation_corpus
-    from nextword.train.fit import prepare
+    from nextword.train.prepare import prepare
 
     data = prepare(validation_corpus(trained, corpus).text, trained.config, trained.tokenizer)
     result = run_sequence_bench(

@@ -17,7 +17,7 @@ from nextword.export import signature, step_graph
 from nextword.runtime import contract
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError, ValidationError
-from nextword.train.fit import check_architecture
+from nextword.train.folder import check_architecture
 from onnx import numpy_helper
 
 BATCH_DIM = "batch"

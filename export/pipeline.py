@@ -25,7 +25,8 @@ from nextword.runtime.corpus import EMBEDDED_CORPUS, Corpus, load_corpus
 from nextword.runtime.errors import InputError, ModelFormatError, ValidationError
 from nextword.runtime.files import check_apart, check_output_dir, staged_dir
 from nextword.runtime.predictor import Predictor
-from nextword.train.fit import TrainedModel, load_training_dir, prepare
+from nextword.train.folder import TrainedModel, load_training_dir
+from nextword.train.prepare import prepare
 
 DEFAULT_OPSET = 17
 MAX_VALIDATION_WINDOWS = 4096  # a slice of the held-out tail: >= 1,000 windows, bounded memory for big vocabularies

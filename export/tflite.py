@@ -26,7 +26,7 @@ from nextword.runtime import contract
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError, ValidationError
 from nextword.runtime.tflite_metadata import TFLITE_IDENTIFIER
-from nextword.train.fit import check_architecture
+from nextword.train.folder import check_architecture
 
 if TYPE_CHECKING:
     import keras

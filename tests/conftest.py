@@ -112,7 +112,7 @@ def exported_dir(tmp_path_factory, trained_dir) -> Path:
 def trained_model(trained_dir):
     """The Keras model of `trained_dir` (needs TensorFlow)."""
     pytest.importorskip("tensorflow")
-    from nextword.train.fit import load_training_dir
+    from nextword.train.folder import load_training_dir
 
     return load_training_dir(trained_dir).model
 

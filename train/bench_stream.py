@@ -27,7 +27,7 @@ def pipeline_rates(corpus: Path, config) -> dict:
     import tensorflow as tf
     from nextword.runtime.corpus import load_corpus
     from nextword.train import stream
-    from nextword.train.fit import prepare
+    from nextword.train.prepare import prepare
 
     start = time.perf_counter()
     plan = stream.count_vocabulary([corpus], config)

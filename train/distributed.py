@@ -35,10 +35,10 @@ from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError
 from nextword.runtime.files import check_output_dir
 from nextword.train import stream
-from nextword.train.fit import pipeline, warn_if_small, write_training_dir
+from nextword.train.fit import pipeline, warn_if_small
+from nextword.train.folder import check_out_apart, write_training_dir
+from nextword.train.held_out import held_out_scorer
 
-EVAL_ROWS = 4096  # held-out windows per scoring call
-EVAL_PIECE = 512  # sequence kind: held-out ids per call, the state carried across calls
 KEEP_BACKUPS = 2  # workers differ by at most one epoch after a crash, so two always hold a common one
 FAULT_ENV = "NEXTWORD_FAULT"  # tests: "worker:epoch:step" SIGKILLs that worker there, in the first launch only
 ATTEMPT_ENV = "NEXTWORD_LAUNCH_ATTEMPT"
@@ -85,6 +85,7 @@ def train_stream(
     """Train on the streamed corpus `paths` (files or directories of shards) and, on the chief, write the
     training folder `out` atomically. With `distributed`, TF_CONFIG names the cluster."""
     check_output_dir(out, force=force)
+    check_out_apart(out, stream.corpus_name(paths))  # before the counting pass and the epochs, not after
     cluster = cluster_from_tf_config() if distributed else Cluster(1, 0, True)
     import tensorflow as tf
 
@@ -143,7 +144,7 @@ class Run:
         self.epoch = 0  # epochs done
         self.stopped = False
         self.train_step = self._make_train_step()
-        self.score = self._make_scorer()
+        self.score_held_out = held_out_scorer(self.model, config)
 
     # --- the loop ------------------------------------------------------------------------------------
 
@@ -228,63 +229,9 @@ class Run:
 
         return train_step
 
-    def _make_scorer(self):
-        import keras
-        import tensorflow as tf
-
-        def sums_of(probs, y):
-            nll = tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, probs))
-            return (nll, *hits(probs, y))
-
-        if self.config.kind == "sequence":
-            from nextword.train.sequence import state_model
-
-            stepper = state_model(self.model, self.config)
-            n_states = 2 * self.config.layers
-
-            @tf.function(
-                input_signature=[
-                    tf.TensorSpec([1, None], tf.int32),
-                    tf.TensorSpec([1, None], tf.int32),
-                    [tf.TensorSpec([1, self.config.units], tf.float32)] * n_states,
-                ]
-            )
-            def score(x, y, states):
-                out = stepper([x, *states], training=False)
-                return (*sums_of(out[0], y), list(out[1:]))
-
-            return score
-
-        @tf.function(input_signature=[tf.TensorSpec([None, self.config.seq_len], tf.int32)])
-        def score_windows(rows):
-            x, y = self._split(rows)
-            return sums_of(self.model(x, training=False), y)
-
-        return score_windows
-
     def held_out_scores(self) -> dict[str, float]:
         """val_loss / val_accuracy / val_top5 over the held-out tail, computed alike on every worker."""
-        plan, config = self.plan, self.config
-        if plan.held_start >= plan.n_ids - (0 if config.kind == "sequence" else config.seq_len - 1):
-            return {}
-        sums = np.zeros(4)
-        if config.kind == "sequence":
-            states = [np.zeros((1, config.units), np.float32) for _ in range(2 * config.layers)]
-            previous = np.int32(0)  # START_ID: the tail is read as one text from a reset
-            for block in stream.id_blocks(plan, plan.held_start):
-                inputs = np.concatenate([[previous], block[:-1]]).astype(np.int32)
-                previous = block[-1]
-                for start in range(0, len(block), EVAL_PIECE):
-                    x, y = inputs[None, start : start + EVAL_PIECE], block[None, start : start + EVAL_PIECE]
-                    nll, top1, top5, states = self.score(x, y, states)
-                    sums += [float(nll), float(top1), float(top5), y.size]
-        else:
-            rows = stream.window_rows(plan, config.seq_len, plan.held_start, plan.n_ids)
-            for block in rows:
-                for start in range(0, len(block), EVAL_ROWS):
-                    part = np.ascontiguousarray(block[start : start + EVAL_ROWS])
-                    sums += [float(v) for v in self.score(part)] + [len(part)]
-        return {"val_loss": sums[0] / sums[3], "val_accuracy": sums[1] / sums[3], "val_top5": sums[2] / sums[3]}
+        return self.score_held_out(stream.id_blocks(self.plan, self.plan.held_start))
 
     # --- agreement and resume -------------------------------------------------------------------------
 
@@ -318,8 +265,9 @@ class Run:
 
 
 def hits(probs, y):
-    """Top-1 and top-5 hit counts: a target's rank is how many words are strictly likelier (ties count for the
-    target, as Keras' top-k accuracy does)."""
+    """Top-1 and top-5 hit counts of a training batch, as the in-memory path's Keras metrics count them: a
+    target's rank is how many words are strictly likelier (ties count for the target). The held-out scores
+    are the runtime's (train/held_out.py)."""
     import tensorflow as tf
 
     target = tf.gather(probs, tf.cast(y, tf.int32), batch_dims=len(y.shape))

@@ -23,6 +23,8 @@ from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError, NextwordError
 from nextword.runtime.files import check_output_dir
 from nextword.train.distributed import ATTEMPT_ENV, default_backup_dir
+from nextword.train.folder import check_out_apart
+from nextword.train.stream import corpus_name
 
 POLL_SECONDS = 0.2
 
@@ -69,6 +71,7 @@ def launch_local(
     if n_workers < 1:
         raise InputError(f"--local-workers must be at least 1, got {n_workers}")
     check_output_dir(out, force=force)  # workers then replace `out` freely: only this run can have made it
+    check_out_apart(out, corpus_name(corpus))  # before any worker starts
     backup_dir = Path(backup_dir or default_backup_dir(out))
     backup_dir.mkdir(parents=True, exist_ok=True)
     spec = {

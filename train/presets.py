@@ -6,8 +6,8 @@ import dataclasses
 
 from nextword.runtime.config import TrainConfig
 
-# Named configurations. "default" is the classic lesson's model; "small" is the one we recommend
-# for devices (see the README's evaluation table for how it was chosen).
+# Named configurations. "default" is the classic lesson's model and "small" a compact window model (the
+# README's window quality table); the model we recommend is "sequence", below.
 PRESETS = {
     # The lesson's model, with the lesson's whole-text vocabulary: words seen only in the held-out tail have ids
     # the model learns never to predict, so the held-out loss rises from epoch 2 on while held-out accuracy
@@ -35,9 +35,9 @@ PRESETS = {
 # shared over time, weight drop on the recurrent kernel and a learning rate halved after every epoch without
 # gain. Measured alternatives (perplexity against Kneser-Ney 5-gram on tinyshakespeare; -23.0 % here): no
 # weight drop -20.9 % (and 2.1-2.5 % worse on the Jargon File at epochs 8-12), 256 units -17.8 %, untied tables
-# (overfit sooner), two layers (diverged on the held-out stream), 512 units (too slow for the 15-minute
-# budget), carrying the state across training batches (worse: 223.7 against 212.2 at epoch 9), a moving
-# average of the weights (0.5 % better: not worth a second copy of the weights in every training path).
+# (overfit sooner), two layers (diverged on the held-out stream), 512 units (twice the CPU per epoch),
+# carrying the state across training batches (worse: 223.7 against 212.2 at epoch 9), a moving average of the
+# weights (0.5 % better: not worth a second copy of the weights in every training path).
 PRESETS["sequence"] = dataclasses.replace(
     TrainConfig(),
     kind="sequence",

@@ -1,9 +1,8 @@
-"""The sequence kind's data and held-out score: an id stream -> training chunks, and the held-out tail read
-the way the runtime reads text (from a reset, state carried across the whole tail).
+"""The sequence kind's data: an id stream -> training chunks, and the network as an explicit-state step model.
 
 A text starts from the zero state with START_ID (0) fed first (runtime/contract.py). Every training chunk
 starts that way, so the model learns to predict from "start of text" and from every context length up to
-chunk_len; the held-out tail is then read as one long text.
+chunk_len; the held-out tail is then read as one long text (train/held_out.py).
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.contract import START_ID
-
-EVAL_PIECE = 512  # ids per call when reading the held-out tail; the state carries from piece to piece
 
 
 def training_chunks(train_ids: np.ndarray, chunk_len: int, offset: int, n_chunks: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,25 +58,3 @@ def state_model(model, config: TrainConfig):
         states_out += [h_out, c_out]
     probs = output_layer(model, config)(x)
     return keras.Model([tokens, *states_in], [probs, *states_out])
-
-
-def held_out_scores(stepper, config: TrainConfig, held_ids: np.ndarray) -> dict[str, float]:
-    """val_loss (mean negative log-likelihood), val_accuracy (top-1) and val_top5 over the held-out ids."""
-    inputs = np.concatenate([[START_ID], held_ids[:-1]]).astype(np.int32)
-    states = [np.zeros((1, config.units), np.float32) for _ in range(2 * config.layers)]
-    nll, top1, top5 = [], [], []
-    for start in range(0, len(inputs), EVAL_PIECE):
-        out = stepper.predict_on_batch([inputs[None, start : start + EVAL_PIECE], *states])
-        probs, states = np.asarray(out[0][0], dtype=np.float64), [np.asarray(s) for s in out[1:]]
-        targets = held_ids[start : start + EVAL_PIECE]
-        target_probs = probs[np.arange(len(targets)), targets]
-        # Rank = how many words are strictly likelier: ties count for the target, as Keras' accuracy does.
-        rank = (probs > target_probs[:, None]).sum(axis=1)
-        nll.append(-np.log(np.maximum(target_probs, 1e-12)))
-        top1.append(rank < 1)
-        top5.append(rank < 5)
-    return {
-        "val_loss": float(np.concatenate(nll).mean()),
-        "val_accuracy": float(np.concatenate(top1).mean()),
-        "val_top5": float(np.concatenate(top5).mean()),
-    }

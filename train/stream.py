@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +21,7 @@ from nextword.runtime.config import TrainConfig
 from nextword.runtime.contract import START_ID
 from nextword.runtime.errors import InputError
 from nextword.runtime.tokenizer import DEFAULT_FILTERS, Tokenizer, text_to_word_sequence
-from nextword.runtime.windows import split_stream, split_train_holdout
-from nextword.train.fit import drop_rare_words
+from nextword.train.prepare import drop_rare_words, split_points, training_words
 
 READ_BYTES = 1 << 20  # text read per block
 SHUFFLE_IDS = 1 << 22  # ids held in the shuffle buffer (16 MiB), whatever the corpus size
@@ -136,26 +135,6 @@ def count_vocabulary(paths: list[str | os.PathLike], config: TrainConfig) -> Str
     return StreamPlan(tuple(files), tokenizer, digest.hexdigest(), n_words, n_ids, train_end, held_start)
 
 
-def training_words(n_words: int, config: TrainConfig) -> int:
-    """train/fit.py training_words_end, from the word count alone."""
-    if config.kind == "sequence":
-        return split_stream(n_words, config.validation_split)
-    return split_train_holdout(max(0, n_words - config.seq_len + 1), config.validation_split) + config.seq_len - 1
-
-
-def split_points(n_ids: int, config: TrainConfig) -> tuple[int, int]:
-    """(train_end, held_start) in the id stream, with prepare()'s meaning and its refusals."""
-    if config.kind == "sequence":
-        split = split_stream(n_ids, config.validation_split)
-        if split < 2 * config.chunk_len:
-            raise InputError(f"the corpus has {n_ids} known words, too few for chunks of {config.chunk_len}")
-        return split, split
-    if n_ids < config.seq_len:
-        raise InputError(f"the corpus has {n_ids} known words, fewer than seq_len={config.seq_len}")
-    split_at = split_train_holdout(n_ids - config.seq_len + 1, config.validation_split)
-    return split_at + config.seq_len - 1, split_at  # held-out windows start at id split_at
-
-
 def _subtract_tail(files: list[Path], tokenizer: Tokenizer, counts: dict[str, int], end: int) -> None:
     """Take the counts of words[end:] off. A word left with a count appears before `end`, so its first
     appearance, and hence its place in `counts`, is the one the training words alone give."""
@@ -191,8 +170,13 @@ def id_blocks(plan: StreamPlan, start: int = 0, stop: int | None = None) -> Iter
 
 def window_rows(plan: StreamPlan, seq_len: int, start: int, stop: int) -> Iterator[np.ndarray]:
     """Every window [seq_len] of ids[start:stop], in text order, as blocks of rows."""
+    return windows_of(id_blocks(plan, start, stop), seq_len)
+
+
+def windows_of(blocks: Iterable[np.ndarray], seq_len: int) -> Iterator[np.ndarray]:
+    """Every window [seq_len] of the id stream given as blocks, across block edges, as blocks of rows."""
     carry = np.zeros(0, np.int32)
-    for block in id_blocks(plan, start, stop):
+    for block in blocks:
         joined = np.concatenate([carry, block])
         if len(joined) >= seq_len:
             yield np.lib.stride_tricks.sliding_window_view(joined, seq_len)

@@ -120,7 +120,7 @@ def test_export_to_an_unwritable_filesystem_is_one_line_and_exit_2(
 
 def test_a_keras_archive_with_python_code_is_refused(trained_dir, tmp_path):
     import keras
-    from nextword.train.fit import load_training_dir
+    from nextword.train.folder import load_training_dir
 
     marker = tmp_path / "code-ran"
     # The lambda's body is bytecode inside the archive; if it ever runs on load, the marker appears.

@@ -42,3 +42,20 @@ def test_train_out_overlapping_the_corpus(cli, tmp_path, where, relation):
         cli, "train", "--corpus", target, "--out", out, "--force", "--epochs", "1"
     )
     assert corpus.read_text().startswith("the cat")
+
+
+@pytest.mark.parametrize("how", [("--stream",), ("--local-workers", "2")])
+def test_streamed_training_refuses_an_out_inside_the_corpus_before_it_reads_or_trains(cli, tmp_path, monkeypatch, how):
+    from nextword.train import launch, stream
+
+    def never(*args, **kwargs):
+        raise AssertionError("training began before the --out check")
+
+    monkeypatch.setattr(stream, "count_vocabulary", never)  # the streamed path's first pass over the text
+    monkeypatch.setattr(launch, "run_workers", never)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "part-0.txt").write_text("the cat sat on the mat " * 50)
+    err = refused(cli, "train", "--corpus", shards, *how, "--out", shards / "out", "--epochs", "1")
+    assert "lies inside the corpus" in err
+    assert [p.name for p in shards.iterdir()] == ["part-0.txt"]

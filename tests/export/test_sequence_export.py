@@ -83,7 +83,7 @@ def test_a_state_mismatch_fails_validation(sequence_exported_dir, sequence_keras
     from nextword.export.pipeline import keras_sequence_probs, runtime_backend, sequence_validation_inputs
     from nextword.export.validate import raise_on_failures
     from nextword.export.validate_sequence import compare_sequence
-    from nextword.train.fit import load_training_dir
+    from nextword.train.folder import load_training_dir
 
     trained = load_training_dir(sequence_keras_dir)
     from nextword.runtime.corpus import load_corpus
@@ -104,7 +104,7 @@ def test_a_state_mismatch_fails_validation(sequence_exported_dir, sequence_keras
 
 def test_golden_same_text_same_top5_in_keras_onnx_and_tflite(sequence_exported_dir, sequence_keras_dir):
     from nextword.runtime import Predictor
-    from nextword.train.fit import load_training_dir
+    from nextword.train.folder import load_training_dir
 
     trained = load_training_dir(sequence_keras_dir)
     onnx_p, tflite_p = (Predictor.load(sequence_exported_dir / f"model.{f}") for f in ("onnx", "tflite"))
@@ -124,7 +124,8 @@ def test_tied_embeddings_train_reload_and_export_as_plain_graphs(tmp_path, embed
     from conftest import tiny_sequence_config
     from nextword.export.pipeline import export
     from nextword.runtime.corpus import load_corpus
-    from nextword.train.fit import load_training_dir, train
+    from nextword.train.fit import train
+    from nextword.train.folder import load_training_dir
 
     corpus = tmp_path / "c.txt"
     corpus.write_text(" ".join(embedded_text.split()[:8000]), encoding="utf-8")
@@ -160,7 +161,7 @@ def test_a_tied_config_refuses_an_untied_model(sequence_keras_dir):
     import dataclasses
 
     from nextword.runtime.errors import InputError
-    from nextword.train.fit import check_architecture, load_training_dir
+    from nextword.train.folder import check_architecture, load_training_dir
 
     trained = load_training_dir(sequence_keras_dir)
     tied = dataclasses.replace(trained.config, tie_embeddings=True, units=trained.config.embedding_dim)

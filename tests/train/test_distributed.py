@@ -79,7 +79,7 @@ def test_the_chief_folder_exports_and_validates(two_worker_run, tmp_path):
 def test_a_killed_worker_is_relaunched_and_the_run_resumes_from_the_last_epoch(two_worker_run, corpus_file, tmp_path):
     import os
 
-    from nextword.train.fit import load_training_dir
+    from nextword.train.folder import load_training_dir
 
     env = os.environ | {"NEXTWORD_FAULT": "1:1:5"}  # worker 1, second epoch, step 5: SIGKILL, first launch only
     stdout, stderr = train_workers(corpus_file, tmp_path / "train", env=env)
@@ -107,7 +107,7 @@ def test_sequence_kind_trains_under_the_strategy(tmp_path, corpus_file):
 
 
 def test_sharded_directory_streams_in_one_process(tmp_path, corpus_file):
-    from nextword.train.fit import load_training_dir
+    from nextword.train.folder import load_training_dir
 
     words = corpus_file.read_text().split()
     (tmp_path / "shards").mkdir()
@@ -150,7 +150,8 @@ BEFORE_SUMS = {  # per-tensor sums: the same check, loose enough for another CPU
 
 @pytest.mark.parametrize("kind", ["window", "sequence"])
 def test_in_memory_path_gives_the_weights_it_gave_before(kind, tmp_path, embedded_text):
-    from nextword.train.fit import load_training_dir, train
+    from nextword.train.fit import train
+    from nextword.train.folder import load_training_dir
 
     config = tiny_config(epochs=2, batch_size=64)
     if kind == "sequence":

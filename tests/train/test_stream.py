@@ -43,7 +43,7 @@ def small_blocks(monkeypatch):
     ],
 )
 def test_counting_pass_and_ids_equal_the_legacy_tokenizer(shards, shakespeare_text, overrides):
-    from nextword.train.fit import prepare
+    from nextword.train.prepare import prepare
     from nextword.train.stream import count_vocabulary, id_blocks
 
     config = tiny_config(**overrides)
@@ -71,7 +71,7 @@ def test_whole_text_vocabulary_is_fit_on_texts(shards, shakespeare_text):
 
 
 def test_windows_and_chunks_are_the_in_memory_ones(shards, shakespeare_text):
-    from nextword.train.fit import prepare
+    from nextword.train.prepare import prepare
     from nextword.train.sequence import training_chunks
     from nextword.train.stream import chunk_rows, count_vocabulary, window_rows
 

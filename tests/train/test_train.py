@@ -24,7 +24,8 @@ def test_loss_goes_down_on_real_text(trained_dir):
 
 
 def test_folder_reloads_with_config_and_same_predictions(trained_dir, trained_corpus):
-    from nextword.train.fit import load_training_dir, prepare
+    from nextword.train.folder import load_training_dir
+    from nextword.train.prepare import prepare
 
     trained = load_training_dir(trained_dir)
     config = trained.config
@@ -39,7 +40,8 @@ def test_folder_reloads_with_config_and_same_predictions(trained_dir, trained_co
 
 
 def test_same_seed_same_weights_different_seed_different(tmp_path):
-    from nextword.train.fit import load_training_dir, train
+    from nextword.train.fit import train
+    from nextword.train.folder import load_training_dir
 
     corpus = corpus_of("the cat sat on the mat and the dog sat on the log " * 40)
     config = tiny_config(epochs=1, batch_size=32)
@@ -52,7 +54,8 @@ def test_same_seed_same_weights_different_seed_different(tmp_path):
 
 
 def test_oov_token_and_num_words_shape_the_vocabulary(tmp_path, embedded_text):
-    from nextword.train.fit import load_training_dir, train
+    from nextword.train.fit import train
+    from nextword.train.folder import load_training_dir
 
     text = " ".join(embedded_text.split()[:3000])
     train(corpus_of(text), tiny_config(epochs=1, num_words=200, oov_token="<unk>"), tmp_path / "run", verbose=0)
@@ -65,7 +68,7 @@ def test_oov_token_and_num_words_shape_the_vocabulary(tmp_path, embedded_text):
 def test_training_folder_errors_are_typed(tmp_path, trained_dir):
     import shutil
 
-    from nextword.train.fit import load_training_dir
+    from nextword.train.folder import load_training_dir
 
     with pytest.raises(InputError, match="does not exist"):
         load_training_dir(tmp_path / "nope")
@@ -77,7 +80,7 @@ def test_training_folder_errors_are_typed(tmp_path, trained_dir):
 
 
 def test_vocab_from_training_split_keeps_held_out_words_unknown(tmp_path):
-    from nextword.train.fit import prepare
+    from nextword.train.prepare import prepare
 
     text = "the cat sat on the mat " * 30 + "prospero miranda the cat"
     config = tiny_config(seq_len=3, validation_split=0.1, oov_token="<unk>", vocab_from_training_split=True)
@@ -92,7 +95,7 @@ def test_vocab_from_training_split_keeps_held_out_words_unknown(tmp_path):
 
 
 def test_min_count_makes_words_seen_once_unknown_so_the_model_sees_the_oov_id_in_training():
-    from nextword.train.fit import prepare
+    from nextword.train.prepare import prepare
 
     text = "the cat sat on the mat and the dog sat on the cat " * 10 + "once only words " + "the mat " * 60
     config = tiny_config(kind="sequence", chunk_len=5, oov_token="<unk>", vocab_from_training_split=True, min_count=2)
