@@ -2,8 +2,9 @@
 being typed, or, between words, the k likeliest next words; never the OOV token or padding, each word in its
 display casing (runtime/casing.py).
 
-    text "to be or n"  -> finished "to be or ", partial "n": the likeliest words starting with "n" after it
-    text "to be or "   -> finished "to be or ", partial "":  the likeliest next words
+    text "to be or n"  -> finished "to be or ", partial "n": the likeliest words starting with "n" after it, each
+                          with its probability among those words (given the text and the letters typed)
+    text "to be or "   -> finished "to be or ", partial "":  the likeliest next words, with their probabilities
 
 A word ends where the tokenizer would end it: at its split string or at any of its filter characters. Typed
 letters that start no vocabulary word get an empty list: the bar then shows what was typed, as it is.
@@ -11,6 +12,7 @@ letters that start no vocabulary word get an empty list: the bar then shows what
 
 from __future__ import annotations
 
+import numpy as np
 from nextword.runtime.casing import display
 from nextword.runtime.completion import PrefixIndex, top_ids
 from nextword.runtime.errors import InputError
@@ -58,9 +60,13 @@ class Suggester:
 
     def suggest(self, model, state, partial: str, k: int, *, sentence_start: bool) -> list[tuple[str, float]]:
         if partial:
+            # Completions are ranked, and their probabilities given, among the words the letters allow: the
+            # probability that the word being typed is this one, given the text so far and its first letters.
             probs = model.probs(state)
-            ids = top_ids(probs, self.index.completions(self.normalize(partial)), k).tolist()
-            chosen = list(zip(ids, probs[ids].tolist()))
+            fitting = self.index.completions(self.normalize(partial))
+            ids = top_ids(probs, fitting, k).tolist()
+            mass = float(probs[fitting].sum(dtype=np.float64))
+            chosen = [(i, p / mass) for i, p in zip(ids, probs[ids].tolist())] if mass > 0 else []
         else:
             ids, probs = model.top(state, min(k + len(self.hidden), model.vocab_size - 1))
             chosen = [(i, p) for i, p in zip(ids, probs) if i not in self.hidden][:k]

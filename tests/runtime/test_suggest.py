@@ -36,7 +36,8 @@ def brute_force(predictor: Predictor, text: str, k: int) -> list[tuple[str, floa
         if i != predictor.oov_id and predictor.words[i] and predictor.words[i].startswith(partial.lower())
     ]
     capitalize = starts_sentence(finished) or partial[:1].isupper()
-    return [(display(predictor.words[i], {}, capitalize=capitalize), float(probs[i])) for i in shown[:k]]
+    mass = sum(float(probs[i]) for i in shown) if partial else 1.0  # completions: among the words that fit
+    return [(display(predictor.words[i], {}, capitalize=capitalize), float(probs[i]) / mass) for i in shown[:k]]
 
 
 @pytest.mark.parametrize("text", TEXTS)
