@@ -1,4 +1,4 @@
-"""`nextword export` (and `nextword bench`): argument parsing only; the work is in pipeline.py and bench.py."""
+"""`nextword export` (and `nextword bench`): argument parsing only; the work is in pipeline.py and bench/."""
 
 from __future__ import annotations
 
@@ -86,9 +86,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from nextword.export.bench import run_bench as bench
-    from nextword.export.bench import write_json
-    from nextword.export.bench_report import format_report, plot_report
+    from nextword.export.bench.report import format_report, plot_report
+    from nextword.export.bench.run import run_bench as bench
+    from nextword.export.bench.run import write_json
 
     result = bench(
         args.train_dir,

@@ -1,5 +1,5 @@
-"""Benchmark of streamed training: input pipeline windows/s (streaming vs in-memory vs what training consumes)
-and peak RSS of a training run at 1x and 10x the corpus (10x = ten copies as shards).
+"""Benchmarks of training's input: pipeline windows/s (streaming vs in-memory vs what training consumes), peak
+RSS of a training run at 1x and 10x the corpus (10x = ten copies as shards), and make_windows' rate.
 
     python -m nextword.train.bench_stream --corpus ../shared/data/tinyshakespeare.txt [--json FILE]
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,22 @@ import numpy as np
 from nextword.train.presets import PRESETS
 
 RSS_CONFIG = {"epochs": 1, "batch_size": 2048}  # one epoch is enough: memory does not grow with steps
+WINDOWING_WORDS = 1_000_000
+
+
+def windowing_rate(seq_len: int, vocab_size: int, repeats: int = 5) -> dict:
+    """The in-memory path's windowing: a million-word id stream through runtime/windows.py make_windows (median
+    of `repeats`). `nextword bench` reports it too, under "windowing"."""
+    from nextword.runtime.windows import make_windows
+
+    ids = np.random.default_rng(0).integers(1, max(vocab_size, 2), WINDOWING_WORDS, dtype=np.int32)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        make_windows(ids, seq_len)
+        seconds.append(time.perf_counter() - start)
+    median = statistics.median(seconds)
+    return {"words": WINDOWING_WORDS, "seq_len": seq_len, "seconds": median, "words_per_s": WINDOWING_WORDS / median}
 
 
 def pipeline_rates(corpus: Path, config) -> dict:

@@ -1,31 +1,25 @@
-"""`nextword bench`: the runtime against its raw engines and against Keras, in one run, on the same inputs.
+"""`nextword bench` for the window kind: the runtime against its raw engines and against Keras.
 
 Every row reads the same held-out windows of the training corpus: the runtime gets them as text (their
 words joined by spaces), the raw engines and Keras get their ids. Rows are timed in interleaved blocks so
 that load from other processes on a shared machine falls on all rows alike, and every ratio compares
-numbers measured in this run. Nothing here asserts a speed; bench_report prints the targets as PASS/MISS.
+numbers measured in this run.
 """
 
 from __future__ import annotations
 
-import datetime
-import json
-import os
-import platform
-from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 import numpy as np
-from nextword.export.bench_timing import (
+from nextword.export.bench.timing import (
+    GENERATE_NOTE,
     generate_ms_per_word,
     measure_latency,
     measure_throughput,
     runtime_breakdown,
-    windowing_benchmark,
 )
-from nextword.runtime.errors import InputError, ValidationError
+from nextword.runtime.corpus import Corpus
+from nextword.runtime.errors import ValidationError
 from nextword.runtime.predictor import Predictor
 
 TOP_K = 5
@@ -37,55 +31,11 @@ RAW_OF = {
 }
 
 
-@dataclass(frozen=True)
-class Plan:
-    """How much to measure: --quick keeps the whole benchmark to seconds (for tests), not to precision."""
+def run_window_bench(trained, paths: dict[str, Path], corpus: Corpus, plan, log) -> tuple[dict, str]:
+    """(the window kind's figures, a held-out text for the cold starts)."""
+    from nextword.export.pipeline import validation_inputs
 
-    latency_calls: int  # timed calls per fast row
-    keras_calls: int  # Keras rows are 1,000 times slower: fewer calls
-    blocks: int  # latency rows take turns this many times
-    throughput_seconds: float  # timing budget per (row, batch size)
-    runtime_processes: int
-    keras_processes: int
-    generate_prompts: int
-
-    @classmethod
-    def make(cls, quick: bool, repeats: int | None) -> Plan:
-        if repeats is not None and repeats < 1:
-            raise InputError(f"--repeats must be at least 1, got {repeats}")
-        if quick:
-            repeats = repeats or 300
-            return cls(repeats, max(10, repeats // 50), 3, 0.05, 5, 1, 2)
-        repeats = repeats or 10_000
-        return cls(repeats, max(10, repeats // 50), 10, 0.5, 7, 5, 10)
-
-
-def run_bench(
-    train_dir: str | Path,
-    export_dir: str | Path,
-    *,
-    quick: bool = False,
-    repeats: int | None = None,
-    corpus: str | None = None,
-    compare: str | None = None,
-    log=print,
-) -> dict:
-    """Measure everything and return the JSON-ready result (see bench_report for the table and chart).
-    `compare`: a window model's export folder, timed beside a sequence model (bench_sequence)."""
-    from nextword.export.bench_cold import measure_cold_starts
-    from nextword.export.pipeline import validation_corpus, validation_inputs
-    from nextword.train.folder import load_training_dir
-
-    plan = Plan.make(quick, repeats)
-    export_dir = Path(export_dir)
-    paths = {fmt: export_dir / f"model.{fmt}" for fmt in ("onnx", "tflite")}
-    for path in paths.values():
-        if not path.is_file():
-            raise InputError(f"{export_dir} has no {path.name}; run `nextword export` first")
-    trained = load_training_dir(train_dir)
-    if trained.config.kind == "sequence":
-        return run_sequence(trained, Path(train_dir), export_dir, paths, plan, corpus, compare, log)
-    contexts = validation_inputs(trained, validation_corpus(trained, corpus))["held-out"]
+    contexts = validation_inputs(trained, corpus)["held-out"]
     predictors = {f"runtime_{fmt}": Predictor.load(path) for fmt, path in paths.items()}
     texts = window_texts(predictors["runtime_onnx"], trained.tokenizer.index_word, contexts)
     model = trained.model
@@ -117,27 +67,17 @@ def run_bench(
     throughput |= measure_throughput(
         {"keras_call": (keras_rows["keras_call"], "ids")}, texts, contexts, plan.throughput_seconds
     )
-    log("throughput done; cold starts ...")
-
-    cold = measure_cold_starts(
-        paths, Path(train_dir), texts[0], trained.config.context_len, plan.runtime_processes, plan.keras_processes
-    )
-    result = {
+    log("throughput done")
+    figures = {
         "latency_us": latency,
         "throughput_wps": throughput,
-        "cold_start_s": {name: row["child_s"] for name, row in cold.items()},
-        "peak_rss_mb": {name: row["peak_rss_mb"] for name, row in cold.items()},
-        "size_bytes": file_sizes(Path(train_dir), export_dir),
         "generate_ms_per_word": {
             name: generate_ms_per_word(p, texts[: plan.generate_prompts]) for name, p in predictors.items()
         },
-        "machine": machine_info(),
         "ratios": latency_ratios(latency),
         "runtime_breakdown_us": breakdown,
-        "cold_start_detail": cold,
-        "windowing": windowing_benchmark(trained.config.seq_len, trained.config.vocab_size),
         "settings": {
-            "quick": quick,
+            "quick": plan.quick,
             "windows": len(contexts),
             "k": TOP_K,
             "latency_calls": {name: plan.keras_calls if name in keras_rows else plan.latency_calls for name in latency},
@@ -145,38 +85,7 @@ def run_bench(
         },
         "notes": NOTES,
     }
-    from nextword.export.bench_report import check_targets
-
-    result["targets"] = check_targets(result)
-    return result
-
-
-def run_sequence(trained, train_dir: Path, export_dir: Path, paths: dict, plan, corpus, compare, log) -> dict:
-    from nextword.export.bench_cold import measure_cold_starts
-    from nextword.export.bench_sequence import run_sequence_bench
-    from nextword.export.pipeline import validation_corpus
-    from nextword.train.prepare import prepare
-
-    data = prepare(validation_corpus(trained, corpus).text, trained.config, trained.tokenizer)
-    result = run_sequence_bench(
-        trained, export_dir, data.ids[data.stream_split :], plan, compare=Path(compare) if compare else None, log=log
-    )
-    log("latency done; cold starts ...")
-    text = " ".join(trained.tokenizer.index_word[int(i)] for i in data.ids[data.stream_split :][:20])
-    cold = measure_cold_starts(paths, train_dir, text, 0, plan.runtime_processes, 0)
-    return result | {
-        "kind": "sequence",
-        "cold_start_s": {name: row["child_s"] for name, row in cold.items()},
-        "peak_rss_mb": {name: row["peak_rss_mb"] for name, row in cold.items()},
-        "cold_start_detail": cold,
-        "size_bytes": file_sizes(train_dir, export_dir),
-        "machine": machine_info(),
-        "settings": {"quick": quick_of(plan), "latency_calls": plan.latency_calls, "compare": compare},
-    }
-
-
-def quick_of(plan) -> bool:
-    return plan.throughput_seconds < 0.5
+    return figures, texts[0]
 
 
 NOTES = {
@@ -196,6 +105,7 @@ NOTES = {
     "to the first prediction, import + load + predict (cli_*: `nextword predict MODEL TEXT` through the entry "
     "point); cold_start_detail.parent_wall_s is spawn-to-exit",
     "peak_rss_mb": "the child's own peak RSS (VmHWM) at its first prediction",
+    "generate_ms_per_word": GENERATE_NOTE,
     "runtime_breakdown_us": "median µs of each step of predict_next timed separately "
     "(steps do not sum exactly to total)",
 }
@@ -265,39 +175,3 @@ def latency_ratios(latency: dict) -> dict:
         }
         for name, row in latency.items()
     }
-
-
-def file_sizes(train_dir: Path, export_dir: Path) -> dict[str, int]:
-    files = (
-        [train_dir / "model.keras"] + sorted(export_dir.glob("model*.onnx")) + sorted(export_dir.glob("model*.tflite"))
-    )
-    return {path.name: path.stat().st_size for path in files if path.is_file()}
-
-
-def machine_info() -> dict:
-    from nextword.export.pipeline import installed_version
-
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        **{pkg: installed_version(pkg) for pkg in ("numpy", "onnxruntime", "ai-edge-litert", "tensorflow", "keras")},
-        "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def write_json(result: dict, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

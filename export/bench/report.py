@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nextword.export.bench_timing import BATCH_SIZES
+from nextword.export.bench.timing import BATCH_SIZES
 
 RUNTIMES = ("runtime_onnx", "runtime_tflite")
 MAX_OVERHEAD_VS_RAW = 1.3
@@ -91,8 +91,12 @@ def format_sequence_report(result: dict) -> str:
         lines.append(f"{name:<30}{seconds:>10.3f}{result['peak_rss_mb'][name]:>13.1f}")
     lines += ["", f"{'file':<30}{'bytes':>12}"]
     lines += [f"{name:<30}{size:>12,}" for name, size in result["size_bytes"].items()]
-    lines += ["", f"{'generate, greedy (ms/word)':<30}"]
-    lines += [f"{name:<30}{ms:>10.3f}" for name, ms in result["generate_ms_per_word"].items()]
+    lines += ["", f"{'generate, greedy (ms/word)':<30}{'from text':>10}{'in session':>12}"]
+    session = result.get("session_generate_ms_per_word", {})
+    lines += [
+        f"{name:<30}{ms:>10.3f}{session.get(name, float('nan')):>12.3f}"
+        for name, ms in result["generate_ms_per_word"].items()
+    ]
     lines += ["", "targets (ratios from this run):"]
     lines += [
         f"  {check['status']:<5} {check['target']:<58} measured {check['measured']}" for check in check_targets(result)
@@ -138,7 +142,7 @@ def format_report(result: dict) -> str:
     if windowing:
         lines += [
             "",
-            f"make_windows on {windowing['words']:,} ids (seq_len {windowing['seq_len']}): "
+            f"training input: make_windows on {windowing['words']:,} ids (seq_len {windowing['seq_len']}): "
             f"{windowing['seconds'] * 1000:.1f} ms",
         ]
     lines += ["", "targets (ratios from this run):"]

@@ -1,6 +1,6 @@
 """`nextword bench` for the sequence kind: what a keyboard pays per typed word once the text is in a session.
 
-Rows, all timed in the same interleaved blocks (bench_timing.measure_latency) on held-out words:
+Rows, all timed in the same interleaved blocks (timing.measure_latency) on held-out words:
   session_<fmt>        one typed word: a session at a 20-word text is copied (O(1)), fed one word (tokenize,
                        one engine step) and asked for its top 5 words
   raw_step_<fmt>       the engine call that step makes, alone: ids [1, 1] + state in, top-k + state out
@@ -15,17 +15,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from nextword.export.bench_timing import measure_latency
+from nextword.export.bench.timing import (
+    GENERATE_NOTE,
+    SESSION_GENERATE_NOTE,
+    generate_ms_per_word,
+    measure_latency,
+    session_generate_ms_per_word,
+)
 from nextword.runtime.contract import START_ID
+from nextword.runtime.corpus import Corpus
 from nextword.runtime.errors import InputError
 from nextword.runtime.predictor import Predictor
 
 PREFIX_WORDS = 20  # the text already typed when a word is added: a sentence and a bit
-GENERATED_WORDS = 100
 
 
-def run_sequence_bench(trained, export_dir: Path, held_ids: np.ndarray, plan, *, compare: Path | None, log) -> dict:
-    paths = {fmt: export_dir / f"model.{fmt}" for fmt in ("onnx", "tflite")}
+def run_sequence_bench(trained, paths: dict[str, Path], corpus: Corpus, plan, *, compare: str | None, log):
+    """(the sequence kind's figures, a held-out text for the cold starts). `compare`: a window model's export
+    folder, timed on the same texts."""
+    from nextword.train.prepare import prepare
+
+    data = prepare(corpus.text, trained.config, trained.tokenizer)
+    held_ids = data.ids[data.held_start :]
     predictors = {fmt: Predictor.load(path) for fmt, path in paths.items()}
     index_word = trained.tokenizer.index_word
     words = [index_word[int(i)] for i in held_ids if int(i) in index_word]
@@ -61,10 +72,10 @@ def run_sequence_bench(trained, export_dir: Path, held_ids: np.ndarray, plan, *,
     keras = keras_step_row(trained, step_inputs, plan)
     latency |= keras
 
-    generation = {}
-    for fmt, predictor in predictors.items():
-        generation[fmt] = generate_ms_per_word(predictor, prefixes[: plan.generate_prompts])
-    return {
+    log("latency done; generation ...")
+    prompts = prefixes[: plan.generate_prompts]
+    figures = {
+        "kind": "sequence",
         "latency_us": latency,
         "ratios": {
             fmt: {
@@ -78,8 +89,14 @@ def run_sequence_bench(trained, export_dir: Path, held_ids: np.ndarray, plan, *,
             }
             for fmt in predictors
         },
-        "generate_ms_per_word": generation,
+        "generate_ms_per_word": {fmt: generate_ms_per_word(p, prompts) for fmt, p in predictors.items()},
+        "session_generate_ms_per_word": {
+            fmt: session_generate_ms_per_word(p, prompts) for fmt, p in predictors.items()
+        },
+        "settings": {"quick": plan.quick, "latency_calls": plan.latency_calls, "compare": compare},
+        "notes": {"generate_ms_per_word": GENERATE_NOTE, "session_generate_ms_per_word": SESSION_GENERATE_NOTE},
     }
+    return figures, " ".join(index_word[int(i)] for i in held_ids[:20])
 
 
 def typed_word(session, word: str):
@@ -142,20 +159,3 @@ def keras_step_row(trained, step_inputs, plan) -> dict:
         return [t.numpy() for t in graph(ids, *halves)]
 
     return measure_latency({"keras_step": (call, step_inputs)}, plan.keras_calls, blocks=plan.blocks, warmup=3)
-
-
-def generate_ms_per_word(predictor: Predictor, prompts: list[str]) -> float:
-    import statistics
-    import time
-
-    session = predictor.session()
-    session.feed(prompts[0])
-    session.generate(GENERATED_WORDS)  # warm-up
-    seconds = []
-    for prompt in prompts:
-        session = predictor.session()
-        session.feed(prompt)
-        start = time.perf_counter()
-        session.generate(GENERATED_WORDS)
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds) * 1000.0 / GENERATED_WORDS
