@@ -1,7 +1,9 @@
-# Two commands do all set-up on a fresh machine with python3 and pip:
+# Two commands do all set-up on a fresh machine with python3 and pip (make test also needs Node 20 and npm, and
+# Debian's chromium for the browser test, which it installs through apt when run as root):
 #   make demo   venv + install + train on the embedded corpus + export + predict
 #   make test   venv + install + lint + the whole test suite, then the runtime's tests again in a
-#               second venv with only the base install + LiteRT (no TensorFlow). What CI runs.
+#               second venv with only the base install + LiteRT (no TensorFlow), then the JavaScript
+#               runtime's tests (test-js: Node and headless Chromium). What CI runs.
 PYTHON ?= python3
 VENV ?= .venv
 RUNTIME_VENV ?= .venv-runtime
