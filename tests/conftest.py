@@ -55,6 +55,15 @@ def tiny_config(**overrides):
     return dataclasses.replace(base, **overrides)
 
 
+def tiny_kind_config(kind: str, **overrides):
+    """A training-path test's config of either kind: the window kind's tiny_config at batch 64, or a sequence
+    model as small (8 units, chunks of 10 words, 300 words)."""
+    if kind == "sequence":
+        small = {"embedding_dim": 8, "units": 8, "chunk_len": 10, "batch_size": 16, "num_words": 300}
+        return tiny_config(**{"kind": "sequence", **small, "oov_token": "<unk>", **overrides})
+    return tiny_config(**{"batch_size": 64, **overrides})
+
+
 def corpus_of(text: str, name: str = "test-text"):
     from nextword.runtime.corpus import Corpus
 
@@ -249,3 +258,17 @@ def sequence_exported_dir(models_root, request) -> Path:
 def sequence_model_path(request, sequence_exported_dir) -> Path:
     """Each exported float32 sequence file in turn."""
     return sequence_exported_dir / f"model.{request.param}"
+
+
+# --- either kind ---------------------------------------------------------------------------------
+
+KIND_FIXTURES = {  # kind: its session model's (training folder, export folder, training text) fixtures
+    "window": ("trained_dir", "exported_dir", "trained_corpus"),
+    "sequence": ("sequence_keras_dir", "sequence_exported_dir", "sequence_corpus"),
+}
+
+
+@pytest.fixture(scope="session", params=sorted(KIND_FIXTURES))
+def kind_model(request) -> tuple[str, Path, Path, Path]:
+    """(kind, training folder, export folder, training text) of each kind's session model in turn."""
+    return request.param, *(request.getfixturevalue(name) for name in KIND_FIXTURES[request.param])

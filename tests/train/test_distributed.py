@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import corpus_of, run_process, tiny_config
+from conftest import corpus_of, run_process, tiny_config, tiny_kind_config
 
 pytest.importorskip("tensorflow")
 
@@ -153,12 +153,7 @@ def test_in_memory_path_gives_the_weights_it_gave_before(kind, tmp_path, embedde
     from nextword.train.fit import train
     from nextword.train.folder import load_training_dir
 
-    config = tiny_config(epochs=2, batch_size=64)
-    if kind == "sequence":
-        config = tiny_config(
-            kind="sequence", embedding_dim=8, units=8, chunk_len=10, epochs=2, batch_size=16, num_words=300,
-            oov_token="<unk>",
-        )  # fmt: skip
+    config = tiny_kind_config(kind, epochs=2)
     train(corpus_of(" ".join(embedded_text.split()[:6000])), config, tmp_path / "t", verbose=0)
     weights = load_training_dir(tmp_path / "t").model.get_weights()
     sums = [float(np.asarray(w, np.float64).sum()) for w in weights]

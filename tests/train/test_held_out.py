@@ -8,18 +8,12 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-FIXTURES = {  # kind: (training folder, export folder, training text)
-    "window": ("trained_dir", "exported_dir", "trained_corpus"),
-    "sequence": ("sequence_keras_dir", "sequence_exported_dir", "sequence_corpus"),
-}
 
-
-@pytest.mark.parametrize("kind", sorted(FIXTURES))
-def test_the_kept_epochs_held_out_scores_are_what_evaluate_reports(kind, request):
+def test_the_kept_epochs_held_out_scores_are_what_evaluate_reports(kind_model):
     from nextword.runtime.evaluate import evaluate
     from nextword.runtime.predictor import Predictor
 
-    train_dir, export_dir, corpus = (request.getfixturevalue(name) for name in FIXTURES[kind])
+    _, train_dir, export_dir, corpus = kind_model
     history = json.loads((train_dir / "history.json").read_text(encoding="utf-8"))
     kept = history["kept_epoch"] - 1
     report = evaluate(Predictor.load(export_dir / "model.onnx"), corpus.read_text(encoding="utf-8"), orders=(2,))

@@ -1,7 +1,7 @@
 """Training output fit for a log: Keras' live bar only on a terminal, else one short line per epoch."""
 
 import pytest
-from conftest import corpus_of, tiny_config
+from conftest import corpus_of, tiny_kind_config
 
 pytest.importorskip("tensorflow")
 
@@ -15,11 +15,9 @@ class Terminal:
 def test_a_run_whose_stdout_is_not_a_terminal_prints_one_short_line_per_epoch(kind, tmp_path, capsys, embedded_text):
     from nextword.train.fit import train
 
-    config = tiny_config(epochs=3, batch_size=64)
-    if kind == "sequence":
-        config = tiny_config(kind="sequence", embedding_dim=8, units=8, chunk_len=10, epochs=3, batch_size=16)
+    corpus = corpus_of(" ".join(embedded_text.split()[:3000]))
     capsys.readouterr()
-    train(corpus_of(" ".join(embedded_text.split()[:3000])), config, tmp_path / "t", verbose=1)
+    train(corpus, tiny_kind_config(kind, epochs=3), tmp_path / "t", verbose=1)
     out = capsys.readouterr().out  # capsys' stdout is not a terminal, like a log file or a pipe
     assert "\b" not in out and "\r" not in out
     epochs = [line for line in out.splitlines() if line.startswith("Epoch ")]
