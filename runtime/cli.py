@@ -22,7 +22,7 @@ COMMANDS = {
     "predict": ("nextword.runtime.commands", "the k most likely next words"),
     "suggest": ("nextword.runtime.commands", "a suggestion bar: complete the word being typed, or the next words"),
     "generate": ("nextword.runtime.commands", "continue a text word by word"),
-    "evaluate": ("nextword.runtime.commands", "perplexity and top-k accuracy beside a Kneser-Ney baseline"),
+    "evaluate": ("nextword.runtime.commands", "perplexity, top-k and keystroke savings beside a Kneser-Ney baseline"),
     "bench": ("nextword.export.cli", "time the runtime against its raw engines and Keras"),
     "web": ("nextword.runtime.web", "serve the in-browser demo: next words as you type, the model in the page"),
 }

@@ -77,7 +77,9 @@ def add_evaluate(subparsers, help_line: str) -> None:
         "evaluate",
         parents=[common_options()],
         help=help_line,
-        description="Score the model on the held-out tail of a corpus, next to an n-gram baseline fitted on the rest.",
+        description="Score the model on the held-out tail of a corpus, next to an n-gram baseline fitted on the rest: "
+        "perplexity, top-k over ids, and what a keyboard's suggestion bar gets (top-1/3 among words it can show, "
+        "keystroke savings with --shown words).",
     )
     e.add_argument("--corpus", required=True, metavar="FILE")
     e.add_argument(
@@ -91,6 +93,13 @@ def add_evaluate(subparsers, help_line: str) -> None:
         metavar="N",
         help="Kneser-Ney n-gram order to compare with, repeatable (default: the window model's own; 4 and 5 "
         "for the sequence kind)",
+    )
+    e.add_argument(
+        "--shown",
+        type=int,
+        default=3,
+        metavar="N",
+        help="suggestions in the simulated keyboard's bar, for keystroke savings (default 3)",
     )
     e.set_defaults(func=run_evaluate)
 
@@ -189,17 +198,32 @@ def run_evaluate(args) -> int:
     predictor = load(args)
     corpus = load_corpus(args.corpus)
     progress = None if args.json else text_progress(sys.stderr)
-    report = evaluate(predictor, corpus.text, holdout=args.holdout, orders=args.order, progress=progress)
+    report = evaluate(
+        predictor, corpus.text, holdout=args.holdout, orders=args.order, shown=args.shown, progress=progress
+    )
     if args.json:
         print(json.dumps(report))
         return 0
-    unit = "words" if predictor.kind == "sequence" else "windows"
-    print(f"{report['windows']} held-out {unit} ({report['windows_with_unknown_words']} touch unknown words)")
-    print(f"{'':<34} {'perplexity':>10} {'top1':>7} {'top3':>7} {'top5':>7}")
-    rows = [("model " + args.model, report["model"])] + [(row["name"], row) for row in report["baselines"]]
-    for name, row in rows:
-        print(f"{name[:34]:<34} {row['perplexity']:>10.1f} {row['top1']:>7.2%} {row['top3']:>7.2%} {row['top5']:>7.2%}")
+    print_evaluation(report, args.model, "words" if predictor.kind == "sequence" else "windows")
     return 0
+
+
+def print_evaluation(report: dict, model: str, unit: str) -> None:
+    """The table: the old top-k over ids (a predicted <unk> for an unknown word is a hit) beside what a keyboard's
+    bar can use (runtime/keyboard.py has the protocol), one row per model."""
+    outside = report["targets_outside_vocabulary"]
+    print(
+        f"{report['windows']} held-out {unit} ({report['windows_with_unknown_words']} touch unknown words; "
+        f"{outside} targets are outside the vocabulary: keyboard misses, typed in full)"
+    )
+    shown = f"({report['shown']} shown)"
+    print(f"{'':<45}{'top-k (ids, <unk> counts)':^27}{'':1}{'keyboard (real words)':^21}{'keystroke savings':>20}")
+    print(f"{'':<34}{'perplexity':>11}{'top-1':>9}{'top-3':>9}{'top-5':>9}{'top-1':>12}{'top-3':>10}{shown:>20}")
+    rows = [("model " + model, report["model"])] + [(row["name"], row) for row in report["baselines"]]
+    for name, row in rows:
+        ids = "".join(f"{row[key]:>9.2%}" for key in ("top1", "top3", "top5"))
+        keyboard = f"{row['keyboard_top1']:>12.2%}{row['keyboard_top3']:>10.2%}{row['keystroke_savings']:>20.2%}"
+        print(f"{name[:34]:<34}{row['perplexity']:>11.1f}{ids}{keyboard}")
 
 
 COMMANDS = {

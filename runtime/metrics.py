@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from nextword.runtime.errors import InputError
+
+if TYPE_CHECKING:
+    from nextword.runtime.keyboard import KeyboardTally
 
 # log(0) would make one unseen target dominate (infinite) perplexity; 1e-12 caps a single
 # window's loss at about 27.6 nats instead, far beyond any real model's typical loss.
@@ -25,12 +29,15 @@ def evaluate_windows(
     *,
     batch_size: int = 512,
     progress: Progress | None = None,
+    keyboard: KeyboardTally | None = None,
 ) -> dict:
     """Score prob_fn ([B, ctx] int32 -> [B, V] probabilities) on windows (contexts[i] -> targets[i]).
 
     Returns {"windows", "perplexity", "top1", "top3", "top5"}; accuracies are fractions in 0..1.
     A target's rank is its position in a stable descending sort of its row, i.e. ties go to the
     lower id; top-k counts it correct when rank < k. progress(done, total) is called per batch.
+    keyboard: a KeyboardTally over the same targets, fed each batch's rows (prob_fn may be called only
+    once per row, as a sequence reader is); its keyboard_top1, keyboard_top3 and keystroke_savings join the result.
     """
     contexts, targets = _validate_windows(contexts, targets, batch_size)
     total = len(targets)
@@ -47,10 +54,14 @@ def evaluate_windows(
         ranks = _target_ranks(probs, batch_targets, target_probs)
         for k in TOP_K:
             hits[k] += int(np.count_nonzero(ranks < k))
+        if keyboard is not None:
+            keyboard.add(probs, start)
         if progress is not None:
             progress(min(start + batch_size, total), total)
     result = {"windows": total, "perplexity": float(np.exp(nll_sum / total))}
     result.update({f"top{k}": hits[k] / total for k in TOP_K})
+    if keyboard is not None:
+        result.update(keyboard.result())
     return result
 
 

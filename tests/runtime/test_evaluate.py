@@ -14,6 +14,7 @@ from nextword.runtime.predictor import Predictor
 from nextword.runtime.tokenizer import Tokenizer, text_to_word_sequence
 
 METRICS = {"perplexity", "top1", "top3", "top5"}
+KEYBOARD = {"keyboard_top1", "keyboard_top3", "keystroke_savings"}
 
 # Known words a b c d; X, Y and Z are unknown. X sits inside windows 8 and 9 (as the gap before id 10),
 # Y Z inside windows 11 and 12 (the gap before id 13); windows 10 and 13 start right after a gap,
@@ -37,7 +38,14 @@ def uniform_predictor(tokenizer: Tokenizer, **config) -> SimpleNamespace:
         probs[:, 0] = 0.0
         return probs
 
-    return SimpleNamespace(bundle=SimpleNamespace(config=config), tokenizer=tokenizer, probabilities=probabilities)
+    vocabulary = {i: tokenizer.index_word[i] for i in range(1, vocab_size)}
+    return SimpleNamespace(
+        bundle=SimpleNamespace(config=config),
+        tokenizer=tokenizer,
+        probabilities=probabilities,
+        vocabulary=vocabulary,
+        vocab_size=vocab_size,
+    )
 
 
 def test_id_stream_of_the_hand_made_text():
@@ -64,6 +72,41 @@ def test_windows_touching_the_oov_id():
     report = evaluate(uniform_predictor(tokenizer, oov_token="<oov>"), HAND_TEXT)
     # 20 ids -> 18 windows, held out 9..17; windows i..i+2 containing id 10, 14 or 15: 9, 10, 12, 13, 14, 15.
     assert report["windows"] == 9 and report["windows_with_unknown_words"] == 6
+
+
+def test_keyboard_metrics_of_the_uniform_model_by_hand():
+    report = evaluate(uniform_predictor(hand_tokenizer()), HAND_TEXT)
+    # Held-out targets c d a b c d a; a uniform model's bar is its three lowest ids: a b c. Each word is one letter:
+    # a tap (1) for a, b, c; "d" is never shown, its letter and space cost 2. 9 keystrokes instead of 14.
+    assert report["model"]["keystroke_savings"] == pytest.approx(1 - 9 / 14)
+    assert report["model"]["keyboard_top1"] == pytest.approx(2 / 7) and report["model"]["keyboard_top3"] == 5 / 7
+    assert report["shown"] == 3 and report["keystrokes_without_prediction"] == 14
+    assert report["targets_outside_vocabulary"] == 0
+    assert set(report["baseline"]) == METRICS | KEYBOARD | {"name"}
+    shown_one = evaluate(uniform_predictor(hand_tokenizer()), HAND_TEXT, shown=1)
+    # A bar of one shows only "a": c 2, d 2, a 1, b 2, c 2, d 2, a 1.
+    assert shown_one["model"]["keystroke_savings"] == pytest.approx(1 - 12 / 14)
+
+
+def test_keyboard_metrics_never_show_the_oov_token_and_miss_unknown_targets():
+    tokenizer = hand_tokenizer(oov_token="<oov>")
+    report = evaluate(uniform_predictor(tokenizer, oov_token="<oov>"), HAND_TEXT)
+    # Held-out targets c d a Y Z b c d a, Y and Z outside the vocabulary. The uniform model's likeliest id is
+    # <oov> (id 1, ties to the lower id), so the id-level top-1 counts Y and Z as hits; the bar shows a b c.
+    assert report["model"]["top1"] == pytest.approx(2 / 9)
+    assert report["model"]["keyboard_top1"] == pytest.approx(2 / 9)  # the two "a"s
+    assert report["model"]["keyboard_top3"] == pytest.approx(5 / 9)
+    # c 1, d 2, a 1, Y 2, Z 2, b 1, c 1, d 2, a 1: 13 of 18.
+    assert report["model"]["keystroke_savings"] == pytest.approx(1 - 13 / 18)
+    assert report["targets_outside_vocabulary"] == 2 and report["keystrokes_without_prediction"] == 18
+
+
+@pytest.mark.parametrize("shown", [0, -2, 2.5, True])
+def test_evaluate_refuses_a_bad_bar_size(shown):
+    from nextword.runtime.errors import InputError
+
+    with pytest.raises(InputError, match="shown must be"):
+        evaluate(uniform_predictor(hand_tokenizer()), HAND_TEXT, shown=shown)
 
 
 def test_no_unknown_words_no_touched_windows():
@@ -125,7 +168,7 @@ def test_evaluate_cli_json_on_the_trained_corpus(cli, model_path, trained_corpus
     assert code == 0, err
     report = json.loads("\n".join(out))
     assert {"windows", "model", "baseline"} <= set(report)
-    assert set(report["model"]) == METRICS and set(report["baseline"]) == METRICS | {"name"}
+    assert set(report["model"]) == METRICS | KEYBOARD and set(report["baseline"]) == METRICS | KEYBOARD | {"name"}
     assert "Kneser-Ney 3-gram" in report["baseline"]["name"]
 
     # The same held-out windows scored straight from Keras' probabilities.
@@ -147,10 +190,11 @@ def test_evaluate_cli_json_on_the_trained_corpus(cli, model_path, trained_corpus
 def test_evaluate_cli_plain_table(cli, exported_dir, trained_corpus):
     code, out, _ = cli("evaluate", exported_dir / "model.tflite", "--corpus", trained_corpus, "--holdout", "0.2")
     assert code == 0
-    assert out[0].endswith("touch unknown words)") and "held-out windows" in out[0]
-    assert out[1].split() == ["perplexity", "top1", "top3", "top5"]
-    assert out[2].startswith("model ") and out[3].startswith("interpolated Kneser-Ney 3-gram")
-    assert len(out) == 4
+    assert "touch unknown words" in out[0] and "held-out windows" in out[0] and "outside the vocabulary" in out[0]
+    assert out[1].split() == "top-k (ids, <unk> counts) keyboard (real words) keystroke savings".split()
+    assert out[2].split() == ["perplexity", "top-1", "top-3", "top-5", "top-1", "top-3", "(3", "shown)"]
+    assert out[3].startswith("model ") and out[4].startswith("interpolated Kneser-Ney 3-gram")
+    assert len(out) == 5 and len(out[3].split()) == 2 + 7
 
 
 def test_evaluate_cli_compares_with_the_orders_asked_for(cli, exported_dir, trained_corpus):
@@ -158,9 +202,16 @@ def test_evaluate_cli_compares_with_the_orders_asked_for(cli, exported_dir, trai
         "evaluate", exported_dir / "model.onnx", "--corpus", trained_corpus, "--order", "2", "--order", "4"
     )
     assert code == 0, err
-    assert [line.split("-gram")[0][-1] for line in out[3:]] == ["2", "4"]
+    assert [line.split("-gram")[0][-1] for line in out[4:]] == ["2", "4"]
     code, _, err = cli("evaluate", exported_dir / "model.onnx", "--corpus", trained_corpus, "--order", "0")
     assert code == 2 and "orders must be integers" in err
+
+
+@pytest.mark.parametrize("shown", ["0", "-1"])
+def test_evaluate_cli_refuses_a_bad_shown_in_one_line(cli, exported_dir, trained_corpus, shown):
+    code, out, err = cli("evaluate", exported_dir / "model.onnx", "--corpus", trained_corpus, "--shown", shown)
+    assert code == 2 and out == []
+    assert len(err.strip().splitlines()) == 1 and err.startswith("nextword evaluate: error: shown must be at least 1")
 
 
 def test_evaluate_sequence_kind_scores_the_tail_as_training_did(cli, sequence_model_path, sequence_corpus):
@@ -179,3 +230,96 @@ def test_evaluate_sequence_kind_scores_the_tail_as_training_did(cli, sequence_mo
     assert report["windows"] == int(len(ids) * 0.1)
     for row in (report["model"], *report["baselines"]):
         assert row["perplexity"] > 1 and 0 <= row["top1"] <= row["top3"] <= row["top5"] <= 1
+        assert set(row) >= KEYBOARD and 0 <= row["keyboard_top1"] <= row["keyboard_top3"] <= 1
+        assert 0 < row["keystroke_savings"] < 1
+
+
+# --- keyboard metrics on the real models, against the protocol read literally ------------------------------
+
+
+def literal_keyboard(probs, targets, typed, words, oov_id, shown=3) -> dict:
+    """The README's protocol with no shortcut: every row fully sorted (ties to the lower id), the words the bar
+    may show filtered by the letters typed, the first `shown` of them on the bar."""
+    lowered = np.array([word.lower() for word in words])
+    showable = np.array([bool(word) and i not in (0, oov_id) for i, word in enumerate(words)])
+    fits: dict[str, np.ndarray] = {}
+    hits, keystrokes = {1: 0, 3: 0}, 0
+    for row, target, word in zip(probs, targets.tolist(), typed):
+        ranking = np.argsort(-row, kind="stable")
+        ranking = ranking[showable[ranking]]
+        hits[1] += target in ranking[:1]
+        hits[3] += target in ranking[:3]
+        cost = len(word) + 1
+        for letters in range(len(word)):
+            prefix = word[:letters].lower()
+            if prefix not in fits:
+                fits[prefix] = np.char.startswith(lowered, prefix)
+            if target in ranking[fits[prefix][ranking]][:shown]:
+                cost = letters + 1
+                break
+        keystrokes += cost
+    full = sum(len(word) + 1 for word in typed)
+    return {
+        "keyboard_top1": hits[1] / len(typed),
+        "keyboard_top3": hits[3] / len(typed),
+        "keystroke_savings": 1 - keystrokes / full,
+    }
+
+
+def keyboard_part(row: dict) -> dict:
+    return {key: row[key] for key in KEYBOARD}
+
+
+def words_and_oov(predictor):
+    from nextword.runtime.evaluate import oov_id, vocabulary_words
+
+    return vocabulary_words(predictor), oov_id(predictor)
+
+
+def test_keyboard_metrics_of_a_window_model_and_its_n_gram(exported_dir, trained_corpus):
+    from nextword.runtime.evaluate import word_stream
+    from nextword.runtime.kneser_ney import KneserNey
+
+    predictor = Predictor.load(exported_dir / "model.onnx")
+    text = trained_corpus.read_text(encoding="utf-8")
+    report = evaluate(predictor, text)
+    ids, _, _, typed = word_stream(predictor.tokenizer, text)
+    seq_len = predictor.seq_len
+    windows = np.lib.stride_tricks.sliding_window_view(ids, seq_len)
+    split = len(windows) - report["windows"]
+    held, held_typed = windows[split:], typed[split + seq_len - 1 :]
+    words, oov = words_and_oov(predictor)
+    assert all(words[t] == w for t, w in zip(held[:, -1].tolist(), held_typed) if t != oov)  # ids and words align
+    model = literal_keyboard(predictor.probabilities(held[:, :-1]), held[:, -1], held_typed, words, oov)
+    assert keyboard_part(report["model"]) == pytest.approx(model, abs=1e-12)
+    # The baseline's order is the window's length, so it reads the same contexts.
+    baseline = KneserNey.fit(ids[: split + seq_len - 1], predictor.vocab_size, order=seq_len)
+    expected = literal_keyboard(baseline.probs_batch(held[:, :-1]), held[:, -1], held_typed, words, oov)
+    assert keyboard_part(report["baseline"]) == pytest.approx(expected, abs=1e-12)
+    assert report["keystrokes_without_prediction"] == sum(len(word) + 1 for word in held_typed)
+    # More suggestions never cost more keystrokes.
+    savings = [evaluate(predictor, text, shown=n)["model"]["keystroke_savings"] for n in (1, 5)]
+    assert savings[0] <= report["model"]["keystroke_savings"] <= savings[1]
+
+
+def test_keyboard_metrics_of_a_sequence_model_and_its_n_grams(sequence_exported_dir, sequence_corpus):
+    from nextword.runtime.evaluate import word_stream
+    from nextword.runtime.kneser_ney import KneserNey
+
+    predictor = Predictor.load(sequence_exported_dir / "model.onnx")
+    text = sequence_corpus.read_text(encoding="utf-8")
+    report = evaluate(predictor, text, shown=2)
+    ids, _, _, typed = word_stream(predictor.tokenizer, text)
+    split = len(ids) - report["windows"]
+    held, held_typed = ids[split:], typed[split:]
+    words, oov = words_and_oov(predictor)
+    assert report["targets_outside_vocabulary"] == int(np.count_nonzero(held == oov)) > 0  # the fixture has <unk>
+    probs = predictor.stream_reader(held)(len(held))
+    expected = literal_keyboard(probs, held, held_typed, words, oov, shown=2)
+    assert keyboard_part(report["model"]) == pytest.approx(expected, abs=1e-12)
+    for row, order in zip(report["baselines"], (4, 5)):
+        baseline = KneserNey.fit(ids[:split], predictor.vocab_size, order=order)
+        padded = np.concatenate([np.zeros(order - 1, dtype=ids.dtype), held])
+        contexts = np.lib.stride_tricks.sliding_window_view(padded, order)[:, :-1]
+        expected = literal_keyboard(baseline.probs_batch(contexts), held, held_typed, words, oov, shown=2)
+        assert keyboard_part(row) == pytest.approx(expected, abs=1e-12), row["name"]

@@ -1,4 +1,4 @@
-"""Perplexity/top-k metrics and the Kneser-Ney baseline, checked against hand arithmetic."""
+"""Perplexity/top-k metrics, keyboard metrics and the Kneser-Ney baseline, checked against hand arithmetic."""
 
 import io
 import math
@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 from nextword.runtime.errors import InputError
+from nextword.runtime.keyboard import Keyboard, check_shown
 from nextword.runtime.kneser_ney import MAX_DISCOUNT, KneserNey
 from nextword.runtime.metrics import evaluate_windows, text_progress
 
@@ -75,6 +76,130 @@ def test_text_progress_is_silent_off_terminal_and_draws_when_forced():
 def test_bad_windows_or_outputs_are_refused(contexts, targets, prob_fn):
     with pytest.raises(InputError):
         evaluate_windows(prob_fn, contexts, targets)
+
+
+# ---------------------------------------------------------------- keyboard
+
+# Padding, the OOV token and three words. Every row is the same distribution: <unk> is the likeliest id but no bar
+# shows it, and "to" and "the" tie, so "to" (the lower id) goes first.
+KB_WORDS = ["", "<unk>", "to", "the", "then"]
+KB_OOV = 1
+KB_ROW = [0.0, 0.5, 0.2, 0.2, 0.1]
+# Typed: "to", "the", "then", and "xyz", outside the vocabulary (the OOV id); 3 + 4 + 5 + 4 = 16 keystrokes in full.
+KB_TARGETS = np.array([2, 3, 4, KB_OOV])
+KB_TYPED = ["to", "the", "then", "xyz"]
+
+
+def keyboard_scores(shown: int, row=KB_ROW, targets=KB_TARGETS, typed=KB_TYPED, words=KB_WORDS, oov=KB_OOV):
+    probs = np.tile(np.asarray(row), (len(targets), 1))
+    tally = Keyboard(words, oov, shown).tally(targets, typed)
+    half = len(targets) // 2
+    tally.add(probs[:half], 0)  # two batches, as evaluate_windows feeds them
+    tally.add(probs[half:], half)
+    return tally.result()
+
+
+@pytest.mark.parametrize(
+    "shown, keystrokes",
+    [
+        # 1 shown: "to" at once (1); "the": bar [to], [to] after "t", [the] after "th": 2 letters + tap = 3;
+        # "then": [to], [to], [the] after "th", [the] after "the": never shown, 4 letters + space = 5; "xyz": 4.
+        (1, 1 + 3 + 5 + 4),
+        # 2 shown: "to" and "the" at once; "then": [to, the] twice, then "th" leaves only [the, then]: 3; "xyz": 4.
+        (2, 1 + 1 + 3 + 4),
+        # 3 shown: every word of the vocabulary is in the first bar; the OOV word is still typed in full.
+        (3, 1 + 1 + 1 + 4),
+    ],
+)
+def test_keystroke_savings_by_hand(shown, keystrokes):
+    assert keyboard_scores(shown)["keystroke_savings"] == pytest.approx(1 - keystrokes / 16)
+
+
+def test_keyboard_top_k_counts_real_words_only():
+    scores = keyboard_scores(3)
+    # Real words ranked: to, the, then (<unk> left out). Top-1 hits "to" only; top-3 all three; "xyz" misses both,
+    # although the id-level top-1 (below) counts its <unk> as the hit.
+    assert scores["keyboard_top1"] == pytest.approx(1 / 4)
+    assert scores["keyboard_top3"] == pytest.approx(3 / 4)
+    contexts = np.zeros((4, 1), int)
+    by_ids = evaluate_windows(lambda c: np.tile(KB_ROW, (len(c), 1)), contexts, KB_TARGETS)
+    assert by_ids["top1"] == pytest.approx(1 / 4)  # the <unk> target, and nothing else
+
+
+def test_ties_go_to_the_lower_id():
+    # The same words under other ids: "the" is now id 2 and wins the tie with "to".
+    words = ["", "<unk>", "the", "to", "then"]
+    scores = keyboard_scores(1, targets=np.array([3, 2, 4, 1]), words=words)
+    # "to": [the] before both its letters, so 2 letters + space = 3; "the": 1; "then": [the] before every
+    # letter, 5; "xyz": 4.
+    assert scores["keystroke_savings"] == pytest.approx(1 - (3 + 1 + 5 + 4) / 16)
+    assert scores["keyboard_top1"] == pytest.approx(1 / 4)  # "the"
+
+
+def test_the_oov_token_and_padding_are_never_shown():
+    # All mass on padding and <unk>, and an equal tiny share elsewhere: the bar still shows words, the lowest ids.
+    row = [0.4, 0.59, 0.003, 0.003, 0.004]
+    scores = keyboard_scores(1, row=row)
+    # Real words ranked: then (0.004), to, the. Top-1 hits "then"; keystrokes: "to": [then] before both
+    # letters, 3; "the": [then] before each of its 3 letters, 4; "then": 1; "xyz": 4.
+    assert scores["keyboard_top1"] == pytest.approx(1 / 4)
+    assert scores["keystroke_savings"] == pytest.approx(1 - (3 + 4 + 1 + 4) / 16)
+    keyboard = Keyboard(KB_WORDS, KB_OOV)
+    assert not keyboard.visible[0] and not keyboard.visible[KB_OOV]
+    assert sorted(keyboard.index.ids.tolist()) == [2, 3, 4]
+
+
+def test_prefix_ranges_are_contiguous_and_ignore_case():
+    words = ["", "<unk>", "The", "then", "a", "Théâtre", "to", "tHe"]
+    keyboard = Keyboard(words, oov_id=1)
+    for prefix in ["", "t", "th", "the", "then", "thé", "x", "a"]:
+        lo, hi = keyboard.range(prefix)
+        expected = sorted(i for i, w in enumerate(words) if i > 1 and w.lower().startswith(prefix))
+        assert sorted(keyboard.index.ids[lo:hi].tolist()) == expected, prefix
+    assert keyboard.range("zz")[0] == keyboard.range("zz")[1]
+    # Typed letters match a word whatever its case. Before any letter the bar is [to, then, a]; after "t" it is
+    # [to, then, The] (three words tie at 0.1, "The" has the lowest id): 1 letter + tap of 4 keystrokes.
+    row = [0, 0, 0.1, 0.2, 0.2, 0.1, 0.3, 0.1]
+    scores = keyboard_scores(3, row=row, targets=np.array([2]), typed=["the"], words=words, oov=1)
+    assert scores["keystroke_savings"] == pytest.approx(1 - 2 / 4)
+
+
+def test_evaluate_windows_adds_keyboard_metrics_and_keeps_the_old_ones():
+    contexts = np.zeros((4, 1), int)
+
+    def prob_fn(c):
+        return np.tile(KB_ROW, (len(c), 1))
+
+    plain = evaluate_windows(prob_fn, contexts, KB_TARGETS, batch_size=3)
+    tally = Keyboard(KB_WORDS, KB_OOV, 2).tally(KB_TARGETS, KB_TYPED)
+    with_keyboard = evaluate_windows(prob_fn, contexts, KB_TARGETS, batch_size=3, keyboard=tally)
+    assert set(plain) == {"windows", "perplexity", "top1", "top3", "top5"}
+    assert with_keyboard == {**plain, **keyboard_scores(2)}
+    assert set(with_keyboard) - set(plain) == {"keyboard_top1", "keyboard_top3", "keystroke_savings"}
+
+
+@pytest.mark.parametrize("shown", [0, -1, 1.5, True, "3", None])
+def test_bad_shown_is_refused(shown):
+    with pytest.raises(InputError, match="shown must be"):
+        check_shown(shown)
+    with pytest.raises(InputError, match="shown must be"):
+        Keyboard(KB_WORDS, KB_OOV, shown)
+
+
+def test_tally_refuses_rows_out_of_order_or_missing():
+    probs = np.tile(KB_ROW, (4, 1))
+    tally = Keyboard(KB_WORDS, KB_OOV).tally(KB_TARGETS, KB_TYPED)
+    with pytest.raises(InputError, match="out of order"):
+        tally.add(probs[:2], 1)
+    tally.add(probs[:2], 0)
+    with pytest.raises(InputError, match="scored 2 of 4"):
+        tally.result()
+    with pytest.raises(InputError, match="wrong width"):
+        tally.add(probs[2:, :3], 2)
+    with pytest.raises(InputError, match="typed words"):
+        Keyboard(KB_WORDS, KB_OOV).tally(KB_TARGETS, KB_TYPED[:3])
+    with pytest.raises(InputError, match="target ids"):
+        Keyboard(KB_WORDS, KB_OOV).tally(np.array([5]), ["x"])
 
 
 # ---------------------------------------------------------------- Kneser-Ney
