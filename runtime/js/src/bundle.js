@@ -1,15 +1,18 @@
 // What every exported file carries (Python: runtime/bundle.py): three metadata entries, the same in ONNX
-// metadata_props and TFLite Model.metadata. The config's kind picks the model strategy (kinds/); a format
-// version this runtime does not read is refused with both versions named.
+// metadata_props and TFLite Model.metadata, and an optional fourth, the casing table (casing.js). The
+// config's kind picks the model strategy (kinds/); a format version this runtime does not read is refused
+// with both versions named.
+import { caseTableFromJson } from './casing.js';
 import { configFromJson } from './config.js';
 import { CorruptModelError, InputError, MissingMetadataError, UnsupportedVersionError, VocabularyMismatchError } from './errors.js';
 import {
-  FORMAT_VERSION, KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER, KINDS_BY_VERSION, METADATA_KEYS, READABLE_FORMAT_VERSIONS,
+  FORMAT_VERSION, KEY_CASING, KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER, KINDS_BY_VERSION, METADATA_KEYS, READABLE_FORMAT_VERSIONS,
 } from './contract.js';
 import { KINDS } from './kinds/index.js';
+import { pyLower } from './tokenizer/pylower.js';
 import { tokenizerFromJson } from './tokenizer/tokenizer.js';
 
-export { FORMAT_VERSION, KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER, METADATA_KEYS, READABLE_FORMAT_VERSIONS };
+export { FORMAT_VERSION, KEY_CASING, KEY_CONFIG, KEY_FORMAT_VERSION, KEY_TOKENIZER, METADATA_KEYS, READABLE_FORMAT_VERSIONS };
 
 /** Ids the model can output: 0 (padding) up to the largest word id, capped by num_words (as Python). */
 export function vocabSizeOf(tokenizer) {
@@ -18,7 +21,8 @@ export function vocabSizeOf(tokenizer) {
   return tokenizer.num_words ? Math.min(size, tokenizer.num_words) : size;
 }
 
-/** entries: Map or object of key -> string. Returns {formatVersion, kind, tokenizer, config}. */
+/** entries: Map or object of key -> string. Returns {formatVersion, kind, tokenizer, config, casing}
+ *  (casing: a Map of word -> display form, empty when the file has no table). */
 export function decodeBundle(entries, { source = 'model' } = {}) {
   const get = (key) => (entries instanceof Map ? entries.get(key) : Object.hasOwn(entries, key) ? entries[key] : undefined);
   const missing = METADATA_KEYS.filter((key) => get(key) === undefined);
@@ -55,7 +59,21 @@ export function decodeBundle(entries, { source = 'model' } = {}) {
   if (vocabSizeOf(tokenizer) !== config.vocab_size) {
     throw new VocabularyMismatchError(`${source}: bundled tokenizer has ${vocabSizeOf(tokenizer)} ids but the config says ${config.vocab_size}`);
   }
-  return { formatVersion: version, kind, tokenizer, config };
+  return { formatVersion: version, kind, tokenizer, config, casing: readCasing(get(KEY_CASING), tokenizer, config, source) };
+}
+
+// Read as strictly as Python: a table naming a word the model cannot output, or a form that is not its word
+// in other letters' case, refuses the file rather than showing words the model never ranked.
+function readCasing(text, tokenizer, config, source) {
+  if (text === undefined) return new Map();
+  const words = new Set();
+  for (let id = 1; id < config.vocab_size; id++) words.add(tokenizer.indexWord.get(id));
+  try {
+    return caseTableFromJson(text, words, pyLower);
+  } catch (error) {
+    if (error instanceof InputError) throw new CorruptModelError(`${source} has an unreadable casing table: ${error.message}`);
+    throw error;
+  }
 }
 
 /** TFLite stores bytes: decode the nextword entries as UTF-8 (other entries, e.g. the converter's, are left alone). */

@@ -1,12 +1,14 @@
 // Text in, next words out: the one class apps embed, with the Python Predictor's API shape. Engines are
 // injected (see node.js and web.js), so this file runs anywhere a JavaScript engine does.
 import { decodeBundle, entriesToText } from './bundle.js';
+import { startsSentence } from './casing.js';
 import { CorruptModelError, InputError, UnsafeModelError } from './errors.js';
 import { asBytes, readOnnxMetadata } from './formats/onnx.js';
 import { sniffFormat } from './formats/sniff.js';
 import { readTfliteMetadata } from './formats/tflite.js';
 import { createRandom } from './random.js';
 import { argmax, sample } from './sampling.js';
+import { splitPartial, Suggester } from './suggest.js';
 
 // Limits for untrusted files, as in Python: a 50k-word, 256-unit model is ~50 MB.
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -96,6 +98,35 @@ export class Predictor {
     const prediction = ids.map((id, i) => ({ word: this.words[id], probability: probs[i] }));
     prediction.unknownWords = unknownWords;
     return prediction;
+  }
+
+  /** The k words a suggestion bar shows for text, highest first: completions of the word being typed when
+   *  text ends inside one, else the likeliest next words; never the OOV token, each in display casing.
+   *  [{word, probability}] with .unknownWords, as predictNext. */
+  async suggest(text, k = 3) {
+    k = this.checkK(k);
+    if (typeof text !== 'string') throw new TypeError(`text must be a string, not ${text === null ? 'null' : typeof text}`);
+    const [finished, partial] = splitPartial(text, this.tokenizer);
+    const [ids, unknown] = this.encode(finished);
+    // Only what this text needs is run: the graph's own top-k between words, the whole distribution mid-word.
+    const source = {
+      top: async (n) => (await this.model.top([ids], n))[0],
+      probs: async () => this.model.next(await this.model.begin(ids)),
+    };
+    return this.suggestions(source, partial, k, startsSentence(finished), unknown);
+  }
+
+  /** suggest() from a kind's view of one point in a text (suggest.js): for Session.suggest too. */
+  async suggestions(source, partial, k, sentenceStart, unknownWords) {
+    const suggestions = await this.suggester.suggest(source, partial, k, { sentenceStart });
+    suggestions.unknownWords = unknownWords;
+    return suggestions;
+  }
+
+  /** Built at the first suggestion, not at load: the prefix index sorts the vocabulary once. */
+  get suggester() {
+    this._suggester ??= new Suggester(this.words, this.oovId, this.bundle.casing ?? new Map(), this.tokenizer);
+    return this._suggester;
   }
 
   /** A Session (session.js) that carries the LSTM state between calls: sequence models only. */

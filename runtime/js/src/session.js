@@ -3,11 +3,15 @@
 //   const s = await predictor.session();
 //   await s.feed('to be or');   // runs only these words
 //   await s.predict(5);         // from the last step's outputs: no engine call for k <= the graph's top-k
+//   await s.suggest('n', 3);    // completions of the word being typed ('' between words): one engine call
+//                               // for its first letter, none for the next letters of the same word
 //   const t = s.copy();         // a branch: feeding t never changes s
 //   await s.generate(5);        // generated words are fed too
 //   await s.reset();            // the start of a new text
 // Text fed in pieces tokenizes as the whole text only if each piece ends at a word boundary.
+import { startsSentence } from './casing.js';
 import { InputError } from './errors.js';
+import { isBlank } from './tokenizer/pystring.js';
 
 export class Session {
   constructor(predictor) {
@@ -16,6 +20,7 @@ export class Session {
     this.step = null;
     this.unknownWords = [];
     this.wordsFed = 0;
+    this.sentenceStart = true; // whether the next word starts a sentence (display casing capitalizes it)
   }
 
   /** Forget the text: back to the state after the start id (computed once per Predictor). */
@@ -23,12 +28,14 @@ export class Session {
     this.step = await this.model.start();
     this.unknownWords = [];
     this.wordsFed = 0;
+    this.sentenceStart = true;
   }
 
   /** An independent session at the same point of the same text (steps are never written to: O(1)). */
   copy() {
     const other = new Session(this.predictor);
-    Object.assign(other, { step: this.step, unknownWords: [...this.unknownWords], wordsFed: this.wordsFed });
+    const { step, wordsFed, sentenceStart } = this;
+    Object.assign(other, { step, unknownWords: [...this.unknownWords], wordsFed, sentenceStart });
     return other;
   }
 
@@ -42,6 +49,7 @@ export class Session {
     const [ids, unknown] = this.predictor.encode(text);
     if (ids.length) await this.feedIds(ids);
     this.unknownWords.push(...unknown);
+    if (!isBlank(text)) this.sentenceStart = startsSentence(text);
     return unknown;
   }
 
@@ -54,6 +62,7 @@ export class Session {
     }
     this.step = (await this.model.feedRows(this.step.state, [ids]))[0];
     this.wordsFed += ids.length;
+    this.sentenceStart = false;
   }
 
   /** The k likeliest next words, as Predictor.predictNext gives them for the whole text fed so far. */
@@ -63,12 +72,27 @@ export class Session {
     return this.predictor.prediction(this.model.ranked(this.step, k), [...this.unknownWords]);
   }
 
+  /** What a suggestion bar shows after the words fed so far: the k likeliest next words, or, with the letters
+   *  typed of the current word in partial, the k likeliest words that complete it (Predictor.suggest). */
+  async suggest(partial = '', k = 3) {
+    k = this.predictor.checkK(k);
+    const suggester = this.predictor.suggester;
+    partial = suggester.checkPartial(partial);
+    if (suggester.needsDistribution(partial, k, this.model.topK)) {
+      this.step = await this.model.full(this.step); // kept: the next letter of the same word costs no engine call
+    }
+    const step = this.step;
+    const source = { top: async (n) => this.model.ranked(step, n), probs: async () => step.probs };
+    return this.predictor.suggestions(source, partial, k, this.sentenceStart, [...this.unknownWords]);
+  }
+
   /** The next nWords words, fed into the session as they are chosen (one engine step per word). */
   async generate(nWords = 20, options = {}) {
     const checked = this.predictor.checkGenerate(nWords, options);
     const { text, state } = await this.predictor.continueFrom(await this.model.full(this.step), nWords, checked);
     this.step = state;
     this.wordsFed += nWords;
+    this.sentenceStart &&= !nWords;
     return text;
   }
 }

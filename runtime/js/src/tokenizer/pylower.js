@@ -8,15 +8,21 @@ const SMALL_SIGMA = 'σ';
 const FINAL_SIGMA = 'ς';
 
 // code point -> lowercase string, for every code point that changes; built once (1,433 entries).
-const LOWER = new Map();
-for (let i = 0; i < LOWER_RUNS.length; i += 4) {
-  const [start, count, stride, delta] = LOWER_RUNS.slice(i, i + 4);
-  for (let n = 0; n < count; n++) {
-    const c = start + n * stride;
-    LOWER.set(c, String.fromCodePoint(c + delta));
+const LOWER = caseMap(LOWER_RUNS, LOWER_MULTI);
+
+/** code point -> changed string, from a table's runs and multi-code-point entries (unicode-tables.js). */
+export function caseMap(runs, multi) {
+  const map = new Map();
+  for (let i = 0; i < runs.length; i += 4) {
+    const [start, count, stride, delta] = runs.slice(i, i + 4);
+    for (let n = 0; n < count; n++) {
+      const c = start + n * stride;
+      map.set(c, String.fromCodePoint(c + delta));
+    }
   }
+  for (const [c, points] of Object.entries(multi)) map.set(Number(c), String.fromCodePoint(...points));
+  return map;
 }
-for (const [c, points] of Object.entries(LOWER_MULTI)) LOWER.set(Number(c), String.fromCodePoint(...points));
 
 const ASCII = /^[\x00-\x7f]*$/;
 
@@ -52,7 +58,8 @@ function finalSigma(points, i) {
   return j === points.length || !inRanges(CASED, points[j]);
 }
 
-function inRanges(ranges, c) {
+/** Whether c is in one of the [first, last]* ranges of a table (sorted, disjoint). */
+export function inRanges(ranges, c) {
   let lo = 0;
   let hi = ranges.length / 2 - 1;
   while (lo <= hi) {

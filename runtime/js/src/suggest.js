@@ -1,0 +1,104 @@
+// What a suggestion bar shows (Python: runtime/suggest.py): the k likeliest words that complete the word
+// being typed, or, between words, the k likeliest next words; never the OOV token or padding, each word in
+// its display casing (casing.js).
+//   'to be or n'  -> finished 'to be or ', partial 'n': the likeliest words starting with 'n' after it, each
+//                    with its probability among those words (given the text and the letters typed)
+//   'to be or '   -> finished 'to be or ', partial '':  the likeliest next words, with their probabilities
+// A word ends where the tokenizer would end it: at its split string or at any of its filter characters.
+// Typed letters that start no vocabulary word get an empty list: the bar then shows what was typed, as it is.
+import { display } from './casing.js';
+import { PrefixIndex, topIds } from './completion.js';
+import { InputError } from './errors.js';
+import { codePoints, pyLower } from './tokenizer/pylower.js';
+import { startsUpper } from './tokenizer/pystring.js';
+
+/** [the finished text, the letters typed of the current word]; char-level models have no partial words.
+ *  On code points, as Python: a filter or split string with half of a surrogate pair never splits the pair. */
+export function splitPartial(text, tokenizer) {
+  if (tokenizer.char_level) return [text, ''];
+  const filters = filterSet(tokenizer.filters);
+  let end = text.length;
+  while (end > 0) {
+    const width = end > 1 && isLow(text.charCodeAt(end - 1)) && isHigh(text.charCodeAt(end - 2)) ? 2 : 1;
+    if (filters.has(text.codePointAt(end - width))) break;
+    end -= width;
+  }
+  const split = tokenizer.split; // may be longer than one character
+  const splitAt = lastIndexOfPoints(text, split);
+  if (splitAt >= 0) end = Math.max(end, splitAt + split.length);
+  return [text.slice(0, end), text.slice(end)];
+}
+
+/** The suggestion bar's logic over one model's vocabulary; built once per Predictor. */
+export class Suggester {
+  constructor(words, oovId, casing, tokenizer) {
+    Object.assign(this, { words, oovId, casing, tokenizer });
+    const skip = new Set(oovId === null ? [] : [oovId]);
+    this.index = new PrefixIndex(words, skip);
+    this.hidden = new Set(skip); // ids with no word to show
+    words.forEach((word, id) => { if (id && !word) this.hidden.add(id); });
+  }
+
+  normalize(partial) {
+    return this.tokenizer.lower ? pyLower(partial) : partial;
+  }
+
+  /** partial as a Session takes it: the letters of one word (InputError for more, TypeError for a non-string). */
+  checkPartial(partial) {
+    if (typeof partial !== 'string') throw new TypeError(`partial must be a string, not ${partial === null ? 'null' : typeof partial}`);
+    const [finished, rest] = splitPartial(partial, this.tokenizer);
+    if (finished) {
+      throw new InputError(`partial must be the letters of one word, got ${JSON.stringify([...partial].slice(0, 40).join(''))} (feed finished words)`);
+    }
+    return rest;
+  }
+
+  /** Whether suggesting needs the whole distribution, not just the graph's own top-k. */
+  needsDistribution(partial, k, graphK) {
+    return partial !== '' || k + this.hidden.size > graphK;
+  }
+
+  /** [{word, probability}] from source: {top(n) -> Promise<{ids, probs}>, probs() -> Promise<the distribution>},
+   *  a kind's view of one point in a text; each is asked only when needed (each may be an engine call). */
+  async suggest(source, partial, k, { sentenceStart }) {
+    const capitalize = sentenceStart || startsUpper(partial);
+    let chosen;
+    if (partial) {
+      // Completions are ranked, and their probabilities given, among the words the letters allow: the
+      // probability that the word being typed is this one, given the text so far and its first letters.
+      const probs = await source.probs();
+      const fitting = this.index.completions(this.normalize(partial));
+      let mass = 0;
+      for (const id of fitting) mass += probs[id];
+      chosen = mass > 0 ? topIds(probs, fitting, k).map((id) => [id, probs[id] / mass]) : [];
+    } else {
+      const { ids, probs } = await source.top(Math.min(k + this.hidden.size, this.words.length - 1));
+      chosen = ids.map((id, i) => [id, probs[i]]).filter(([id]) => !this.hidden.has(id)).slice(0, k);
+    }
+    return chosen.map(([id, probability]) => ({ word: display(this.words[id], this.casing, { capitalize }), probability }));
+  }
+}
+
+const isHigh = (unit) => unit >= 0xd800 && unit <= 0xdbff;
+const isLow = (unit) => unit >= 0xdc00 && unit <= 0xdfff;
+const midPair = (text, i) => i > 0 && i < text.length && isHigh(text.charCodeAt(i - 1)) && isLow(text.charCodeAt(i));
+
+// Python's text.rfind(sep) as a UTF-16 offset: a match must start and end between code points (only a
+// separator with a lone surrogate at an end can match half of a pair).
+function lastIndexOfPoints(text, sep) {
+  let at = text.lastIndexOf(sep);
+  while (at >= 0 && (midPair(text, at) || midPair(text, at + sep.length))) at = at > 0 ? text.lastIndexOf(sep, at - 1) : -1;
+  return at;
+}
+
+// One Set per filters string, built once: every call of a predictor uses the same filters.
+const filterSets = new Map();
+function filterSet(filters) {
+  let set = filterSets.get(filters);
+  if (!set) {
+    set = new Set(codePoints(filters));
+    if (filterSets.size > 16) filterSets.clear();
+    filterSets.set(filters, set);
+  }
+  return set;
+}
