@@ -22,6 +22,8 @@ from nextword.runtime.errors import (
 __all__ = [
     "Predictor",
     "Prediction",
+    "UserModel",
+    "CorruptUserModelError",
     "NextwordError",
     "InputError",
     "ModelFormatError",
@@ -41,4 +43,8 @@ def __getattr__(name):
         from nextword.runtime import predictor
 
         return getattr(predictor, name)
+    if name in ("UserModel", "CorruptUserModelError"):
+        from nextword.runtime import user_model
+
+        return getattr(user_model, name)
     raise AttributeError(f"module 'nextword.runtime' has no attribute {name!r}")

@@ -23,7 +23,7 @@ from nextword.runtime.limits import Limits
 from nextword.runtime.model_check import check_model
 from nextword.runtime.sampling import Choice
 from nextword.runtime.sniff import sniff_format
-from nextword.runtime.suggest import Suggester, split_partial
+from nextword.runtime.suggest import Suggester, previous_word, split_partial
 
 # Limits for untrusted files. The default model is a few hundred KB and a 50k-word vocabulary with
 # 256 hidden units is ~50 MB, so 256 MiB leaves room while refusing a file crafted to exhaust memory.
@@ -175,29 +175,37 @@ class Predictor:
         return Prediction(zip([words[i] for i in ids], probs), unknown_words)
 
     # --- suggestions: what a keyboard's bar shows ----------------------------------------------------
-    def suggest(self, text: str, k: int = 3) -> Prediction:
+    def suggest(self, text: str, k: int = 3, *, user=None) -> Prediction:
         """The k words a suggestion bar shows for `text`, highest first: completions of the word being typed when
-        `text` ends inside one, else the likeliest next words; never the OOV token, each in display casing."""
+        `text` ends inside one, else the likeliest next words; never the OOV token, each in display casing.
+        `user`: a UserModel (runtime/user_model.py) whose words and phrases are mixed in."""
         k = self.check_k(k)
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         finished, partial = split_partial(text, self.tokenizer)
         ids, unknown = self.encode_words(finished)
-        full = self.suggester.needs_distribution(partial, k, self.model.top_k)
-        return self.suggestions(self.model.begin(ids, full=full), partial, k, starts_sentence(finished), unknown)
+        full = self.suggester.needs_distribution(partial, k, self.model.top_k) or user is not None
+        state = self.model.begin(ids, full=full)
+        return self.suggestions(state, partial, k, starts_sentence(finished), unknown, user, previous_word(finished))
 
-    def suggestions(self, state, partial: str, k: int, sentence_start: bool, unknown=()) -> Prediction:
+    def suggestions(self, state, partial, k, sentence_start, unknown=(), user=None, previous=None) -> Prediction:
         """suggest() from a kind's state (a Session's step): for Session.suggest."""
-        return Prediction(self.suggester.suggest(self.model, state, partial, k, sentence_start=sentence_start), unknown)
+        items = self.suggester.suggest(
+            self.model, state, partial, k, sentence_start=sentence_start, user=user, previous=previous
+        )
+        return Prediction(items, unknown)
 
     @functools.cached_property
     def suggester(self) -> Suggester:
         """Built at the first suggestion, not at load (a race builds it twice, harmlessly)."""
         return Suggester(self.words, self.oov_id, self.bundle.casing, self.tokenizer)
 
-    def session(self):
-        """A Session (runtime/session.py) that carries the LSTM state between calls: sequence kind only."""
-        return self.model.session(self)
+    def session(self, *, user=None):
+        """A Session (runtime/session.py) that carries the LSTM state between calls: sequence kind only.
+        `user`: a UserModel its suggest() mixes in."""
+        session = self.model.session(self)
+        session.user = user
+        return session
 
     def probabilities(self, contexts: np.ndarray) -> np.ndarray:
         """Raw model output for id contexts [batch, seq_len - 1] (window kind; for evaluation and benchmarks)."""

@@ -21,12 +21,14 @@ from __future__ import annotations
 import numpy as np
 from nextword.runtime.casing import starts_sentence
 from nextword.runtime.errors import InputError
+from nextword.runtime.suggest import previous_word
 
 
 class Session:
-    def __init__(self, predictor, model):
+    def __init__(self, predictor, model, user=None):
         self.predictor = predictor  # text, words and k
         self.model = model  # the sequence kind (runtime/kinds/sequence.py): steps
+        self.user = user  # a UserModel suggest() mixes in (runtime/user_model.py), or None
         self.reset()
 
     def reset(self) -> None:
@@ -35,13 +37,14 @@ class Session:
         self.unknown_words: tuple[str, ...] = ()  # words fed since the reset that the vocabulary lacks
         self.words_fed = 0  # ids fed since the reset (unknown words without an OOV id are dropped, not counted)
         self.sentence_start = True  # whether the next word starts a sentence (display casing capitalizes it)
+        self.previous: str | None = None  # the last word fed, lowercase: a user model's context
 
     def copy(self) -> Session:
         """An independent session at the same point of the same text."""
         other = Session.__new__(Session)
         other.predictor, other.model, other.step = self.predictor, self.model, self.step
         other.unknown_words, other.words_fed = self.unknown_words, self.words_fed
-        other.sentence_start = self.sentence_start
+        other.sentence_start, other.previous, other.user = self.sentence_start, self.previous, self.user
         return other
 
     @property
@@ -58,6 +61,7 @@ class Session:
             self.unknown_words += unknown
         if text.strip():
             self.sentence_start = starts_sentence(text)
+            self.previous = previous_word(text)
         return unknown
 
     def feed_ids(self, ids) -> None:
@@ -73,6 +77,7 @@ class Session:
         self.step = self.model.advance(self.step, ids)
         self.words_fed += len(ids)
         self.sentence_start = False
+        self.previous = None  # ids carry no written word
 
     def predict(self, k: int = 5):
         """The k likeliest next words from the last step: no engine call for k up to the graph's top-k (10)."""
@@ -87,9 +92,11 @@ class Session:
         k = self.predictor.check_k(k)
         suggester = self.predictor.suggester
         partial = suggester.check_partial(partial)
-        if suggester.needs_distribution(partial, k, len(self.step.top_ids)):
+        if suggester.needs_distribution(partial, k, len(self.step.top_ids)) or self.user is not None:
             self.step = self.model.full(self.step)  # kept: the next letter of the same word costs no engine call
-        return self.predictor.suggestions(self.step, partial, k, self.sentence_start, self.unknown_words)
+        return self.predictor.suggestions(
+            self.step, partial, k, self.sentence_start, self.unknown_words, self.user, self.previous
+        )
 
     def generate(
         self,

@@ -13,9 +13,18 @@ letters that start no vocabulary word get an empty list: the bar then shows what
 from __future__ import annotations
 
 import numpy as np
-from nextword.runtime.casing import display
+from nextword.runtime.casing import display, starts_sentence
 from nextword.runtime.completion import PrefixIndex, top_ids
 from nextword.runtime.errors import InputError
+from nextword.runtime.user_model import WORD
+
+
+def previous_word(finished: str) -> str | None:
+    """The context a user model reads: the last word of the finished text, unless a sentence ended after it."""
+    if starts_sentence(finished):
+        return None
+    words = WORD.findall(finished)
+    return words[-1].lower() if words else None
 
 
 def split_partial(text: str, tokenizer) -> tuple[str, str]:
@@ -58,7 +67,12 @@ class Suggester:
         """Whether suggesting needs the whole distribution, not just the graph's own top-k."""
         return bool(partial) or k + len(self.hidden) > graph_k
 
-    def suggest(self, model, state, partial: str, k: int, *, sentence_start: bool) -> list[tuple[str, float]]:
+    def suggest(
+        self, model, state, partial: str, k: int, *, sentence_start: bool, user=None, previous: str | None = None
+    ) -> list[tuple[str, float]]:
+        capitalize = sentence_start or partial[:1].isupper()
+        if user is not None and len(user):
+            return self.mixed(model, state, partial, k, user.scorer(previous), user, capitalize)
         if partial:
             # Completions are ranked, and their probabilities given, among the words the letters allow: the
             # probability that the word being typed is this one, given the text so far and its first letters.
@@ -70,5 +84,35 @@ class Suggester:
         else:
             ids, probs = model.top(state, min(k + len(self.hidden), model.vocab_size - 1))
             chosen = [(i, p) for i, p in zip(ids, probs) if i not in self.hidden][:k]
-        capitalize = sentence_start or partial[:1].isupper()
         return [(display(self.words[i], self.casing, capitalize=capitalize), p) for i, p in chosen]
+
+    def mixed(self, model, state, partial: str, k: int, scorer, user, capitalize: bool) -> list[tuple[str, float]]:
+        """The model's distribution mixed with the user's (runtime/user_model.py has the formula): scored over the
+        model's own top k and the user's candidates, which hold every word that can reach the top k."""
+        probs, prefix = model.probs(state), self.normalize(partial)
+        if partial:
+            fitting = self.index.completions(prefix)
+            model_ids = top_ids(probs, fitting, k).tolist()
+            model_mass, user_mass = float(probs[fitting].sum(dtype=np.float64)), scorer.mass(prefix)
+        else:
+            ranked, _ = model.top(state, min(k + len(self.hidden), model.vocab_size - 1))
+            model_ids = [i for i in ranked if i not in self.hidden][:k]
+            model_mass, user_mass = 1.0, 1.0
+        weight = scorer.weight if user_mass > 0 else 0.0
+        weight = 1.0 if model_mass <= 0 else weight
+        scores = {}
+        for word in [self.words[i] for i in model_ids] + scorer.candidates(prefix, k):
+            if word in scores:
+                continue
+            word_id = self.id_of(word)
+            model_part = float(probs[word_id]) / model_mass if word_id is not None and model_mass > 0 else 0.0
+            user_part = scorer.prob(word) / user_mass if user_mass > 0 else 0.0
+            scores[word] = (1.0 - weight) * model_part + weight * user_part
+        best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+        shown = [(user.form(word) or self.casing.get(word, word), p) for word, p in best if p > 0]
+        return [(display(form, {}, capitalize=capitalize), p) for form, p in shown]
+
+    def id_of(self, word: str) -> int | None:
+        """The model's id of a word it can show, or None."""
+        word_id = self.tokenizer.word_index.get(word)
+        return word_id if word_id is not None and word_id < len(self.words) and word_id not in self.hidden else None

@@ -1,0 +1,373 @@
+"""A keyboard that learns its user: the words one user writes (as written, the model's vocabulary or not) and which
+word follows which, kept in one file on the device and mixed into suggestions (JS twin: runtime/js/src/user-model.js).
+
+    user = UserModel.load("me.nwuser") if exists else UserModel()
+    user.learn("Meet me at Kensington")       # text the user committed
+    predictor.suggest("meet me at Ke", user=user)
+    user.save("me.nwuser")                    # atomic: a crash mid-save leaves the previous file
+
+The mix (runtime/suggest.py applies it), with c(w) the times w was learned, N their sum, v the last finished word
+and c(v) the times v was followed by a learned word:
+
+    P_user(w | v) = (c(v, w) + ALPHA * c(w) / N) / (c(v) + ALPHA)        a bigram, backed off to the unigram
+    weight        = WEIGHT * N / (N + HALF_WEIGHT_AT)                     grows with the evidence, up to WEIGHT
+    next words:   P(w) = (1 - weight) * P_model(w) + weight * P_user(w | v)
+    completions:  the same mix of the two distributions each restricted to the words the typed letters allow
+
+The file ("nextword-user 1"): a header line, a sha256 line over the body, then a JSON body
+{"tick": T, "words": [[word, form, count, tick], ...], "pairs": [[word, next, count, tick], ...]}; `word` is the
+lowercase key, `form` how the user writes it, `tick` when it was last learned. Reading is as strict as a model
+file's: any damage is a CorruptUserModelError. At most `max_entries` words + pairs are kept; past it, the rarest
+and, among equals, the oldest go first.
+
+One UserModel may be shared between threads: every method takes its lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+from bisect import bisect_left
+from pathlib import Path
+
+import numpy as np
+from nextword.runtime import strict_json
+from nextword.runtime.casing import SENTENCE_ENDS
+from nextword.runtime.errors import InputError, NextwordError
+from nextword.runtime.tokenizer import DEFAULT_FILTERS
+
+MAGIC = "nextword-user"
+VERSION = 1
+ALPHA = 2.0  # how many bigram observations the unigram backoff is worth
+WEIGHT = 0.6  # the user's share of the mix once the evidence is large
+HALF_WEIGHT_AT = 10  # learned words at which the user's share is half of WEIGHT
+DEFAULT_MAX_ENTRIES = 100_000
+DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024  # 100k entries are ~4 MB
+MAX_WORD_CHARS = 64
+MAX_COUNT = 2**31 - 1
+UNIGRAM_CANDIDATES = 32  # the user's most learned words, always considered as next words
+WORD = re.compile(f"[^\\s{re.escape(DEFAULT_FILTERS)}]+")
+
+
+class CorruptUserModelError(NextwordError):
+    """A user-model file that is damaged, truncated, hostile or of another version."""
+
+
+class UserModel:
+    def __init__(self, *, max_entries: int = DEFAULT_MAX_ENTRIES):
+        if not isinstance(max_entries, int) or isinstance(max_entries, bool) or max_entries < 1:
+            raise InputError(f"max_entries must be a positive integer, got {max_entries!r}")
+        self.max_entries = max_entries
+        self._lock = threading.RLock()
+        self.clear()
+
+    # --- learning --------------------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._words: dict[str, list] = {}  # word -> [form, count, tick]
+            self._pairs: dict[str, dict[str, list]] = {}  # word -> next word -> [count, tick]
+            self._followed: dict[str, int] = {}  # c(v): times v was followed by a learned word
+            self._pair_count = 0
+            self._learned = 0  # N
+            self._tick = 0
+            self._last: str | None = None  # the last word learned, the context of the next (within a sentence)
+            self._index = None  # the prefix index, rebuilt when a new word arrives
+
+    def learn(self, text: str) -> None:
+        """Count the words of text the user committed, and each word's successor within a sentence."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        with self._lock:
+            at = 0
+            for match in WORD.finditer(text):
+                gap = text[at : match.start()]
+                sentence_start = self._last is None or any(char in gap for char in SENTENCE_ENDS + "\n")
+                if sentence_start:
+                    self._last = None
+                form = match.group()[:MAX_WORD_CHARS]
+                self._learn_word(form.lower(), form, sentence_start)
+                at = match.end()
+            if any(char in text[at:] for char in SENTENCE_ENDS):
+                self._last = None
+            self._evict()
+
+    def _learn_word(self, word: str, form: str, sentence_start: bool) -> None:
+        self._tick += 1
+        entry = self._words.get(word)
+        if entry is None:
+            # A sentence's first word is capitalized whatever it is: its form says nothing until seen elsewhere.
+            entry = self._words[word] = [word if sentence_start else form, 0, 0]
+            self._index = None
+        elif not sentence_start:
+            entry[0] = form  # the latest way the user wrote it mid-sentence
+        entry[1] = min(entry[1] + 1, MAX_COUNT)
+        entry[2] = self._tick
+        self._learned += 1
+        if self._index is not None:
+            self._index.bump(word)
+        if self._last is not None:
+            successors = self._pairs.setdefault(self._last, {})
+            pair = successors.get(word)
+            if pair is None:
+                pair = successors[word] = [0, 0]
+                self._pair_count += 1
+            pair[0] = min(pair[0] + 1, MAX_COUNT)
+            pair[1] = self._tick
+            self._followed[self._last] = self._followed.get(self._last, 0) + 1
+        self._last = word
+
+    def forget(self, word: str) -> bool:
+        """Forget a word (any casing) and every pair it is part of; whether it was known."""
+        if not isinstance(word, str):
+            raise TypeError(f"word must be str, not {type(word).__name__}")
+        with self._lock:
+            key = word.lower()
+            if key not in self._words:
+                return False
+            self._drop_words({key})
+            return True
+
+    def _drop_words(self, keys: set[str]) -> None:
+        for key in keys:
+            self._learned -= self._words.pop(key)[1]
+            self._pair_count -= len(self._pairs.pop(key, {}))
+            self._followed.pop(key, None)
+        for prev, successors in self._pairs.items():
+            for key in keys & successors.keys():
+                self._followed[prev] -= successors.pop(key)[0]
+                self._pair_count -= 1
+        self._pairs = {prev: successors for prev, successors in self._pairs.items() if successors}
+        self._followed = {prev: n for prev, n in self._followed.items() if prev in self._pairs}
+        if self._last in keys:
+            self._last = None
+        self._index = None
+
+    def _evict(self) -> None:
+        """Past max_entries, drop the rarest and oldest entries down to 90 % of it (amortized: not every word)."""
+        if len(self._words) + self._pair_count <= self.max_entries:
+            return
+        entries = [(entry[1], entry[2], 0, word, "") for word, entry in self._words.items()]
+        entries += [
+            (pair[0], pair[1], 1, prev, word) for prev, pairs in self._pairs.items() for word, pair in pairs.items()
+        ]
+        entries.sort()
+        excess = len(entries) - int(self.max_entries * 0.9)
+        words = {word for _, _, is_pair, word, _ in entries[:excess] if not is_pair}
+        for _, _, is_pair, prev, word in entries[:excess]:
+            if is_pair and prev not in words and word not in words:
+                self._followed[prev] -= self._pairs[prev].pop(word)[0]
+                self._pair_count -= 1
+        self._drop_words(words)
+
+    # --- what suggest reads ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Entries kept: words plus pairs."""
+        return len(self._words) + self._pair_count
+
+    @property
+    def words(self) -> dict[str, int]:
+        """word -> times learned."""
+        with self._lock:
+            return {word: entry[1] for word, entry in self._words.items()}
+
+    def form(self, word: str) -> str | None:
+        entry = self._words.get(word)
+        return None if entry is None or entry[0] == word else entry[0]
+
+    def weight(self) -> float:
+        return WEIGHT * self._learned / (self._learned + HALF_WEIGHT_AT)
+
+    def scorer(self, previous: str | None):
+        """A snapshot for one suggestion: P_user(w | previous) and the candidates (runtime/suggest.py)."""
+        with self._lock:
+            if self._index is None:
+                self._index = _UserIndex(self._words)
+            successors = {word: pair[0] for word, pair in self._pairs.get(previous, {}).items()} if previous else {}
+            return _Scorer(self._index, successors, self._followed.get(previous, 0), self._learned, self.weight())
+
+    # --- the file --------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model to path atomically: a crash mid-save leaves the previous file whole."""
+        with self._lock:
+            body = json.dumps(
+                {
+                    "tick": self._tick,
+                    "words": [[word, *entry] for word, entry in self._words.items()],
+                    "pairs": [
+                        [prev, word, *pair] for prev, pairs in self._pairs.items() for word, pair in pairs.items()
+                    ],
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode("utf-8")
+        data = f"{MAGIC} {VERSION}\nsha256:{hashlib.sha256(body).hexdigest()}\n".encode() + body
+        path = Path(path)
+        try:
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp.name, path)
+        except OSError as exc:
+            Path(tmp.name).unlink(missing_ok=True) if "tmp" in locals() else None
+            raise InputError(f"cannot save the user model to {path}: {exc.strerror}") from None
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike, *, max_entries: int = DEFAULT_MAX_ENTRIES, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+    ) -> UserModel:
+        path = Path(path)
+        try:
+            if not path.exists():
+                raise FileNotFoundError
+            if not path.is_file():
+                raise InputError(f"user model {path} is not a file")
+            with open(path, "rb") as f:
+                data = f.read(max_bytes + 1)
+        except FileNotFoundError:
+            raise InputError(f"user model {path} does not exist") from None
+        except OSError as exc:
+            raise InputError(f"cannot read user model {path}: {exc.strerror}") from None
+        if len(data) > max_bytes:
+            raise CorruptUserModelError(f"user model {path} is over the {max_bytes}-byte limit")
+        return cls.from_bytes(data, max_entries=max_entries, source=str(path))
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, *, max_entries: int = DEFAULT_MAX_ENTRIES, source: str = "user model"
+    ) -> UserModel:
+        user = cls(max_entries=max_entries)
+        try:
+            _read_into(user, data, max_entries)
+        except CorruptUserModelError as exc:
+            raise CorruptUserModelError(f"{source}: {exc}") from None
+        return user
+
+
+def _read_into(user: UserModel, data: bytes, max_entries: int) -> None:
+    header, _, rest = data.partition(b"\n")
+    digest_line, _, body = rest.partition(b"\n")
+    if not header.startswith(MAGIC.encode() + b" "):
+        raise CorruptUserModelError("not a nextword user model")
+    if header != f"{MAGIC} {VERSION}".encode():
+        raise CorruptUserModelError(
+            f"user model version {header[len(MAGIC) + 1 :][:12]!r}; this runtime reads {VERSION}"
+        )
+    if digest_line != f"sha256:{hashlib.sha256(body).hexdigest()}".encode():
+        raise CorruptUserModelError("its checksum does not match (truncated or edited)")
+    try:
+        doc = strict_json.loads(body, "its body")
+    except InputError as exc:
+        raise CorruptUserModelError(str(exc)) from None
+    if not isinstance(doc, dict) or set(doc) != {"tick", "words", "pairs"}:
+        raise CorruptUserModelError("its body is not an object of tick, words and pairs")
+    tick, words, pairs = doc["tick"], doc["words"], doc["pairs"]
+    if not _count(tick, 0) or not isinstance(words, list) or not isinstance(pairs, list):
+        raise CorruptUserModelError("its tick, words or pairs have the wrong type")
+    if len(words) + len(pairs) > max_entries:
+        raise CorruptUserModelError(f"it holds {len(words) + len(pairs)} entries, over max_entries {max_entries}")
+    for row in words:
+        if not (isinstance(row, list) and len(row) == 4 and _word(row[0]) and isinstance(row[1], str)):
+            raise CorruptUserModelError("a word entry is not [word, form, count, tick]")
+        word, form, count, last = row
+        if form.lower() != word or not _count(count, 1) or not _count(last, 0) or last > tick:
+            raise CorruptUserModelError(f"the entry for {word[:40]!r} is out of range")
+        if word in user._words:
+            raise CorruptUserModelError(f"the word {word[:40]!r} appears twice")
+        user._words[word] = [form, count, last]
+        user._learned += count
+    for row in pairs:
+        if not (isinstance(row, list) and len(row) == 4 and row[0] in user._words and row[1] in user._words):
+            raise CorruptUserModelError("a pair entry is not [word, next, count, tick] of two learned words")
+        prev, word, count, last = row
+        if not _count(count, 1) or not _count(last, 0) or last > tick:
+            raise CorruptUserModelError(f"the pair {prev[:40]!r} {word[:40]!r} is out of range")
+        successors = user._pairs.setdefault(prev, {})
+        if word in successors:
+            raise CorruptUserModelError(f"the pair {prev[:40]!r} {word[:40]!r} appears twice")
+        successors[word] = [count, last]
+        user._followed[prev] = user._followed.get(prev, 0) + count
+        user._pair_count += 1
+    user._tick = tick
+
+
+def _count(value, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_COUNT
+
+
+def _word(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_WORD_CHARS and WORD.fullmatch(value) is not None
+
+
+class _UserIndex:
+    """The learned words in sorted order with their counts: words by prefix in two binary searches."""
+
+    def __init__(self, words: dict[str, list]):
+        self.keys = sorted(words)
+        self.counts = np.array([words[key][1] for key in self.keys], dtype=np.float64)
+        order = np.argsort(-self.counts, kind="stable")[:UNIGRAM_CANDIDATES]
+        self.top = [self.keys[i] for i in order]
+
+    def count(self, word: str) -> float:
+        at = bisect_left(self.keys, word)
+        return float(self.counts[at]) if at < len(self.keys) and self.keys[at] == word else 0.0
+
+    def bump(self, word: str) -> None:
+        """One more of a known word: its count, and its place among the most learned."""
+        self.counts[bisect_left(self.keys, word)] += 1
+        if word in self.top:
+            return
+        if len(self.top) < UNIGRAM_CANDIDATES:
+            self.top.append(word)
+            return
+        weakest = min(range(len(self.top)), key=lambda i: self.count(self.top[i]))
+        if self.count(word) > self.count(self.top[weakest]):
+            self.top[weakest] = word
+
+    def range(self, prefix: str) -> tuple[int, int]:
+        lo = bisect_left(self.keys, prefix)
+        return lo, bisect_left(self.keys, prefix + "\U0010ffff", lo)
+
+
+class _Scorer:
+    """P_user(w | v) for one context, and the words worth scoring."""
+
+    def __init__(self, index: _UserIndex, successors: dict[str, int], followed: int, learned: int, weight: float):
+        self.index, self.successors, self.followed, self.learned, self.weight = (
+            index,
+            successors,
+            followed,
+            learned,
+            weight,
+        )
+
+    def prob(self, word: str) -> float:
+        if not self.learned:
+            return 0.0
+        count = self.index.count(word)
+        return (self.successors.get(word, 0) + ALPHA * count / self.learned) / (self.followed + ALPHA)
+
+    def candidates(self, prefix: str, k: int) -> list[str]:
+        """The learned words that fit prefix and could rank: the context's successors, the most learned."""
+        fitting = [word for word in self.successors if word.startswith(prefix)]
+        if not prefix:
+            return fitting + [word for word in self.index.top if word not in self.successors]
+        lo, hi = self.index.range(prefix)
+        counts = self.index.counts[lo:hi]
+        best = np.argsort(-counts, kind="stable")[:k] if len(counts) <= 4 * k else np.argpartition(-counts, k)[:k]
+        return fitting + [
+            self.index.keys[lo + i] for i in best.tolist() if self.index.keys[lo + i] not in self.successors
+        ]
+
+    def mass(self, prefix: str) -> float:
+        """P_user of every learned word that fits prefix."""
+        if not self.learned:
+            return 0.0
+        lo, hi = self.index.range(prefix)
+        pairs = sum(count for word, count in self.successors.items() if word.startswith(prefix))
+        return (pairs + ALPHA * float(self.index.counts[lo:hi].sum()) / self.learned) / (self.followed + ALPHA)

@@ -1,0 +1,199 @@
+"""The user model (issue 20): learns the user's words and phrases, mixes them into suggestions for both kinds,
+and keeps them in a versioned, checksummed file written atomically and read as strictly as a model file."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+from nextword.runtime.errors import InputError, NextwordError
+from nextword.runtime.predictor import Predictor
+from nextword.runtime.user_model import CorruptUserModelError, UserModel
+
+
+@pytest.fixture(scope="module", params=["window", "sequence"])
+def predictor(request, model_path, sequence_model_path) -> Predictor:
+    return Predictor.load(model_path if request.param == "window" else sequence_model_path)
+
+
+def words_of(suggestions) -> list[str]:
+    return [word for word, _ in suggestions]
+
+
+def test_a_new_word_typed_twice_is_offered_for_completion(predictor):
+    user = UserModel()
+    assert "Kensington" not in words_of(predictor.suggest("we met at Ke", 3, user=user))
+    user.learn("We met at Kensington and walked.")
+    user.learn("Later we went back to Kensington.")
+    assert "Kensington" in words_of(predictor.suggest("we met at ke", 3, user=user))  # the user's casing
+
+
+def test_a_frequent_next_word_rises(predictor):
+    user = UserModel()
+    before = words_of(predictor.suggest("the value of ", 10))
+    target = next(w for w in predictor.words[50:] if w and w not in before)
+    for _ in range(5):
+        user.learn(f"the value of {target} is high.")
+    assert words_of(predictor.suggest("the value of ", 3, user=user))[0] == target
+
+
+def test_an_empty_user_model_changes_nothing(predictor):
+    for text in ["", "the value of", "the value of t", "x. Th"]:
+        assert predictor.suggest(text, 5, user=UserModel()) == predictor.suggest(text, 5)
+
+
+def test_a_session_mixes_the_user_model_as_the_predictor_does(sequence_model_path):
+    predictor = Predictor.load(sequence_model_path)
+    user = UserModel()
+    user.learn("meet me at Kensington. meet me at Kensington gardens")
+    session = predictor.session(user=user)
+    session.feed("meet me at")
+    for partial in ["", "k", "ke"]:
+        assert session.suggest(partial, 3) == predictor.suggest("meet me at " + partial, 3, user=user)
+
+
+def test_forget_and_clear(predictor):
+    user = UserModel()
+    user.learn("Zanzibarish Zanzibarish Zanzibarish")
+    assert "Zanzibarish" in words_of(predictor.suggest("go to za", 3, user=user))
+    assert user.forget("ZANZIBARISH") and not user.forget("never-learned")
+    assert "Zanzibarish" not in words_of(predictor.suggest("go to za", 3, user=user))
+    user.learn("a b c")
+    user.clear()
+    assert len(user) == 0 and user.words == {}
+
+
+def test_bounded_rarest_and_oldest_go_first():
+    user = UserModel(max_entries=50)
+    for _ in range(20):
+        user.learn("keep")
+    for i in range(200):
+        user.learn(f"w{i}")
+    assert len(user) <= 50 and user.words["keep"] == 20
+    assert "w199" in user.words and "w0" not in user.words
+
+
+def test_save_and_load_round_trip(tmp_path):
+    user = UserModel()
+    user.learn("Hello there, General Kenobi. You are a bold one. Hello there")
+    path = tmp_path / "me.nwuser"
+    user.save(path)
+    again = UserModel.load(path)
+    assert again.words == user.words and len(again) == len(user)
+    assert again.form("kenobi") == "Kenobi"
+
+
+def test_a_crash_mid_save_leaves_the_previous_file(tmp_path, monkeypatch):
+    import os
+
+    path = tmp_path / "me.nwuser"
+    first = UserModel()
+    first.learn("first words")
+    first.save(path)
+    before = path.read_bytes()
+    second = UserModel()
+    second.learn("second words entirely")
+
+    def crash(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(InputError, match="cannot save the user model"):
+        second.save(path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["me.nwuser"]
+
+
+def saved(tmp_path) -> bytes:
+    user = UserModel()
+    user.learn("one two three. one two four")
+    user.save(tmp_path / "u")
+    return (tmp_path / "u").read_bytes()
+
+
+def resigned(body: bytes) -> bytes:
+    import hashlib
+
+    return b"nextword-user 1\nsha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+
+
+@pytest.mark.parametrize(
+    "data, said",
+    [
+        (b"", "not a nextword user model"),
+        (b"nextword-user 2\nsha256:00\n{}", "version"),
+        (b"nextword-user 1\nsha256:00\n{}", "checksum"),
+        (resigned(b"[]"), "not an object"),
+        (resigned(b'{"tick":1,"words":[],"pairs":[],"extra":1}'), "not an object"),
+        (resigned(b'{"tick":1,"tick":1,"words":[],"pairs":[]}'), "appears twice"),
+        (resigned(b'{"tick":1,"words":[["a","a",1,1],["a","a",1,1]],"pairs":[]}'), "appears twice"),
+        (resigned(b'{"tick":1,"words":[["a","B",1,1]],"pairs":[]}'), "out of range"),
+        (resigned(b'{"tick":1,"words":[["a","a",0,1]],"pairs":[]}'), "out of range"),
+        (resigned(b'{"tick":1,"words":[["a","a",1,5]],"pairs":[]}'), "out of range"),
+        (resigned(b'{"tick":1,"words":[["a b","a b",1,1]],"pairs":[]}'), "not \\[word"),
+        (resigned(b'{"tick":1,"words":[["a","a",true,1]],"pairs":[]}'), "out of range"),
+        (resigned(b'{"tick":1,"words":[["a","a",1,1]],"pairs":[["a","z",1,1]]}'), "two learned words"),
+        (resigned(b'{"tick":1e400,"words":[],"pairs":[]}'), "wrong type"),
+        (resigned(b"[" * 100000), "nested too deeply"),
+        (resigned(b'{"tick":NaN,"words":[],"pairs":[]}'), "not a number"),
+    ],
+)
+def test_hostile_user_files_are_typed_refusals(data, said):
+    with pytest.raises(CorruptUserModelError, match=said) as info:
+        UserModel.from_bytes(data)
+    assert "\n" not in str(info.value)
+
+
+def test_oversized_and_overfull_files_are_refused(tmp_path):
+    data = saved(tmp_path)
+    (tmp_path / "big").write_bytes(data)
+    with pytest.raises(CorruptUserModelError, match="limit"):
+        UserModel.load(tmp_path / "big", max_bytes=len(data) - 1)
+    with pytest.raises(CorruptUserModelError, match="over max_entries"):
+        UserModel.from_bytes(data, max_entries=2)
+    with pytest.raises(InputError, match="does not exist"):
+        UserModel.load(tmp_path / "missing")
+
+
+def test_mutated_files_never_crash(tmp_path):
+    """A small version of the campaign: every mutation is read or refused with a typed error."""
+    data = saved(tmp_path)
+    rng = random.Random(0)
+    for _ in range(2000):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            choice = rng.random()
+            at = rng.randrange(len(mutated))
+            if choice < 0.4:
+                mutated[at] = rng.randrange(256)
+            elif choice < 0.7:
+                del mutated[at : at + rng.randint(1, 8)]
+            else:
+                mutated[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        body = bytes(mutated).partition(b"\n")[2].partition(b"\n")[2]
+        for candidate in (bytes(mutated), resigned(body)):  # resigned: past the checksum, into the parser
+            try:
+                UserModel.from_bytes(candidate)
+            except NextwordError:
+                pass
+
+
+def test_one_user_model_shared_by_threads(predictor):
+    user = UserModel(max_entries=300)
+    errors = []
+
+    def typist(seed):
+        rng = random.Random(seed)
+        try:
+            for i in range(200):
+                user.learn(f"word{rng.randrange(100)} and{i % 7}")
+                predictor.suggest("the wo", 3, user=user)
+        except Exception as exc:  # any exception at all is the failure this test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=typist, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(user) <= 300
