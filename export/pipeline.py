@@ -69,7 +69,7 @@ def export(
     expected = {
         name: (keras_sequence_probs if sequence else keras_probs)(trained.model, ids) for name, ids in inputs.items()
     }
-    metadata = encode_bundle(trained.tokenizer, trained.config)
+    metadata = encode_bundle(trained.tokenizer, trained.config, trained.casing)
 
     files: dict[str, bytes] = {}
     reports: list[validate.Report] = []

@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         out = train_stream(paths, config, args.out, force=args.force, verbose=verbose, **options)
     else:
         out = train(load_corpus(paths[0] if paths else None), config, args.out, force=args.force, verbose=verbose)
-    print(f"wrote {out}/ (model.keras, tokenizer.json, config.json, history.json, training_curves.png)")
+    print(f"wrote {out}/ ({', '.join(sorted(path.name for path in Path(out).iterdir()))})")
     return 0
 
 

@@ -17,7 +17,7 @@ from nextword.runtime.bundle import vocab_size_of
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.corpus import Corpus
 from nextword.runtime.files import check_output_dir
-from nextword.train.folder import check_out_apart, write_training_dir
+from nextword.train.folder import check_out_apart, count_casing, write_training_dir
 from nextword.train.prepare import Prepared, prepare
 
 # Below this many training words the sequence preset lost to the 5-gram (Python's help pages, 59,236 words:
@@ -65,7 +65,10 @@ def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool =
     epochs_run = len(next(iter(curves.values()), []))
     if verbose and keep_best.best_epoch:
         print(f"kept epoch {keep_best.best_epoch} of {epochs_run} (best held-out {config.early_stopping})")
-    return write_training_dir(out, model, data.tokenizer, config, curves, keep_best.best_epoch, force=force)
+    casing = count_casing(corpus.text, data.tokenizer, config.vocab_size)
+    return write_training_dir(
+        out, model, data.tokenizer, config, curves, keep_best.best_epoch, force=force, casing=casing
+    )
 
 
 def warn_if_small(config: TrainConfig, training_words: int) -> None:

@@ -1,7 +1,8 @@
 """The training folder: what training writes and the export stage reads back.
 
-model.keras, tokenizer.json (the legacy Keras Tokenizer JSON), config.json, history.json and
-training_curves.png. Every training path writes through write_training_dir; load_training_dir checks each
+model.keras, tokenizer.json (the legacy Keras Tokenizer JSON), config.json, history.json,
+training_curves.png and casing.json (how each word is written, for display; runtime/casing.py). Every training
+path writes through write_training_dir; load_training_dir checks each
 file, and check_architecture that the network is one the exporters know how to convert.
 """
 
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # load_training_dir imports Keras: keep its chatter off terminals
 
 from nextword.runtime.bundle import vocab_size_of
+from nextword.runtime.casing import CaseCounter, case_table_from_json, case_table_to_json
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.corpus import EMBEDDED_CORPUS
 from nextword.runtime.errors import InputError
@@ -28,6 +30,7 @@ MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE, HISTORY_FILE, CURVES_FILE = (
     "history.json",
     "training_curves.png",
 )
+CASING_FILE = "casing.json"
 
 
 def corpus_paths(name: str) -> list[str]:
@@ -41,8 +44,11 @@ def check_out_apart(out, corpus_name: str) -> None:
     check_apart(out, corpus_paths(corpus_name), "corpus")
 
 
-def write_training_dir(out, model, tokenizer: Tokenizer, config: TrainConfig, curves, kept_epoch: int, *, force: bool):
-    """The training folder, swapped in whole (runtime/files.py staged_dir). Returns `out`."""
+def write_training_dir(
+    out, model, tokenizer: Tokenizer, config: TrainConfig, curves, kept_epoch: int, *, force: bool, casing=None
+):
+    """The training folder, swapped in whole (runtime/files.py staged_dir). Returns `out`.
+    `casing`: the display-casing table (runtime/casing.py), written as casing.json when training counted one."""
     from nextword.train.history import plot_history
 
     history = curves | {"kept_epoch": kept_epoch, "kept_by": "val_" + config.early_stopping}
@@ -52,6 +58,8 @@ def write_training_dir(out, model, tokenizer: Tokenizer, config: TrainConfig, cu
         (staging / TOKENIZER_FILE).write_text(tokenizer.to_json(), encoding="utf-8")
         (staging / CONFIG_FILE).write_text(config.to_json(), encoding="utf-8")
         (staging / HISTORY_FILE).write_text(json.dumps(history, indent=2), encoding="utf-8")
+        if casing:
+            (staging / CASING_FILE).write_text(case_table_to_json(casing), encoding="utf-8")
         plot_history(curves, kept_epoch, config.early_stopping, staging / CURVES_FILE)
     return Path(out)
 
@@ -61,6 +69,7 @@ class TrainedModel:
     model: object  # keras.Model
     tokenizer: Tokenizer
     config: TrainConfig
+    casing: dict = field(default_factory=dict)  # casing.json, when training wrote one
 
 
 def load_training_dir(path: str | Path) -> TrainedModel:
@@ -92,7 +101,27 @@ def load_training_dir(path: str | Path) -> TrainedModel:
             f"cannot load {path / MODEL_FILE}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
     check_architecture(model, config)
-    return TrainedModel(model, tokenizer, config)
+    return TrainedModel(model, tokenizer, config, read_casing(path, tokenizer, config))
+
+
+def read_casing(path: Path, tokenizer: Tokenizer, config: TrainConfig) -> dict:
+    """casing.json, checked as the runtime checks the bundled table (folders from before it have none)."""
+    if not (path / CASING_FILE).is_file():
+        return {}
+    words = {tokenizer.index_word.get(i) for i in range(1, config.vocab_size)}
+    try:
+        return case_table_from_json((path / CASING_FILE).read_text(encoding="utf-8"), words, str.lower)
+    except InputError as exc:
+        raise InputError(f"{path / CASING_FILE}: {exc}") from None
+
+
+def count_casing(text: str, tokenizer: Tokenizer, vocab_size: int) -> dict:
+    """The display-casing table of a text, for the words of the vocabulary (ids below vocab_size)."""
+    counter = CaseCounter(
+        tokenizer, [tokenizer.index_word[i] for i in range(1, vocab_size) if i in tokenizer.index_word]
+    )
+    counter.update(text)
+    return counter.case_table()
 
 
 def check_architecture(model, config: TrainConfig) -> None:

@@ -13,7 +13,14 @@ pytest.importorskip("tensorflow")
 
 def test_trained_folder_has_every_file(trained_dir):
     names = {p.name for p in trained_dir.iterdir()}
-    assert names == {"model.keras", "tokenizer.json", "config.json", "history.json", "training_curves.png"}
+    assert names == {
+        "model.keras",
+        "tokenizer.json",
+        "config.json",
+        "history.json",
+        "training_curves.png",
+        "casing.json",
+    }
     assert (trained_dir / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -180,3 +187,26 @@ def test_sequence_epochs_are_whole_shuffled_batches_cut_afresh_through_an_untune
     assert not dataset.options().autotune.enabled  # its thread stalled epoch ends (train/fit.py pipeline)
     assert int(dataset.cardinality()) == n_batches
     assert sum(1 for _ in dataset) == sum(1 for _ in dataset) == n_batches  # a fresh epoch per iteration
+
+
+def test_training_counts_display_casing_and_export_bundles_it(trained_dir, exported_dir):
+    import json
+
+    from nextword.runtime.predictor import Predictor
+
+    table = json.loads((trained_dir / "casing.json").read_text(encoding="utf-8"))
+    assert table and all(form.lower() == word and form != word for word, form in table.items())
+    for name in ("model.onnx", "model.tflite"):
+        assert Predictor.load(exported_dir / name).bundle.casing == table
+
+
+def test_a_damaged_casing_file_is_a_typed_refusal(tmp_path, trained_dir):
+    import shutil
+
+    from nextword.train.folder import load_training_dir
+
+    copy = tmp_path / "train"
+    shutil.copytree(trained_dir, copy)
+    (copy / "casing.json").write_text('{"zzzz-not-a-word": "Z"}', encoding="utf-8")
+    with pytest.raises(InputError, match="casing.json.*not in the vocabulary"):
+        load_training_dir(copy)
