@@ -101,6 +101,11 @@ def add_evaluate(subparsers, help_line: str) -> None:
         metavar="N",
         help="suggestions in the simulated keyboard's bar, for keystroke savings (default 3)",
     )
+    e.add_argument(
+        "--adapt",
+        action="store_true",
+        help="also type the tail with a user model learning each word (on the model and the last n-gram)",
+    )
     e.set_defaults(func=run_evaluate)
 
 
@@ -198,9 +203,8 @@ def run_evaluate(args) -> int:
     predictor = load(args)
     corpus = load_corpus(args.corpus)
     progress = None if args.json else text_progress(sys.stderr)
-    report = evaluate(
-        predictor, corpus.text, holdout=args.holdout, orders=args.order, shown=args.shown, progress=progress
-    )
+    options = {"holdout": args.holdout, "orders": args.order, "shown": args.shown, "adapt": args.adapt}
+    report = evaluate(predictor, corpus.text, progress=progress, **options)
     if args.json:
         print(json.dumps(report))
         return 0
@@ -224,6 +228,18 @@ def print_evaluation(report: dict, model: str, unit: str) -> None:
         ids = "".join(f"{row[key]:>9.2%}" for key in ("top1", "top3", "top5"))
         keyboard = f"{row['keyboard_top1']:>12.2%}{row['keyboard_top3']:>10.2%}{row['keystroke_savings']:>20.2%}"
         print(f"{name[:34]:<34}{row['perplexity']:>11.1f}{ids}{keyboard}")
+    adapted = [(name, row) for name, row in rows if "adapted_keystroke_savings" in row]
+    if adapted:
+        warm = adapted[0][1]["warm_up_words"]
+        print(
+            f"\nwith a user model learning each typed word (--adapt; after {warm} words: the user model has seen them)"
+        )
+        print(f"{'':<34}{'keyboard top-1':>16}{'savings':>10}{'after':>10}{'alone, after':>14}")
+        for name, row in adapted:
+            print(
+                f"{name[:34]:<34}{row['adapted_keyboard_top1']:>16.2%}{row['adapted_keystroke_savings']:>10.2%}"
+                f"{row['adapted_keystroke_savings_after_warm_up']:>10.2%}{row['keystroke_savings_after_warm_up']:>14.2%}"
+            )
 
 
 COMMANDS = {

@@ -8,6 +8,7 @@ metrics: perplexity, top-k over ids, and what a keyboard's suggestion bar would 
 from __future__ import annotations
 
 import numpy as np
+from nextword.runtime.adapt import AdaptedTally, Tallies
 from nextword.runtime.errors import InputError
 from nextword.runtime.keyboard import DEFAULT_SHOWN, Keyboard, unpredicted_keystrokes
 from nextword.runtime.kneser_ney import KneserNey
@@ -47,11 +48,20 @@ def word_stream(tokenizer, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def evaluate(
-    predictor, text: str, *, holdout: float | None = None, orders=None, shown: int = DEFAULT_SHOWN, progress=None
+    predictor,
+    text: str,
+    *,
+    holdout: float | None = None,
+    orders=None,
+    shown: int = DEFAULT_SHOWN,
+    adapt: bool = False,
+    progress=None,
 ) -> dict:
     """Perplexity, top-k and keyboard metrics (`shown` suggestions in the bar) of the model on the held-out tail
     of `text`, beside interpolated Kneser-Ney n-grams of the given orders fitted on the rest with the same
-    vocabulary. Default orders: the window kind's own context length; 4 and 5 for the sequence kind."""
+    vocabulary. Default orders: the window kind's own context length; 4 and 5 for the sequence kind.
+    adapt: also type the tail with a user model that learns each word (runtime/adapt.py), on the model and on
+    the last n-gram order."""
     config = predictor.bundle.config
     holdout = config.validation_split if holdout is None else holdout
     if not 0 < holdout < 1:
@@ -60,10 +70,11 @@ def evaluate(
     if any(not isinstance(order, int) or not 1 <= order <= MAX_ORDER for order in orders):
         raise InputError(f"n-gram orders must be integers in 1..{MAX_ORDER}, got {list(orders)}")
     keyboard = Keyboard(vocabulary_words(predictor), oov_id(predictor), shown)  # checks shown first
+    adapter = predictor.suggester if adapt else None
     stream = word_stream(predictor.tokenizer, text)
     if config.kind == "sequence":
-        return _evaluate_stream(predictor, *stream, holdout, orders, keyboard, progress)
-    return _evaluate_windows(predictor, *stream, holdout, orders, keyboard, progress)
+        return _evaluate_stream(predictor, *stream, holdout, orders, keyboard, adapter, progress)
+    return _evaluate_windows(predictor, *stream, holdout, orders, keyboard, adapter, progress)
 
 
 def vocabulary_words(predictor) -> list[str]:
@@ -81,7 +92,7 @@ def oov_id(predictor) -> int | None:
 MAX_ORDER = 8
 
 
-def _evaluate_windows(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, progress) -> dict:
+def _evaluate_windows(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress):
     config = predictor.bundle.config
     contexts, targets = make_windows(ids, config.seq_len)
     # Words dropped before a window's first id lie outside it; those before any later id lie inside.
@@ -92,17 +103,20 @@ def _evaluate_windows(predictor, ids, is_oov, dropped_before, words, holdout, or
         raise InputError(f"the text has {len(targets)} windows, too few to hold out {holdout:.0%} and fit a baseline")
     held_targets = targets[split:]
     held_words = words[split + config.seq_len - 1 :]  # the word of each held-out target
-    tally = keyboard.tally(held_targets, held_words)
+    tally = tallies(keyboard, held_targets, held_words, adapter)
     model = evaluate_windows(predictor.probabilities, contexts[split:], held_targets, progress=progress, keyboard=tally)
     # Each n-gram reads the order - 1 words before the target, as an n-gram shipped instead would.
     target_positions = np.arange(split, len(targets)) + config.seq_len - 1
     training = ids[: split + config.seq_len - 1]
-    baselines = _kneser_ney_rows(training, ids, words, target_positions, config.vocab_size, orders, keyboard, progress)
+    vocab_size = config.vocab_size
+    baselines = _kneser_ney_rows(
+        training, ids, words, target_positions, vocab_size, orders, keyboard, adapter, progress
+    )
     keyboard_facts = _keyboard_facts(keyboard, held_targets, held_words)
     return _report(model, baselines, int(np.count_nonzero(touched[split:])), split, keyboard_facts)
 
 
-def _evaluate_stream(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, progress) -> dict:
+def _evaluate_stream(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress):
     """The sequence kind reads the held-out tail as one text from a reset, as an app would; the n-grams see
     the same words (the tail only, padded with the start id), so neither borrows context from training."""
     split = split_stream(len(ids), holdout)
@@ -111,15 +125,16 @@ def _evaluate_stream(predictor, ids, is_oov, dropped_before, words, holdout, ord
     held, held_words = ids[split:], words[split:]
     positions = np.arange(len(held), dtype=np.int32)[:, None]  # evaluate_windows' contexts: row numbers
     reader = predictor.stream_reader(held)
-    tally = keyboard.tally(held, held_words)
+    tally = tallies(keyboard, held, held_words, adapter)
     model = evaluate_windows(lambda rows: reader(len(rows)), positions, held, progress=progress, keyboard=tally)
     every = np.arange(len(held))
-    baselines = _kneser_ney_rows(ids[:split], held, held_words, every, predictor.vocab_size, orders, keyboard, progress)
+    vocab_size = predictor.vocab_size
+    baselines = _kneser_ney_rows(ids[:split], held, held_words, every, vocab_size, orders, keyboard, adapter, progress)
     touched = is_oov[split:] | (dropped_before[split:] > 0)
     return _report(model, baselines, int(np.count_nonzero(touched)), split, _keyboard_facts(keyboard, held, held_words))
 
 
-def _kneser_ney_rows(training, stream, words, positions, vocab_size: int, orders, keyboard, progress) -> list[dict]:
+def _kneser_ney_rows(training, stream, words, positions, vocab_size, orders, keyboard, adapter, progress) -> list[dict]:
     """One row per order: Kneser-Ney fitted on `training`, scored on stream[positions], each target read
     from the order - 1 ids before it in `stream` (the start of the stream padded with 0); words[i] is the word
     of stream[i]."""
@@ -130,11 +145,18 @@ def _kneser_ney_rows(training, stream, words, positions, vocab_size: int, orders
         baseline = KneserNey.fit(training, vocab_size, order=order)
         padded = np.concatenate([np.zeros(order - 1, dtype=np.int32), stream])
         contexts = np.lib.stride_tricks.sliding_window_view(padded, order)[positions, :-1]
-        tally = keyboard.tally(targets, typed)
+        tally = tallies(keyboard, targets, typed, adapter if order == orders[-1] else None)
         scores = evaluate_windows(baseline.probs_batch, contexts, targets, progress=progress, keyboard=tally)
         scores.pop("windows")
         rows.append({"name": f"interpolated Kneser-Ney {order}-gram", **scores})
     return rows
+
+
+def tallies(keyboard: Keyboard, targets, typed, adapter):
+    """The keyboard tally of one row, and, when this row is adapted (adapter: the predictor's Suggester), the
+    adapted one beside it."""
+    tally = keyboard.tally(targets, typed)
+    return tally if adapter is None else Tallies(tally, AdaptedTally(adapter, keyboard, targets, typed))
 
 
 def _keyboard_facts(keyboard: Keyboard, targets: np.ndarray, typed: list[str]) -> dict:

@@ -43,7 +43,7 @@ from nextword.runtime.tokenizer import DEFAULT_FILTERS
 MAGIC = "nextword-user"
 VERSION = 1
 ALPHA = 2.0  # how many bigram observations the unigram backoff is worth
-WEIGHT = 0.6  # the user's share of the mix once the evidence is large
+WEIGHT = 0.5  # the user's share of the mix once the evidence is large
 HALF_WEIGHT_AT = 10  # learned words at which the user's share is half of WEIGHT
 DEFAULT_MAX_ENTRIES = 100_000
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024  # 100k entries are ~4 MB

@@ -323,3 +323,40 @@ def test_keyboard_metrics_of_a_sequence_model_and_its_n_grams(sequence_exported_
         contexts = np.lib.stride_tricks.sliding_window_view(padded, order)[:, :-1]
         expected = literal_keyboard(baseline.probs_batch(contexts), held, held_typed, words, oov, shown=2)
         assert keyboard_part(row) == pytest.approx(expected, abs=1e-12), row["name"]
+
+
+@pytest.mark.parametrize("kind", ["window", "sequence"])
+def test_adapting_with_nothing_learned_types_exactly_as_the_keyboard(
+    kind, model_path, sequence_model_path, trained_corpus, sequence_corpus, monkeypatch
+):
+    """--adapt's bars come from suggest's mixing code; with learning switched off they must cost exactly the
+    keystrokes the keyboard protocol counts (the two implementations check each other)."""
+    from nextword.runtime.user_model import UserModel
+
+    predictor = Predictor.load(model_path if kind == "window" else sequence_model_path)
+    text = (trained_corpus if kind == "window" else sequence_corpus).read_text(encoding="utf-8")
+    monkeypatch.setattr(UserModel, "learn", lambda self, text: None)
+    report = evaluate(predictor, text, orders=(2,), adapt=True)
+    for row in (report["model"], report["baselines"][-1]):
+        assert row["adapted_keystroke_savings"] == pytest.approx(row["keystroke_savings"], abs=1e-12)
+        assert row["adapted_keyboard_top1"] == pytest.approx(row["keyboard_top1"], abs=1e-12)
+
+
+def test_adapting_learns_the_users_words(model_path, trained_corpus, cli):
+    predictor = Predictor.load(model_path)
+    # Words the vocabulary never saw, typed over and over.
+    text = trained_corpus.read_text(encoding="utf-8") + " zorbulate grimwald" * 300
+    report = evaluate(predictor, text, adapt=True)
+    model = report["model"]
+    assert model["adapted_keystroke_savings"] > model["keystroke_savings"] + 0.05
+    assert model["adapted_keystroke_savings_after_warm_up"] > model["keystroke_savings_after_warm_up"]
+    code, out, _ = cli("evaluate", model_path, "--corpus", write_text(text), "--adapt")
+    assert code == 0 and any("with a user model" in line for line in out)
+
+
+def write_text(text: str) -> str:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+        f.write(text)
+    return f.name
