@@ -1,6 +1,7 @@
-"""Write what the Python runtime predicts for >= 1,000 texts, for the JS parity test to compare against.
+"""Write what the Python runtime predicts for >= 1,000 texts, for the JS parity test to compare against, and
+what it suggests for 1,000 texts (suggest_fixtures.py), also on a copy of the model with a casing table.
 
-python make_expectations.py MODEL.onnx OUT.json
+python make_expectations.py MODEL.onnx OUT.json [CASED.onnx]
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def make_texts(rng: random.Random) -> list[str]:
 
 
 def main() -> None:
-    model, out = sys.argv[1], Path(sys.argv[2])
+    from suggest_fixtures import make_suggest_texts, suggest_rows  # it imports this module
+
+    model, out, cased = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
     predictor = Predictor.load(model)
     texts = make_texts(random.Random(3))
     top5 = predictor.predict_next_batch(texts, k=5)
@@ -65,8 +68,12 @@ def main() -> None:
         "greedy": [predictor.generate(text, n_words=12) for text in texts[:100]],
         "vocab_size": predictor.vocab_size,
     }
+    suggest_texts = make_suggest_texts(random.Random(5))
+    expected["suggest"] = {"texts": suggest_texts, "plain": suggest_rows(predictor, suggest_texts)}
+    if cased:
+        expected["suggest"]["cased"] = suggest_rows(Predictor.load(cased[0]), suggest_texts)
     out.write_text(json.dumps(expected))
-    print(f"{out}: {len(texts)} texts")
+    print(f"{out}: {len(texts)} texts, {len(suggest_texts)} suggest texts x {1 + len(cased)} models")
 
 
 def ids_of(predictor: Predictor, prediction) -> list[int]:

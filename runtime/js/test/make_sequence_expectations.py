@@ -1,8 +1,9 @@
 """Write what the Python runtime predicts with a sequence-kind model, for the JS parity test (sequence.test.js):
 predict_next on >= 1,000 texts (each read from the start of its text), sessions fed word by word, and greedy
-generation.
+generation; suggest on 1,000 texts and typing sessions (suggest_fixtures.py), also on a copy of the model
+with a casing table.
 
-python make_sequence_expectations.py MODEL.onnx OUT.json
+python make_sequence_expectations.py MODEL.onnx OUT.json [CASED.onnx]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from make_expectations import make_texts
 from nextword.runtime import Predictor
+from suggest_fixtures import make_suggest_texts, session_runs, suggest_rows
 
 N_SESSIONS = 60
 
@@ -27,7 +29,7 @@ def row(predictor: Predictor, prediction) -> dict:
 
 
 def main() -> None:
-    model, out = sys.argv[1], Path(sys.argv[2])
+    model, out, cased = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
     predictor = Predictor.load(model)
     texts = make_texts(random.Random(4))
     top5 = predictor.predict_next_batch(texts, k=5)
@@ -45,8 +47,17 @@ def main() -> None:
         "greedy": [predictor.generate(text, n_words=12) for text in texts[:100]],
         "vocab_size": predictor.vocab_size,
     }
+    suggest_texts = make_suggest_texts(random.Random(6))
+    expected["suggest"] = {"texts": suggest_texts}
+    for name, path in [("plain", model), *(("cased", path) for path in cased)]:
+        suggester = Predictor.load(path)
+        expected["suggest"][name] = suggest_rows(suggester, suggest_texts)
+        expected["suggest"][f"{name}_sessions"] = session_runs(suggester, random.Random(7))
     out.write_text(json.dumps(expected))
-    print(f"{out}: {len(texts)} texts, {len(sessions)} sessions")
+    runs = expected["suggest"]["plain_sessions"]
+    typed = sum(op["op"] == "suggest" for run in runs for op in run)
+    print(f"{out}: {len(texts)} texts, {len(sessions)} sessions; {len(suggest_texts)} suggest texts and ", end="")
+    print(f"{len(runs)} typing sessions ({typed} suggest calls) x {1 + len(cased)} models")
 
 
 if __name__ == "__main__":
