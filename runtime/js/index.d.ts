@@ -10,6 +10,9 @@ export interface Suggestion {
 /** The k likeliest next words, highest first, plus the words of the text the vocabulary lacks. */
 export type Prediction = Suggestion[] & { unknownWords: string[] };
 
+/** What a suggestion bar shows (suggest): words in display casing, never the OOV token or padding. */
+export type Suggestions = Prediction;
+
 export interface Port {
   name: string;
   dtype: string;
@@ -81,6 +84,11 @@ export declare class Predictor {
   encode(text: string): [number[], string[]];
   predictNext(text: string, k?: number): Promise<Prediction>;
   predictNextBatch(texts: Iterable<string>, k?: number, options?: { batchSize?: number }): Promise<Prediction[]>;
+  /** The k words a suggestion bar shows (default 3), highest first: when text ends inside a word, the likeliest
+   *  words completing it (each probability is its share among the words the typed letters allow), else the
+   *  likeliest next words; in display casing (the bundled table; a sentence's first word, or after a typed
+   *  capital, capitalized). Typed letters that start no word give an empty array. As Python's suggest. */
+  suggest(text: string, k?: number): Promise<Suggestions>;
   /** The next nWords words (the prompt is not repeated); never the OOV token. */
   generate(text: string, nWords?: number, options?: GenerateOptions): Promise<string>;
   /** Sequence models only: a Session that carries the LSTM state (InputError for a window model). */
@@ -102,11 +110,17 @@ export interface TokenizerOptions {
 export declare class Session {
   readonly unknownWords: string[];
   readonly wordsFed: number;
+  /** Whether the next word starts a sentence (nothing fed since the reset, or the fed text ended one). */
+  readonly sentenceStart: boolean;
   /** A copy of the LSTM state, laid out [h_1, c_1, h_2, c_2, ...]. */
   readonly state: Float32Array;
   feed(text: string): Promise<string[]>;
   feedIds(ids: Iterable<number>): Promise<void>;
   predict(k?: number): Promise<Prediction>;
+  /** Predictor.suggest after the words fed so far; partial holds the letters typed of the current word (an
+   *  InputError when it holds a word separator: feed finished words). The distribution fetched for a
+   *  partial's first letter is kept, so the next letters of the same word cost no engine call. */
+  suggest(partial?: string, k?: number): Promise<Suggestions>;
   generate(nWords?: number, options?: GenerateOptions): Promise<string>;
   copy(): Session;
   reset(): Promise<void>;
@@ -130,12 +144,45 @@ export declare function tokenizerFromJson(text: string): Tokenizer;
 export declare const DEFAULT_FILTERS: string;
 /** Python's str.lower (its Unicode tables, final sigma included), on any JavaScript engine. */
 export declare function pyLower(text: string): string;
+/** Python's str.upper, on any JavaScript engine ('ß' -> 'SS'). */
+export declare function pyUpper(text: string): string;
+/** Python's str.rstrip() (its whitespace: U+0085 and U+001C..U+001F yes, U+FEFF no). */
+export declare function pyRstrip(text: string): string;
+/** Python's text[:1].upper() + text[1:]. */
+export declare function capitalizeFirst(text: string): string;
+/** Python's text[:1].isupper(). */
+export declare function startsUpper(text: string): boolean;
+
+/** [the finished text, the letters typed of the current word], split where the tokenizer ends words. */
+export declare function splitPartial(text: string, tokenizer: Pick<TokenizerOptions, 'filters' | 'split' | 'char_level'>): [string, string];
+/** The vocabulary in code point order: the words starting with a prefix are one range. */
+export declare class PrefixIndex {
+  constructor(words: string[], skip?: Set<number>);
+  readonly words: string[];
+  readonly ids: Int32Array;
+  range(prefix: string): [number, number];
+  completions(prefix: string): Int32Array;
+}
+/** The k ids of ids with the largest probs, highest first, ties to the lower id. */
+export declare function topIds(probs: ArrayLike<number>, ids: ArrayLike<number>, k: number): number[];
+/** Python's string order: by code point, not UTF-16 unit. */
+export declare function comparePoints(a: string, b: string): number;
+/** word in its display form: its table form, first letter capitalized when asked. */
+export declare function display(word: string, table: Map<string, string>, options: { capitalize: boolean }): string;
+/** Whether the next word starts a sentence: nothing written yet, or the text ends in . ! or ? (and whitespace). */
+export declare function startsSentence(finished: string): boolean;
+/** A bundled casing table read strictly (InputError): vocabulary words to forms that lower() back to them. */
+export declare function caseTableFromJson(text: string, words: Set<string | undefined>, lower: (text: string) => string): Map<string, string>;
+export declare const SENTENCE_ENDS: string;
+export declare const MAX_FORM_LENGTH: number;
 
 export interface Bundle {
   formatVersion: number;
   kind: { name: string };
   tokenizer: Tokenizer;
   config: Record<string, unknown> & { seq_len: number; vocab_size: number };
+  /** word -> display form, from the optional nextword.casing entry (empty without one). */
+  casing: Map<string, string>;
 }
 export declare function decodeBundle(entries: Map<string, string> | Record<string, string>, options?: { source?: string }): Bundle;
 export declare function entriesToText(raw: Map<string, Uint8Array>, options?: { source?: string }): Map<string, string>;
@@ -143,6 +190,8 @@ export declare function vocabSizeOf(tokenizer: Tokenizer): number;
 export declare const FORMAT_VERSION: number;
 export declare const READABLE_FORMAT_VERSIONS: number[];
 export declare const METADATA_KEYS: string[];
+/** The optional metadata key of the casing table. */
+export declare const KEY_CASING: string;
 export declare const DEFAULT_MAX_FILE_BYTES: number;
 export declare const DEFAULT_MAX_METADATA_BYTES: number;
 

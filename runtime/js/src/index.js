@@ -4,7 +4,7 @@ export { Predictor, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_METADATA_BYTES } from '.
 export { NextwordError, InputError, ModelFormatError, UnsupportedVersionError, MissingMetadataError,
   VocabularyMismatchError, CorruptModelError, UnsafeModelError } from './errors.js';
 export { decodeBundle, entriesToText, vocabSizeOf, FORMAT_VERSION, READABLE_FORMAT_VERSIONS, METADATA_KEYS, KEY_CASING } from './bundle.js';
-export { splitPartial, Suggester } from './suggest.js';
+export { splitPartial } from './suggest.js';
 export { PrefixIndex, topIds, comparePoints } from './completion.js';
 export { caseTableFromJson, display, startsSentence, SENTENCE_ENDS, MAX_FORM_LENGTH } from './casing.js';
 export { readOnnxMetadata } from './formats/onnx.js';

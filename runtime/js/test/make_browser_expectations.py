@@ -1,6 +1,6 @@
-"""Write what the Python runtime predicts for the texts the browser test types into the demo page, for each
-file the page runs (model.onnx on onnxruntime-web, model.batch1.tflite on LiteRT.js). The page offers the top
-5 words without the OOV token, so the top 6 are written and the OOV token is named.
+"""Write what the Python runtime suggests for the texts the browser test types into the demo page, for each
+file the page runs (model.onnx on onnxruntime-web, model.batch1.tflite on LiteRT.js): the page shows the
+library's suggest(text, 5), between words and mid-word.
 
 python make_browser_expectations.py EXPORT_DIR OUT.json
 """
@@ -14,8 +14,11 @@ from pathlib import Path
 
 from make_expectations import make_texts
 from nextword.runtime import Predictor
+from nextword.runtime.suggest import split_partial
 
-N_TEXTS = 60
+N_TEXTS = 60  # typed with a space after: the next words
+N_MID_WORD = 20  # typed as they are, ending inside a word: its completions
+SUGGESTIONS = 5  # what the page shows (web/app.js)
 FILES = ("model.onnx", "model.batch1.tflite")
 
 
@@ -26,16 +29,17 @@ def typeable(text: str) -> bool:
 
 def main() -> None:
     export_dir, out = Path(sys.argv[1]), Path(sys.argv[2])
-    # A space after each text: the page then suggests the next word (mid-word it completes the word instead).
-    texts = [t + " " for t in make_texts(random.Random(3)) if typeable(t) and len(t) < 200][:N_TEXTS]
+    candidates = [t for t in make_texts(random.Random(3)) if typeable(t) and len(t) < 200]
+    tokenizer = Predictor.load(export_dir / FILES[0]).tokenizer
+    mid_word = [t for t in candidates[N_TEXTS:] if split_partial(t, tokenizer)[1]][:N_MID_WORD]
+    texts = [t + " " for t in candidates[:N_TEXTS]] + mid_word
     expected = {"texts": texts}
     for name in FILES:
         predictor = Predictor.load(export_dir / name)
-        expected["oov"] = predictor.tokenizer.oov_token
-        predictions = predictor.predict_next_batch(texts, k=6)
-        expected[name] = [{"words": [w for w, _ in p], "probs": [prob for _, prob in p]} for p in predictions]
+        suggestions = [predictor.suggest(text, SUGGESTIONS) for text in texts]
+        expected[name] = [{"words": [w for w, _ in s], "probs": [prob for _, prob in s]} for s in suggestions]
     out.write_text(json.dumps(expected))
-    print(f"{out}: {len(texts)} texts x {len(FILES)} files")
+    print(f"{out}: {len(texts)} texts ({N_MID_WORD} mid-word) x {len(FILES)} files")
 
 
 if __name__ == "__main__":

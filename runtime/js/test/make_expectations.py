@@ -1,7 +1,7 @@
 """Write what the Python runtime predicts for >= 1,000 texts, for the JS parity test to compare against, and
-what it suggests for 1,000 texts (suggest_fixtures.py), also on a copy of the model with a casing table.
+what it suggests for 1,000 texts (suggest_fixtures.py), also on other copies of the model (by name).
 
-python make_expectations.py MODEL.onnx OUT.json [CASED.onnx]
+python make_expectations.py MODEL.onnx OUT.json [NAME=MODEL.onnx ...]
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def make_texts(rng: random.Random) -> list[str]:
 def main() -> None:
     from suggest_fixtures import make_suggest_texts, suggest_rows  # it imports this module
 
-    model, out, cased = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+    model, out = sys.argv[1], Path(sys.argv[2])
+    copies = dict(arg.split("=", 1) for arg in sys.argv[3:])  # name -> model file
     predictor = Predictor.load(model)
     texts = make_texts(random.Random(3))
     top5 = predictor.predict_next_batch(texts, k=5)
@@ -69,11 +70,11 @@ def main() -> None:
         "vocab_size": predictor.vocab_size,
     }
     suggest_texts = make_suggest_texts(random.Random(5))
-    expected["suggest"] = {"texts": suggest_texts, "plain": suggest_rows(predictor, suggest_texts)}
-    if cased:
-        expected["suggest"]["cased"] = suggest_rows(Predictor.load(cased[0]), suggest_texts)
+    expected["suggest"] = {"texts": suggest_texts, "export": suggest_rows(predictor, suggest_texts)}
+    for name, path in copies.items():
+        expected["suggest"][name] = suggest_rows(Predictor.load(path), suggest_texts)
     out.write_text(json.dumps(expected))
-    print(f"{out}: {len(texts)} texts, {len(suggest_texts)} suggest texts x {1 + len(cased)} models")
+    print(f"{out}: {len(texts)} texts, {len(suggest_texts)} suggest texts x {1 + len(copies)} models")
 
 
 def ids_of(predictor: Predictor, prediction) -> list[int]:

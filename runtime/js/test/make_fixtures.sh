@@ -13,15 +13,16 @@ python="${PYTHON:-$root/.venv/bin/python}"
 "$nextword" train --out "$out/train" --epochs 2 --num-words 2000 --oov-token "<unk>" --seed 0 --force --quiet
 # --tflite-batch1: LiteRT.js (the browser test) runs only a TFLite file whose batch is fixed.
 "$nextword" export "$out/train" --out "$out/export" --tflite-batch1 --force
-# A copy of each export with a casing table in its metadata (training bundles none yet): display casing parity.
-"$python" "$here/suggest_fixtures.py" cased "$out/export" "$out/cased"
-"$python" "$here/make_expectations.py" "$out/export/model.onnx" "$out/expected.json" "$out/cased/model.onnx"
+# Copies of each export without a casing table and with one (bare/, cased/): display casing parity both ways.
+"$python" "$here/suggest_fixtures.py" copies "$out/export" "$out"
+"$python" "$here/make_expectations.py" "$out/export/model.onnx" "$out/expected.json" \
+  bare="$out/bare/model.onnx" cased="$out/cased/model.onnx"
 "$python" "$here/make_browser_expectations.py" "$out/export" "$out/browser-expected.json"
 # The sequence kind: 2 layers, so the state layout [h_1, c_1, h_2, c_2] is exercised.
 "$nextword" train --model sequence --out "$out/sequence/train" --epochs 2 --num-words 2000 --oov-token "<unk>" \
   --layers 2 --units 16 --embedding-dim 16 --seed 0 --force --quiet
 "$nextword" export "$out/sequence/train" --out "$out/sequence/export" --tflite-batch1 --force
-"$python" "$here/suggest_fixtures.py" cased "$out/sequence/export" "$out/sequence/cased"
+"$python" "$here/suggest_fixtures.py" copies "$out/sequence/export" "$out/sequence"
 "$python" "$here/make_sequence_expectations.py" "$out/sequence/export/model.onnx" "$out/sequence/expected.json" \
-  "$out/sequence/cased/model.onnx"
+  bare="$out/sequence/bare/model.onnx" cased="$out/sequence/cased/model.onnx"
 "$python" "$here/make_browser_expectations.py" "$out/sequence/export" "$out/sequence/browser-expected.json"

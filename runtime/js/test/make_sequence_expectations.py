@@ -1,9 +1,9 @@
 """Write what the Python runtime predicts with a sequence-kind model, for the JS parity test (sequence.test.js):
 predict_next on >= 1,000 texts (each read from the start of its text), sessions fed word by word, and greedy
-generation; suggest on 1,000 texts and typing sessions (suggest_fixtures.py), also on a copy of the model
-with a casing table.
+generation; suggest on 1,000 texts and typing sessions (suggest_fixtures.py), also on other copies of the model
+(by name).
 
-python make_sequence_expectations.py MODEL.onnx OUT.json [CASED.onnx]
+python make_sequence_expectations.py MODEL.onnx OUT.json [NAME=MODEL.onnx ...]
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def row(predictor: Predictor, prediction) -> dict:
 
 
 def main() -> None:
-    model, out, cased = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+    model, out = sys.argv[1], Path(sys.argv[2])
+    copies = dict(arg.split("=", 1) for arg in sys.argv[3:])  # name -> model file
     predictor = Predictor.load(model)
     texts = make_texts(random.Random(4))
     top5 = predictor.predict_next_batch(texts, k=5)
@@ -49,15 +50,15 @@ def main() -> None:
     }
     suggest_texts = make_suggest_texts(random.Random(6))
     expected["suggest"] = {"texts": suggest_texts}
-    for name, path in [("plain", model), *(("cased", path) for path in cased)]:
+    for name, path in {"export": model, **copies}.items():
         suggester = Predictor.load(path)
         expected["suggest"][name] = suggest_rows(suggester, suggest_texts)
         expected["suggest"][f"{name}_sessions"] = session_runs(suggester, random.Random(7))
     out.write_text(json.dumps(expected))
-    runs = expected["suggest"]["plain_sessions"]
+    runs = expected["suggest"]["export_sessions"]
     typed = sum(op["op"] == "suggest" for run in runs for op in run)
     print(f"{out}: {len(texts)} texts, {len(sessions)} sessions; {len(suggest_texts)} suggest texts and ", end="")
-    print(f"{len(runs)} typing sessions ({typed} suggest calls) x {1 + len(cased)} models")
+    print(f"{len(runs)} typing sessions ({typed} suggest calls) x {1 + len(copies)} models")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // suggest gives the Python runtime's suggestions: the same words, in the same casing and order, probabilities
 // within 1e-5, on 1,000 texts per kind (mid-word, between words, after a sentence end, empty, capitalized,
-// letters matching nothing) and on typing sessions, for the fixture models and their copies with a casing
-// table. On onnxruntime-node, with NEXTWORD_JS_FIXTURES (test/make_fixtures.sh); skipped without it.
+// letters matching nothing) and on typing sessions, for the fixture models (with the casing table training
+// bundles) and their copies without a table (bare/) and with one holding forms no counter writes (cased/).
+// On onnxruntime-node, with NEXTWORD_JS_FIXTURES (test/make_fixtures.sh); skipped without it.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,11 +10,11 @@ import { test } from 'node:test';
 import { decodeBundle, entriesToText, InputError, Predictor, readOnnxMetadata, readTfliteMetadata } from '../src/node.js';
 
 const dir = process.env.NEXTWORD_JS_FIXTURES;
-const skip = dir && existsSync(join(dir, 'expected.json')) && existsSync(join(dir, 'cased')) ? false
+const skip = dir && existsSync(join(dir, 'expected.json')) && existsSync(join(dir, 'bare')) ? false
   : 'NEXTWORD_JS_FIXTURES is not set to a folder written by test/make_fixtures.sh';
 const TOLERANCE = 1e-5;
 const KINDS = { window: dir, sequence: dir && join(dir, 'sequence') };
-const MODELS = { plain: 'export', cased: 'cased' };
+const MODELS = { export: 'export', bare: 'bare', cased: 'cased' };
 const expectations = (folder) => JSON.parse(readFileSync(join(folder, 'expected.json'), 'utf8')).suggest;
 
 function same(got, want, label) {
@@ -61,7 +62,7 @@ for (const name of Object.keys(MODELS)) {
   });
 }
 
-test('the cased copies hold the same table in ONNX and TFLite, and the plain files none', { skip }, () => {
+test('each copy holds the same table in ONNX and TFLite; the bare ones none', { skip }, () => {
   for (const folder of Object.values(KINDS)) {
     const bundle = (path) => {
       const bytes = new Uint8Array(readFileSync(path));
@@ -69,10 +70,11 @@ test('the cased copies hold the same table in ONNX and TFLite, and the plain fil
         : entriesToText(readTfliteMetadata(bytes, { maxValueBytes: 1 << 24 }));
       return decodeBundle(entries);
     };
-    const onnx = bundle(join(folder, 'cased', 'model.onnx')).casing;
-    assert.ok(onnx.size > 10);
-    assert.deepEqual(bundle(join(folder, 'cased', 'model.tflite')).casing, onnx);
-    assert.equal(bundle(join(folder, 'export', 'model.onnx')).casing.size, 0);
+    for (const sub of ['bare', 'cased']) {
+      const table = bundle(join(folder, sub, 'model.onnx')).casing;
+      assert.equal(table.size > 10, sub === 'cased');
+      assert.deepEqual(bundle(join(folder, sub, 'model.tflite')).casing, table);
+    }
   }
 });
 

@@ -2,7 +2,7 @@
 // The browser test reads the page through its data attributes: #suggestions[data-text] is the text the
 // shown chips were computed for, each chip has data-word and data-probability, body[data-ready] is set
 // once a model is loaded (or data-error once it failed).
-import { Predictor, pyLower } from '../src/web.js';
+import { Predictor, splitPartial } from '../src/web.js';
 
 const LITERT_WASM = '/engines/@litertjs/core/wasm/';
 const SUGGESTIONS = 5;
@@ -50,7 +50,9 @@ async function load(name) {
       ort.env.wasm.wasmPaths = '/engines/onnxruntime-web/';
     }
     predictor = await Predictor.load(`/models/${name}`, { litertWasmPath: LITERT_WASM, source: name });
-    await predictor.predictNext('', SUGGESTIONS); // the first call prepares the engine: count it as loading
+    // The first call prepares the engine, and the first completion sorts the vocabulary into the prefix
+    // index: count both as loading.
+    await predictor.suggest('t', SUGGESTIONS);
   } catch (error) {
     const hint = name.endsWith('.tflite') && !name.includes('batch1')
       ? ' (LiteRT.js needs a fixed batch: export with --tflite-batch1 and pick model.batch1.tflite)' : '';
@@ -73,20 +75,13 @@ async function load(name) {
   document.body.dataset.ready = 'true';
 }
 
-/** Mid-word ("the val"): complete the word; after a space, or when nothing completes it: the next word.
- *  The OOV token ("<unk>") is a fine prediction but not a word to offer, so it is left out. */
+/** The library's suggestion bar (predictor.suggest): mid-word ("the val") the likeliest words completing the
+ *  word being typed, between words the likeliest next words; never the OOV token, each in display casing.
+ *  Letters that start no word show nothing (what was typed stays as it is). */
 async function predict(value) {
-  const oov = predictor.tokenizer.oov_token;
-  const partial = /(\S+)$/.exec(value)?.[1];
-  if (partial) {
-    const context = value.slice(0, value.length - partial.length);
-    const prefix = predictor.tokenizer.lower ? pyLower(partial) : partial;
-    const pool = await predictor.predictNext(context, predictor.vocabSize - 1); // every word, ranked
-    const matches = pool.filter(({ word }) => word.startsWith(prefix) && word !== prefix && word !== oov).slice(0, SUGGESTIONS);
-    if (matches.length) return { mode: 'complete', partial, items: matches };
-  }
-  const items = await predictor.predictNext(value, SUGGESTIONS + 1);
-  return { mode: 'next', partial: null, items: items.filter(({ word }) => word !== oov).slice(0, SUGGESTIONS) };
+  const [, partial] = splitPartial(value, predictor.tokenizer); // what accepting a completion replaces
+  const items = await predictor.suggest(value, SUGGESTIONS);
+  return { mode: partial ? 'complete' : 'next', partial, items };
 }
 
 async function suggest() {
