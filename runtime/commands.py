@@ -208,7 +208,7 @@ def run_evaluate(args) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
-    print_evaluation(report, args.model, "words" if predictor.kind == "sequence" else "windows")
+    print_evaluation(report, args.model, report["unit"])
     return 0
 
 

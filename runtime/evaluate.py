@@ -66,15 +66,14 @@ def evaluate(
     holdout = config.validation_split if holdout is None else holdout
     if not 0 < holdout < 1:
         raise InputError(f"held-out fraction must be in (0, 1), got {holdout} (pass --holdout)")
-    orders = tuple(orders or ((4, 5) if config.kind == "sequence" else (config.seq_len,)))
+    orders = tuple(orders or predictor.model.evaluation_orders())
     if any(not isinstance(order, int) or not 1 <= order <= MAX_ORDER for order in orders):
         raise InputError(f"n-gram orders must be integers in 1..{MAX_ORDER}, got {list(orders)}")
     keyboard = Keyboard(vocabulary_words(predictor), oov_id(predictor), shown)  # checks shown first
     adapter = predictor.suggester if adapt else None
     stream = word_stream(predictor.tokenizer, text)
-    if config.kind == "sequence":
-        return _evaluate_stream(predictor, *stream, holdout, orders, keyboard, adapter, progress)
-    return _evaluate_windows(predictor, *stream, holdout, orders, keyboard, adapter, progress)
+    # The kind says how its tail is read: as windows (evaluate_windows_tail) or one text (evaluate_stream_tail).
+    return predictor.model.evaluate_tail(predictor, *stream, holdout, orders, keyboard, adapter, progress)
 
 
 def vocabulary_words(predictor) -> list[str]:
@@ -92,7 +91,7 @@ def oov_id(predictor) -> int | None:
 MAX_ORDER = 8
 
 
-def _evaluate_windows(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress):
+def evaluate_windows_tail(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress):
     config = predictor.bundle.config
     contexts, targets = make_windows(ids, config.seq_len)
     # Words dropped before a window's first id lie outside it; those before any later id lie inside.
@@ -113,10 +112,10 @@ def _evaluate_windows(predictor, ids, is_oov, dropped_before, words, holdout, or
         training, ids, words, target_positions, vocab_size, orders, keyboard, adapter, progress
     )
     keyboard_facts = _keyboard_facts(keyboard, held_targets, held_words)
-    return _report(model, baselines, int(np.count_nonzero(touched[split:])), split, keyboard_facts)
+    return _report(model, baselines, int(np.count_nonzero(touched[split:])), split, keyboard_facts, "windows")
 
 
-def _evaluate_stream(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress):
+def evaluate_stream_tail(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress):
     """The sequence kind reads the held-out tail as one text from a reset, as an app would; the n-grams see
     the same words (the tail only, padded with the start id), so neither borrows context from training."""
     split = split_stream(len(ids), holdout)
@@ -131,7 +130,8 @@ def _evaluate_stream(predictor, ids, is_oov, dropped_before, words, holdout, ord
     vocab_size = predictor.vocab_size
     baselines = _kneser_ney_rows(ids[:split], held, held_words, every, vocab_size, orders, keyboard, adapter, progress)
     touched = is_oov[split:] | (dropped_before[split:] > 0)
-    return _report(model, baselines, int(np.count_nonzero(touched)), split, _keyboard_facts(keyboard, held, held_words))
+    facts = _keyboard_facts(keyboard, held, held_words)
+    return _report(model, baselines, int(np.count_nonzero(touched)), split, facts, "words")
 
 
 def _kneser_ney_rows(training, stream, words, positions, vocab_size, orders, keyboard, adapter, progress) -> list[dict]:
@@ -168,10 +168,11 @@ def _keyboard_facts(keyboard: Keyboard, targets: np.ndarray, typed: list[str]) -
     }
 
 
-def _report(model: dict, baselines: list[dict], touched: int, split: int, keyboard_facts: dict) -> dict:
+def _report(model: dict, baselines: list[dict], touched: int, split: int, keyboard_facts: dict, unit: str) -> dict:
     n = model.pop("windows")
     return {
         "windows": n,  # held-out positions scored (the window kind: windows)
+        "unit": unit,  # what a position is: "windows" or, for a model reading the tail as one text, "words"
         "windows_with_unknown_words": touched,
         **keyboard_facts,
         "model": model,

@@ -88,6 +88,17 @@ class WindowModel(KindModel):
             return np.zeros((0, self.vocab_size), dtype=np.float32)
         return self.checked_probs(self.engine.run(contexts), len(contexts))
 
+    def evaluation_orders(self) -> tuple[int, ...]:
+        """The Kneser-Ney orders `nextword evaluate` compares with by default."""
+        return (self.config.seq_len,)  # the n-gram of the model's own window
+
+    def evaluate_tail(self, predictor, *args):
+        """`nextword evaluate`'s held-out tail, read as this kind reads text (runtime/evaluate.py)."""
+        # Imported here: evaluation code (n-grams, metrics) is loaded only by those who evaluate.
+        from nextword.runtime.evaluate import evaluate_windows_tail
+
+        return evaluate_windows_tail(predictor, *args)
+
     # --- what this kind does not have ------------------------------------------------------------------
     def stream_reader(self, ids):
         raise InputError(f"{self.source} is a window model; use probabilities() on its windows")

@@ -39,8 +39,12 @@ def uniform_predictor(tokenizer: Tokenizer, **config) -> SimpleNamespace:
         return probs
 
     vocabulary = {i: tokenizer.index_word[i] for i in range(1, vocab_size)}
+    from nextword.runtime.evaluate import evaluate_windows_tail
+
+    kind = SimpleNamespace(evaluation_orders=lambda: (config.seq_len,), evaluate_tail=evaluate_windows_tail)
     return SimpleNamespace(
         bundle=SimpleNamespace(config=config),
+        model=kind,  # the window kind's two evaluation hooks (runtime/kinds/window.py)
         tokenizer=tokenizer,
         probabilities=probabilities,
         vocabulary=vocabulary,
