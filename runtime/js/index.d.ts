@@ -164,7 +164,7 @@ export declare class PrefixIndex {
   completions(prefix: string): Int32Array;
 }
 /** The k ids of ids with the largest probs, highest first, ties to the lower id. */
-export declare function topIds(probs: ArrayLike<number>, ids: ArrayLike<number>, k: number): number[];
+export declare function topIds(probs: ArrayLike<number>, ids: Int32Array | number[], k: number): number[];
 /** Python's string order: by code point, not UTF-16 unit. */
 export declare function comparePoints(a: string, b: string): number;
 /** word in its display form: its table form, first letter capitalized when asked. */
