@@ -14,11 +14,12 @@ and c(v) the times v was followed by a learned word:
     next words:   P(w) = (1 - weight) * P_model(w) + weight * P_user(w | v)
     completions:  the same mix of the two distributions each restricted to the words the typed letters allow
 
-The file ("nextword-user 1"): a header line, a sha256 line over the body, then a JSON body
-{"tick": T, "words": [[word, form, count, tick], ...], "pairs": [[word, next, count, tick], ...]}; `word` is the
-lowercase key, `form` how the user writes it, `tick` when it was last learned. Reading is as strict as a model
-file's: any damage is a CorruptUserModelError. At most `max_entries` words + pairs are kept; past it, the rarest
-and, among equals, the oldest go first.
+The file ("nextword-user 1"): a header line, a sha256 line over the body, then a JSON body of columns
+{"tick": T, "words": [...], "forms": [...], "counts": [...], "ticks": [...], "pair_words": [...],
+"pair_next": [...], "pair_counts": [...], "pair_ticks": [...]}: `words` the lowercase keys, `forms` how the user
+writes each ("" when as the key), `ticks` when each was last learned, pairs as indices into `words`. Reading is
+as strict as a model file's: any damage is a CorruptUserModelError. At most `max_entries` words + pairs are
+kept; past it, the rarest and, among equals, the oldest go first.
 
 One UserModel may be shared between threads: every method takes its lock.
 """
@@ -194,17 +195,21 @@ class UserModel:
     def save(self, path: str | os.PathLike) -> None:
         """Write the model to path atomically: a crash mid-save leaves the previous file whole."""
         with self._lock:
-            body = json.dumps(
-                {
-                    "tick": self._tick,
-                    "words": [[word, *entry] for word, entry in self._words.items()],
-                    "pairs": [
-                        [prev, word, *pair] for prev, pairs in self._pairs.items() for word, pair in pairs.items()
-                    ],
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-            ).encode("utf-8")
+            words = list(self._words)
+            position = {word: i for i, word in enumerate(words)}
+            pairs = [(prev, word, *pair) for prev, nexts in self._pairs.items() for word, pair in nexts.items()]
+            columns = {
+                "tick": self._tick,
+                "words": words,
+                "forms": [entry[0] if entry[0] != word else "" for word, entry in self._words.items()],
+                "counts": [entry[1] for entry in self._words.values()],
+                "ticks": [entry[2] for entry in self._words.values()],
+                "pair_words": [position[prev] for prev, *_ in pairs],
+                "pair_next": [position[word] for _, word, *_ in pairs],
+                "pair_counts": [count for *_, count, _ in pairs],
+                "pair_ticks": [last for *_, last in pairs],
+            }
+            body = json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         data = f"{MAGIC} {VERSION}\nsha256:{hashlib.sha256(body).hexdigest()}\n".encode() + body
         path = Path(path)
         try:
@@ -255,53 +260,73 @@ def _read_into(user: UserModel, data: bytes, max_entries: int) -> None:
     if not header.startswith(MAGIC.encode() + b" "):
         raise CorruptUserModelError("not a nextword user model")
     if header != f"{MAGIC} {VERSION}".encode():
-        raise CorruptUserModelError(
-            f"user model version {header[len(MAGIC) + 1 :][:12]!r}; this runtime reads {VERSION}"
-        )
+        version = header[len(MAGIC) + 1 :][:12]
+        raise CorruptUserModelError(f"user model version {version!r}; this runtime reads {VERSION}")
     if digest_line != f"sha256:{hashlib.sha256(body).hexdigest()}".encode():
         raise CorruptUserModelError("its checksum does not match (truncated or edited)")
     try:
         doc = strict_json.loads(body, "its body")
     except InputError as exc:
         raise CorruptUserModelError(str(exc)) from None
-    if not isinstance(doc, dict) or set(doc) != {"tick", "words", "pairs"}:
-        raise CorruptUserModelError("its body is not an object of tick, words and pairs")
-    tick, words, pairs = doc["tick"], doc["words"], doc["pairs"]
-    if not _count(tick, 0) or not isinstance(words, list) or not isinstance(pairs, list):
-        raise CorruptUserModelError("its tick, words or pairs have the wrong type")
-    if len(words) + len(pairs) > max_entries:
-        raise CorruptUserModelError(f"it holds {len(words) + len(pairs)} entries, over max_entries {max_entries}")
-    for row in words:
-        if not (isinstance(row, list) and len(row) == 4 and _word(row[0]) and isinstance(row[1], str)):
-            raise CorruptUserModelError("a word entry is not [word, form, count, tick]")
-        word, form, count, last = row
-        if form.lower() != word or not _count(count, 1) or not _count(last, 0) or last > tick:
-            raise CorruptUserModelError(f"the entry for {word[:40]!r} is out of range")
-        if word in user._words:
-            raise CorruptUserModelError(f"the word {word[:40]!r} appears twice")
-        user._words[word] = [form, count, last]
-        user._learned += count
-    for row in pairs:
-        if not (isinstance(row, list) and len(row) == 4 and row[0] in user._words and row[1] in user._words):
-            raise CorruptUserModelError("a pair entry is not [word, next, count, tick] of two learned words")
-        prev, word, count, last = row
-        if not _count(count, 1) or not _count(last, 0) or last > tick:
-            raise CorruptUserModelError(f"the pair {prev[:40]!r} {word[:40]!r} is out of range")
-        successors = user._pairs.setdefault(prev, {})
-        if word in successors:
-            raise CorruptUserModelError(f"the pair {prev[:40]!r} {word[:40]!r} appears twice")
-        successors[word] = [count, last]
-        user._followed[prev] = user._followed.get(prev, 0) + count
-        user._pair_count += 1
-    user._tick = tick
+    if not isinstance(doc, dict) or set(doc) != set(COLUMNS) | {"tick"}:
+        raise CorruptUserModelError(f"its body is not an object of tick and {', '.join(COLUMNS)}")
+    tick = doc["tick"]
+    if not _count(tick, 0) or not all(isinstance(doc[name], list) for name in COLUMNS):
+        raise CorruptUserModelError("its tick or columns have the wrong type")
+    words, forms = doc["words"], doc["forms"]
+    n_words, n_pairs = len(words), len(doc["pair_words"])
+    if n_words + n_pairs > max_entries:
+        raise CorruptUserModelError(f"it holds {n_words + n_pairs} entries, over max_entries {max_entries}")
+    if any(len(doc[name]) != n_words for name in COLUMNS[:4]) or any(len(doc[name]) != n_pairs for name in COLUMNS[4:]):
+        raise CorruptUserModelError("its columns differ in length")
+    # Whole columns at a time: a 100k-entry file must load in tens of milliseconds.
+    if not set(map(type, words)) <= {str} or not set(map(type, forms)) <= {str}:
+        raise CorruptUserModelError("a word or form is not a string")
+    if WORDS_COLUMN.fullmatch("\n".join(words) + "\n" if words else "") is None:
+        raise CorruptUserModelError(f"a word is empty, longer than {MAX_WORD_CHARS} or holds a separator")
+    if len(set(words)) != n_words:
+        raise CorruptUserModelError("a word appears twice")
+    if any(form and form.lower() != word for word, form in zip(words, forms)):
+        raise CorruptUserModelError("a form does not lowercase to its word")
+    for name, high in (("counts", MAX_COUNT), ("ticks", tick), ("pair_counts", MAX_COUNT), ("pair_ticks", tick)):
+        _check_column(doc, name, 0 if name.endswith("ticks") else 1, high)
+    pair_words, pair_next = (_check_column(doc, name, 0, n_words - 1) for name in ("pair_words", "pair_next"))
+    if len(np.unique(pair_words * max(n_words, 1) + pair_next)) != n_pairs:
+        raise CorruptUserModelError("a pair appears twice")
+    counts = doc["counts"]
+    user._words = {
+        word: [form or word, count, last] for word, form, count, last in zip(words, forms, counts, doc["ticks"])
+    }
+    user._learned = sum(counts)
+    pairs, followed = {}, {}
+    for prev, nxt, count, last in zip(doc["pair_words"], doc["pair_next"], doc["pair_counts"], doc["pair_ticks"]):
+        prev = words[prev]
+        successors = pairs.get(prev)
+        if successors is None:
+            successors = pairs[prev] = {}
+            followed[prev] = 0
+        successors[words[nxt]] = [count, last]
+        followed[prev] += count
+    user._pairs, user._followed = pairs, followed
+    user._pair_count, user._tick = n_pairs, tick
+
+
+COLUMNS = ("words", "forms", "counts", "ticks", "pair_words", "pair_next", "pair_counts", "pair_ticks")
+WORDS_COLUMN = re.compile(f"(?:[^\\s{re.escape(DEFAULT_FILTERS)}]{{1,{MAX_WORD_CHARS}}}\n)*")
+
+
+def _check_column(doc: dict, name: str, low: int, high: int) -> np.ndarray:
+    """A column of integers in [low, high] (bool and float are not integers here), as int64 for further checks."""
+    values = doc[name]
+    if not set(map(type, values)) <= {int}:  # C speed: a 100k-entry file loads in tens of milliseconds
+        raise CorruptUserModelError(f"its {name} are not all integers")
+    if values and not (low <= min(values) and max(values) <= high):
+        raise CorruptUserModelError(f"its {name} are out of range")
+    return np.array(values, dtype=np.int64)
 
 
 def _count(value, low: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_COUNT
-
-
-def _word(value) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_WORD_CHARS and WORD.fullmatch(value) is not None
 
 
 class _UserIndex:

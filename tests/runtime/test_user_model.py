@@ -117,6 +117,15 @@ def resigned(body: bytes) -> bytes:
     return b"nextword-user 1\nsha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
 
 
+def body(**changes) -> bytes:
+    """A valid two-word, one-pair body with some columns changed (a raw string replaces the whole body)."""
+    import json
+
+    columns = {"tick": 2, "words": ["a", "b"], "forms": ["", "B"], "counts": [1, 1], "ticks": [1, 2]}
+    columns |= {"pair_words": [0], "pair_next": [1], "pair_counts": [1], "pair_ticks": [2]}
+    return resigned(json.dumps(columns | changes).encode())
+
+
 @pytest.mark.parametrize(
     "data, said",
     [
@@ -124,18 +133,26 @@ def resigned(body: bytes) -> bytes:
         (b"nextword-user 2\nsha256:00\n{}", "version"),
         (b"nextword-user 1\nsha256:00\n{}", "checksum"),
         (resigned(b"[]"), "not an object"),
-        (resigned(b'{"tick":1,"words":[],"pairs":[],"extra":1}'), "not an object"),
-        (resigned(b'{"tick":1,"tick":1,"words":[],"pairs":[]}'), "appears twice"),
-        (resigned(b'{"tick":1,"words":[["a","a",1,1],["a","a",1,1]],"pairs":[]}'), "appears twice"),
-        (resigned(b'{"tick":1,"words":[["a","B",1,1]],"pairs":[]}'), "out of range"),
-        (resigned(b'{"tick":1,"words":[["a","a",0,1]],"pairs":[]}'), "out of range"),
-        (resigned(b'{"tick":1,"words":[["a","a",1,5]],"pairs":[]}'), "out of range"),
-        (resigned(b'{"tick":1,"words":[["a b","a b",1,1]],"pairs":[]}'), "not \\[word"),
-        (resigned(b'{"tick":1,"words":[["a","a",true,1]],"pairs":[]}'), "out of range"),
-        (resigned(b'{"tick":1,"words":[["a","a",1,1]],"pairs":[["a","z",1,1]]}'), "two learned words"),
-        (resigned(b'{"tick":1e400,"words":[],"pairs":[]}'), "wrong type"),
+        (body(extra=1), "not an object"),
+        (resigned(b'{"tick":1,"tick":1}'), "appears twice"),
+        (body(words=["a", "a"]), "appears twice"),
+        (body(pair_words=[0, 0], pair_next=[1, 1], pair_counts=[1, 1], pair_ticks=[1, 1]), "pair appears twice"),
+        (body(forms=["", "C"]), "does not lowercase"),
+        (body(counts=[0, 1]), "out of range"),
+        (body(ticks=[1, 5]), "out of range"),
+        (body(words=["a b", "b"]), "holds a separator"),
+        (body(words=["", "b"]), "empty"),
+        (body(words=["a" * 65, "b"]), "longer than"),
+        (body(counts=[True, 1]), "not all integers"),
+        (body(counts=[1.0, 1]), "not all integers"),
+        (body(words=[1, "b"]), "not a string"),
+        (body(pair_next=[7]), "out of range"),
+        (body(pair_next=[-1]), "out of range"),
+        (body(counts=[1]), "differ in length"),
+        (body(words="ab"), "wrong type"),
+        (resigned(b'{"tick":1e400}'), "not an object"),
         (resigned(b"[" * 100000), "nested too deeply"),
-        (resigned(b'{"tick":NaN,"words":[],"pairs":[]}'), "not a number"),
+        (resigned(b'{"tick":NaN}'), "not a number"),
     ],
 )
 def test_hostile_user_files_are_typed_refusals(data, said):

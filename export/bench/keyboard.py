@@ -1,0 +1,125 @@
+"""What a keyboard pays per keystroke: `suggest` for the next word and for the word being typed, with and without
+a user model, beside the raw engine step it sits on; and the user model's file at 100k entries.
+
+    python -m nextword.export.bench.keyboard runs/seq/export/model.onnx --corpus ../shared/data/tinyshakespeare.txt
+
+A keystroke inside a word (a completion) costs no engine call in a session: the step's whole distribution is
+kept from the word's first letter, so what is timed there is host work only. Figures are medians (µs) over the
+keystrokes of real text, measured in one run so they compare as ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from nextword.runtime.corpus import load_corpus
+from nextword.runtime.predictor import Predictor
+from nextword.runtime.user_model import UserModel
+
+WORDS = 400  # typed words per figure: a few thousand keystrokes
+
+
+def p50_us(samples_ns: list[int]) -> float:
+    return statistics.median(samples_ns) / 1000.0
+
+
+def typed_words(text: str, predictor: Predictor, n: int) -> list[str]:
+    words = predictor.tokenizer.encode_words(text)[0][:n]
+    return [predictor.words[i] for i in words if predictor.words[i] != predictor.tokenizer.oov_token]
+
+
+def session_keystrokes(predictor: Predictor, words: list[str], user=None) -> dict[str, float]:
+    """Per keystroke of a typed text in a session: the next-word bar after each word, the completion bar
+    after each later letter (host work: the distribution is already kept), and the word's one engine step."""
+    session = predictor.session(user=user)
+    clock = time.perf_counter_ns
+    next_word, first_letter, later_letters, feed = [], [], [], []
+    for word in words:
+        t0 = clock()
+        session.suggest("", 3)
+        next_word.append(clock() - t0)
+        for typed in range(1, len(word)):
+            t0 = clock()
+            session.suggest(word[:typed], 3)
+            (first_letter if typed == 1 else later_letters).append(clock() - t0)
+        t0 = clock()
+        session.feed(word)
+        feed.append(clock() - t0)
+    return {
+        "next_word_us": p50_us(next_word),
+        "first_letter_us": p50_us(first_letter),  # may fetch the step's whole distribution (one engine call)
+        "completion_host_us": p50_us(later_letters),
+        "feed_word_us": p50_us(feed),
+    }
+
+
+def predictor_keystrokes(predictor: Predictor, words: list[str], user=None) -> dict[str, float]:
+    """The window kind has no session: each keystroke is Predictor.suggest on the text so far."""
+    clock = time.perf_counter_ns
+    text, next_word, letters = "", [], []
+    for word in words:
+        t0 = clock()
+        predictor.suggest(text, 3, user=user)
+        next_word.append(clock() - t0)
+        for typed in range(1, len(word)):
+            t0 = clock()
+            predictor.suggest(text + word[:typed], 3, user=user)
+            letters.append(clock() - t0)
+        text = " ".join((text + " " + word).split()[-32:]) + " "
+    return {"next_word_us": p50_us(next_word), "completion_us": p50_us(letters)}
+
+
+def user_file(entries: int) -> dict[str, float]:
+    """A user model of `entries` learned words and pairs: its file's size and its load time (median of 5)."""
+    rng = np.random.default_rng(0)
+    user = UserModel(max_entries=entries)
+    words = [f"w{i:06d}" for i in range(entries // 2)]
+    user.learn(" ".join(words[i] for i in rng.integers(0, len(words), entries)))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "user.nwuser"
+        user.save(path)
+        seconds = []
+        for _ in range(5):
+            start = time.perf_counter()
+            UserModel.load(path, max_entries=entries)
+            seconds.append(time.perf_counter() - start)
+        return {"entries": len(user), "bytes": path.stat().st_size, "load_ms": statistics.median(seconds) * 1000}
+
+
+def keyboard_bench(model_path: Path, text: str, words: int = WORDS) -> dict:
+    predictor = Predictor.load(model_path)
+    typed = typed_words(text, predictor, words)
+    learned = UserModel()
+    learned.learn(text[: len(text) // 2])  # a user model that has seen half the text
+    measure = session_keystrokes if predictor.kind == "sequence" else predictor_keystrokes
+    measure(predictor, typed[:50])  # warm-up
+    return {
+        "model": model_path.name,
+        "kind": predictor.kind,
+        "vocab_size": predictor.vocab_size,
+        "typed_words": len(typed),
+        "suggest": measure(predictor, typed),
+        "suggest_with_user": measure(predictor, typed, learned),
+        "user_model_entries": len(learned),
+        "user_file_100k": user_file(100_000),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--corpus", default=None, help="text to type (default: the embedded corpus)")
+    parser.add_argument("--words", type=int, default=WORDS)
+    args = parser.parse_args(argv)
+    print(json.dumps(keyboard_bench(args.model, load_corpus(args.corpus).text, args.words), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
