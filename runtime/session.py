@@ -74,7 +74,8 @@ class Session:
         vocab_size = self.predictor.vocab_size
         if min(ids) < 1 or max(ids) >= vocab_size:
             raise InputError(f"ids must be in [1, {vocab_size})")
-        self.step = self.model.advance(self.step, ids)
+        # With a user model every bar reads the whole distribution: fetch it with the step (one engine call).
+        self.step = self.model.advance(self.step, ids, full=self.user is not None)
         self.words_fed += len(ids)
         self.sentence_start = False
         self.previous = None  # ids carry no written word
