@@ -92,6 +92,35 @@ def check_planned(total_bytes: int, limits: Limits, source: str, file_bytes: int
         )
 
 
+# Nodes (ONNX) or operators (TFLite) per graph, from the bundled config: nextword's graphs are a fixed part
+# (embedding, dense layers, softmax, top-k, shape plumbing) plus a part per LSTM cell, which is one layer in ONNX
+# (an LSTM node each) and one layer x one unrolled word in TFLite (the window kind unrolls its context). Measured
+# on exports of both kinds (1-3 layers, 2 and 5 context words; float32, float16 and dynamic): at most 42 nodes
+# for one layer + 11 per further layer (ONNX), 16 operators + 21 per cell (TFLite). The bounds leave 3-6x that,
+# room for int8 graphs (a DynamicQuantizeLinear, MatMulInteger and DequantizeLinear per matmul), and refuse a
+# 100,000-node chain (3.5 MB, which onnxruntime took 30 s to load) before it is parsed.
+GRAPH_FIXED_NODES = 256
+GRAPH_NODES_PER_CELL = 64
+
+
+def lstm_layers(config) -> int:
+    """The LSTM layers of the bundled config's network: the window kind has one."""
+    return config.layers if getattr(config, "kind", "window") == "sequence" else 1
+
+
+def max_graph_nodes(cells: int) -> int:
+    return GRAPH_FIXED_NODES + GRAPH_NODES_PER_CELL * cells
+
+
+def check_node_count(count: int, cells: int, what: str, source: str) -> None:
+    bound = max_graph_nodes(cells)
+    if count > bound:
+        raise UnsafeModelError(
+            f"{source}: the graph has more than {bound} {what}, the most nextword's graphs of {cells} LSTM "
+            f"cell(s) may hold ({GRAPH_FIXED_NODES} + {GRAPH_NODES_PER_CELL} per cell)"
+        )
+
+
 def check_shape_constants(values: list[int], where: str, limits: Limits, source: str) -> None:
     """The constant numbers a shape is built from (the rest come from real tensors' own shapes): a FILL or
     Expand whose dimensions multiply past max_tensor_elements would allocate them at load or at run."""

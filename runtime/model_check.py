@@ -20,17 +20,16 @@ def check_model(data: bytes, fmt: str, config, limits: Limits, source: str) -> N
             f"{source} is an ORT-format flatbuffer; only ONNX protobuf and TFLite files are accepted"
         )
     check_config_sizes(config, limits, source)
-    kind = getattr(config, "kind", "window")
     if fmt == "tflite":
         if _parses_as_onnx(data):
             raise UnsafeModelError(f"{source} reads both as a TFLite flatbuffer and as an ONNX model")
         from nextword.runtime.tflite_graph import check_graph
 
-        check_graph(data, kind, limits, source)
+        check_graph(data, config, limits, source)
     else:
         from nextword.runtime.onnx_graph import check_onnx_graph
 
-        check_onnx_graph(data, kind, limits, source)
+        check_onnx_graph(data, config, limits, source)
 
 
 def _parses_as_onnx(data: bytes) -> bool:

@@ -4,9 +4,10 @@ Read with the same small protobuf reader as runtime/onnx_scan.py (which has alre
 well-formed and self-contained): the model may import only the exporter's opset domains, define no
 functions or training graphs, and its one graph may hold only the operators of the model kind's allowlist
 (runtime/allowlist.py: no Loop, If or Scan, so no call can loop), each with the input and output counts the
-exporter gives it and no graph-valued attribute; every tensor type named anywhere (initializers, inputs,
-outputs, value_info, Cast targets, constant attributes) must be one the exporter writes, and every size
-within the limits (runtime/limits.py).
+exporter gives it and no graph-valued attribute, and as many as a bound set by the bundled config's layers;
+every tensor type named anywhere (initializers, inputs, outputs, value_info, Cast targets, constant attributes)
+must be one the exporter writes, and every size within the limits (runtime/limits.py). Its LSTMs must be the
+bundled config's: as many as its layers, of its units, reading its embedding_dim.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from dataclasses import dataclass, field
 
 from nextword.runtime import allowlist
 from nextword.runtime.errors import CorruptModelError
-from nextword.runtime.limits import DEFAULT_LIMITS, Limits, check_planned, check_shape_constants, check_tensor
+from nextword.runtime.limits import (
+    DEFAULT_LIMITS,
+    Limits,
+    check_node_count,
+    check_planned,
+    check_shape_constants,
+    check_tensor,
+    lstm_layers,
+)
 from nextword.runtime.onnx_scan import WIRE_LEN, WIRE_VARINT, _fields, _varint
 
 # onnx.proto field numbers
@@ -32,6 +41,11 @@ _VALUE_NAME, _VALUE_TYPE = 1, 2
 _TYPE_TENSOR, _TENSOR_TYPE_ELEM, _TENSOR_TYPE_SHAPE, _SHAPE_DIM, _DIM_VALUE = 1, 1, 2, 1, 1
 MAX_SHAPE_RANK = 8
 MAX_SHAPE_CONSTANT = 8  # elements: an integer constant longer than this is not a shape
+# The LSTM ops and the order of their weights' dims: ONNX LSTM W [1, 4u, in] and R [1, 4u, u];
+# com.microsoft's DynamicQuantizeLSTM stores them transposed, [1, in, 4u] and [1, u, 4u].
+LSTM_WEIGHT_DIMS = {"LSTM": (1, 2), "DynamicQuantizeLSTM": (2, 1)}  # op -> (the 4u axis, the in axis)
+# What exported weights pass through on their way to an LSTM (float16 files Cast them, QDQ files dequantize).
+WEIGHT_PLUMBING = ("Cast", "DequantizeLinear")
 
 
 @dataclass
@@ -43,15 +57,16 @@ class Node:
     ints: dict[str, int] = field(default_factory=dict)
 
 
-def check_onnx_graph(buf: bytes, kind: str = "window", limits: Limits = DEFAULT_LIMITS, source: str = "model") -> None:
+def check_onnx_graph(buf: bytes, config, limits: Limits = DEFAULT_LIMITS, source: str = "model") -> None:
+    """`config`: the bundled TrainConfig (its kind picks the allowlist, its layers bound the nodes)."""
     data = memoryview(buf)
     try:
-        _check_model(data, kind, limits, source)
+        _check_model(data, config, limits, source)
     except (UnicodeDecodeError, struct.error) as exc:
         raise CorruptModelError(f"{source}: ONNX graph is corrupt: {type(exc).__name__}") from None
 
 
-def _check_model(data: memoryview, kind: str, limits: Limits, source: str) -> None:
+def _check_model(data: memoryview, config, limits: Limits, source: str) -> None:
     graphs = []
     for number, wire, value in _fields(data, 0, len(data)):
         if number in (_MODEL_FUNCTIONS, _MODEL_TRAINING_INFO):
@@ -63,7 +78,7 @@ def _check_model(data: memoryview, kind: str, limits: Limits, source: str) -> No
             graphs.append(_span(number, wire, value))
     if len(graphs) != 1:
         raise CorruptModelError(f"{source}: ONNX model has {len(graphs)} graphs, expected 1")
-    _check_graph(data, graphs[0], kind, limits, source, file_bytes=len(data))
+    _check_graph(data, graphs[0], config, limits, source, file_bytes=len(data))
 
 
 def _check_opset(data, span, source) -> None:
@@ -80,15 +95,18 @@ def _check_opset(data, span, source) -> None:
         )
 
 
-def _check_graph(data, span, kind: str, limits: Limits, source: str, *, file_bytes: int) -> None:
+def _check_graph(data, span, config, limits: Limits, source: str, *, file_bytes: int) -> None:
+    kind, layers = config.kind, lstm_layers(config)
     types = allowlist.ONNX_TENSOR_TYPES[kind]
-    nodes, constants, planned = [], {}, 0
+    nodes, constants, shapes, planned = [], {}, {}, 0
     for number, wire, value in _fields(data, *span):
         if number == _GRAPH_NODE:
+            check_node_count(len(nodes) + 1, layers, "nodes", source)  # before parsing the rest of a long chain
             nodes.append(_node(data, _span(number, wire, value), kind, types, constants, source))
         elif number == _GRAPH_INITIALIZER:
             name, dtype, dims, ints = _tensor(data, _span(number, wire, value), types, source)
             planned += check_tensor(name, dims, allowlist.ONNX_ITEMSIZE[dtype], limits, source)
+            shapes[name] = dims
             if ints is not None:
                 constants[name] = ints
         elif number in (_GRAPH_INPUT, _GRAPH_OUTPUT, _GRAPH_VALUE_INFO):
@@ -109,6 +127,52 @@ def _check_graph(data, span, kind: str, limits: Limits, source: str, *, file_byt
             shape_input = node.inputs[allowlist.ONNX_SHAPE_INPUTS[node.op_type]]
             values = _shape_constants(shape_input, constants, producers, 0, source)
             check_shape_constants(values, f"ONNX {node.op_type} {node.outputs[0]!r}", limits, source)
+    _check_lstms(nodes, shapes, producers, config, source)
+
+
+def _check_lstms(nodes: list[Node], shapes: dict, producers: dict, config, source: str) -> None:
+    """The graph's LSTMs against the bundled config: a config whose state is merely as wide (2 layers x 192
+    units on a 1 x 384 graph) would load, and the state layout it documents would be wrong."""
+    lstms = [node for node in nodes if node.op_type in LSTM_WEIGHT_DIMS]
+    layers, units = lstm_layers(config), config.units
+    if len(lstms) != layers:
+        raise CorruptModelError(
+            f"{source}: the ONNX graph has {len(lstms)} LSTM layers; the bundled config says {layers}"
+        )
+    widths = []
+    for node in lstms:
+        gates, features = LSTM_WEIGHT_DIMS[node.op_type]
+        w, r = (_weight_shape(node.inputs[i], shapes, producers) for i in (1, 2))
+        ok = w is not None and r is not None and len(w) == len(r) == 3 and w[0] == r[0] == 1
+        if not ok or w[gates] != 4 * units or r[gates] != 4 * units or r[features] != units:
+            raise CorruptModelError(
+                f"{source}: an ONNX {node.op_type} has weights of shapes {w} and {r}; the bundled config's "
+                f"layers have {units} units"
+            )
+        if node.ints.get("hidden_size", units) != units:
+            raise CorruptModelError(
+                f"{source}: an ONNX {node.op_type} has hidden_size {node.ints['hidden_size']}; the bundled "
+                f"config says {units} units"
+            )
+        widths.append(w[features])
+    expected = [config.embedding_dim] + [units] * (layers - 1)  # the first layer reads the embeddings
+    if sorted(widths) != sorted(expected):
+        raise CorruptModelError(
+            f"{source}: the ONNX LSTMs read {sorted(widths)} features; the bundled config's read {sorted(expected)} "
+            f"(embedding_dim {config.embedding_dim}, then {units} units per layer)"
+        )
+
+
+def _weight_shape(name: str, shapes: dict, producers: dict) -> list[int] | None:
+    """The dims of the initializer a weight input comes from (through a Cast or a dequantize), or None."""
+    for _ in range(4):
+        if name in shapes:
+            return shapes[name]
+        node = producers.get(name)
+        if node is None or node.op_type not in WEIGHT_PLUMBING or not node.inputs:
+            return None
+        name = node.inputs[0]
+    return None
 
 
 def _node(data, span, kind, types, constants, source) -> Node:

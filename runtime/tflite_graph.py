@@ -4,10 +4,12 @@ LiteRT's flatbuffer verifier checks that offsets stay inside the file, not that 
 and its kernels trust much of what they read. So the graph must have exactly the subgraphs of its kind (WHILE,
 IF and CALL need more, and could loop), every operator a builtin on the allowlist of the model's kind
 (runtime/allowlist.py) with exactly the input and output tensor types and options the exporter gives it,
-every tensor of an allowed type, no variables, every index in range, and every size within the limits
-(runtime/limits.py). Two older rules stay because they are about wiring, not types (each was a SIGSEGV the
-fuzzer found on LiteRT 2.3): a required input of -1 ("no tensor"), and an operator output that aliases a
-constant or another operator's output; PACK/SPLIT/UNPACK options must also count the tensors they have.
+every tensor of an allowed type, no variables, every index in range, operators within a bound set by the
+bundled config's LSTM cells, and every size within the limits (runtime/limits.py). Its unrolled LSTM cells (one
+SPLIT into the four gates each) must be the bundled config's: layers x unrolled words of them, of its units.
+Two older rules stay because they are about wiring, not types (each was a SIGSEGV the fuzzer found on LiteRT
+2.3): a required input of -1 ("no tensor"), and an operator output that aliases a constant or another
+operator's output; PACK/SPLIT/UNPACK options must also count the tensors they have.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from dataclasses import dataclass
 
 from nextword.runtime import allowlist
 from nextword.runtime.errors import CorruptModelError, UnsafeModelError
-from nextword.runtime.limits import DEFAULT_LIMITS, Limits, check_planned, check_shape_constants, check_tensor
+from nextword.runtime.limits import (
+    DEFAULT_LIMITS,
+    Limits,
+    check_node_count,
+    check_planned,
+    check_shape_constants,
+    check_tensor,
+    lstm_layers,
+)
 from nextword.runtime.tflite_metadata import CheckedReader
 
 # Field numbers in the TFLite schema (schema.fbs).
@@ -48,6 +58,9 @@ OPTIONAL_INPUTS = {9: frozenset({2})}  # FULLY_CONNECTED
 # UnpackOptions.num). LiteRT's kernels compare the two; its default XNNPACK delegate trusts the options
 # and crashed on a SPLIT whose options were missing or another operator's.
 COUNTED_BY_OPTIONS = {49: (35, "outputs"), 83: (59, "inputs"), 88: (64, "outputs")}
+# An unrolled LSTM cell splits its [batch, 4 x units] pre-activations into the four gates: one SPLIT per cell.
+SPLIT = 49
+GATHER = 36  # the embedding lookup: table [vocab_size, embedding_dim]
 MAX_SHAPE_RANK = 8
 
 
@@ -58,17 +71,18 @@ class Tensor:
     constant: bytes | None  # the data of a constant tensor
 
 
-def check_graph(buf: bytes, kind: str = "window", limits: Limits = DEFAULT_LIMITS, source: str = "model") -> None:
-    """Raise CorruptModelError unless the graph is one the exporter of `kind` makes, and UnsafeModelError
-    when its sizes exceed `limits`."""
+def check_graph(buf: bytes, config, limits: Limits = DEFAULT_LIMITS, source: str = "model") -> None:
+    """Raise CorruptModelError unless the graph is one the exporter of the bundled `config`'s kind makes for
+    it, and UnsafeModelError when its sizes exceed `limits`."""
     reader = CheckedReader(memoryview(buf).cast("B"))
     try:
-        _check_model(reader, kind, limits, source)
+        _check_model(reader, config, limits, source)
     except (struct.error, IndexError, ValueError, OverflowError) as exc:
         raise CorruptModelError(f"TFLite graph is corrupt: {type(exc).__name__}") from None
 
 
-def _check_model(reader: CheckedReader, kind: str, limits: Limits, source: str) -> None:
+def _check_model(reader: CheckedReader, config, limits: Limits, source: str) -> None:
+    kind = config.kind
     model = reader.indirect(0)
     codes = [
         _builtin_code(reader, code, number)
@@ -82,7 +96,7 @@ def _check_model(reader: CheckedReader, kind: str, limits: Limits, source: str) 
         )
     _check_signature_defs(reader, model, subgraphs)
     for subgraph in subgraphs:
-        _check_subgraph(reader, subgraph, codes, buffers, kind, limits, source, file_bytes=reader.size)
+        _check_subgraph(reader, subgraph, codes, buffers, config, limits, source, file_bytes=reader.size)
 
 
 def _builtin_code(reader: CheckedReader, code: int, number: int) -> int:
@@ -103,8 +117,11 @@ def _check_signature_defs(reader: CheckedReader, model: int, subgraphs: list[int
 
 
 def _check_subgraph(
-    reader, subgraph: int, codes: list[int], buffers: list[int], kind: str, limits, source, *, file_bytes: int
+    reader, subgraph: int, codes: list[int], buffers: list[int], config, limits, source, *, file_bytes: int
 ) -> None:
+    kind = config.kind
+    operators = reader.table_vector(subgraph, _SUBGRAPH_OPERATORS)
+    check_node_count(len(operators), lstm_cells(config), "operators", source)  # before any is read
     tensors = [
         _tensor(reader, t, buffers, kind, number)
         for number, t in enumerate(reader.table_vector(subgraph, _SUBGRAPH_TENSORS))
@@ -119,7 +136,7 @@ def _check_subgraph(
         _check_index(index, len(tensors), "subgraph input/output")
     written = set(graph_inputs)
     producers: dict[int, tuple[int, list[int]]] = {}
-    operators = reader.table_vector(subgraph, _SUBGRAPH_OPERATORS)
+    cells = []  # the output shapes of each SPLIT
     for number, operator in enumerate(operators):
         code_index = reader.scalar(operator, _OPERATOR_OPCODE_INDEX, "<I")
         if code_index >= len(codes):
@@ -161,12 +178,43 @@ def _check_subgraph(
             )
         _check_counted(reader, operator, code, len(inputs), len(outputs), number)
         _check_int_constants(inputs, tensors, number, code)
+        if code == SPLIT:
+            cells.append([tensors[i].shape for i in outputs])
+        elif code == GATHER and tensors[inputs[0]].shape != [config.vocab_size, config.embedding_dim]:
+            raise CorruptModelError(
+                f"TFLite operator {number} looks words up in a table of shape {tensors[inputs[0]].shape[:4]}; the "
+                f"bundled config's is [{config.vocab_size}, {config.embedding_dim}]"
+            )
+    _check_cells(cells, config)
     for number, operator in enumerate(operators):
         code = codes[reader.scalar(operator, _OPERATOR_OPCODE_INDEX, "<I")]
         if code in allowlist.TFLITE_SHAPE_INPUTS:
             shape_input = _indexes(reader, operator, _OPERATOR_INPUTS)[allowlist.TFLITE_SHAPE_INPUTS[code]]
             values = _shape_constants(shape_input, tensors, producers)
             check_shape_constants(values, f"TFLite operator {number} (builtin {code})", limits, source)
+
+
+def lstm_cells(config) -> int:
+    """Unrolled LSTM cells of the bundled config's graph: the window kind unrolls its context, the sequence
+    kind's step graph one word per layer (TFLite step graphs take n = 1)."""
+    return lstm_layers(config) * (config.context_len if config.kind == "window" else 1)
+
+
+def _check_cells(cells: list, config) -> None:
+    """The graph's LSTM cells against the bundled config: a config whose state is merely as wide (2 layers x
+    192 units on a 1 x 384 graph) would load, and the state layout it documents would be wrong."""
+    expected = lstm_cells(config)
+    if len(cells) != expected:
+        raise CorruptModelError(
+            f"TFLite graph has {len(cells)} LSTM cells; the bundled config's has {expected} "
+            f"({lstm_layers(config)} layer(s) x {expected // lstm_layers(config)} word(s))"
+        )
+    for gates in cells:
+        if any(not shape or shape[-1] != config.units for shape in gates):
+            raise CorruptModelError(
+                f"TFLite graph has an LSTM cell with gates of shapes {[s[:4] for s in gates]}; the bundled "
+                f"config's layers have {config.units} units"
+            )
 
 
 def _check_int_constants(inputs: list[int], tensors: list[Tensor], number: int, code: int) -> None:

@@ -833,6 +833,7 @@ MUTATORS = {
         ("external_data", 10, onnx_external_data),
         ("structure", 30, lambda base, rng: structure.onnx_structure(base, rng)),
         ("bundle_numbers", 10, lambda base, rng: structure.bundle_numbers(base, rng)),
+        ("config_against_graph", 3, lambda base, rng: structure.config_against_graph(base, rng)),
         ("polyglot", 3, lambda base, rng: structure.polyglot(base, rng)),
     ],
     "tflite": GENERIC
@@ -848,6 +849,7 @@ MUTATORS = {
         ("operator_indexes", 8, tflite_operator_indexes),
         ("structure", 30, lambda base, rng: structure.tflite_structure(base, rng)),
         ("bundle_numbers", 10, lambda base, rng: structure.bundle_numbers(base, rng)),
+        ("config_against_graph", 3, lambda base, rng: structure.config_against_graph(base, rng)),
         ("polyglot", 3, lambda base, rng: structure.polyglot(base, rng)),
     ],
 }

@@ -127,14 +127,40 @@ def tflite_shape_edit(base, rng: random.Random) -> tuple[bytes, str]:
     return mutations.put(base.data, slot, "<i", value), f"tensor shape dim -> {value}"
 
 
+TANH = 28  # an allowed one-in, one-out float operator of both kinds
+
+
+def tflite_operator_chain(data: bytes, n: int) -> bytes:
+    """n TANH operators chained from the first graph input's float successor, each into a new tensor: allowed
+    operators and types, wired correctly, just far more of them than nextword writes."""
+    schema = _schema()
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    graph = model.subgraphs[0]
+    tanh = next(i for i, c in enumerate(model.operatorCodes) if max(c.builtinCode, c.deprecatedBuiltinCode) == TANH)
+    source = next(op.outputs[0] for op in graph.operators if op.opcodeIndex == tanh)
+    for _ in range(n):
+        tensor = schema.TensorT()
+        tensor.shape, tensor.type, tensor.buffer = list(graph.tensors[source].shape), 0, 0
+        tensor.name = f"chain{len(graph.tensors)}".encode()
+        graph.tensors.append(tensor)
+        op = schema.OperatorT()
+        op.opcodeIndex, op.inputs, op.outputs = tanh, [source], [len(graph.tensors) - 1]
+        graph.operators.append(op)
+        source = len(graph.tensors) - 1
+    return _pack(model, len(data) + 64 * n)
+
+
 def tflite_structure(base, rng: random.Random) -> tuple[bytes, str]:
     choice = rng.random()
     if choice < 0.55:
         operator = rng.randrange(tflite_operator_count(base.data))
         builtin = rng.randrange(MAX_BUILTIN)
         return tflite_swap_opcode(base.data, operator, builtin), f"operator {operator} -> builtin {builtin}"
-    if choice < 0.7:
+    if choice < 0.65:
         return tflite_with_control_flow(base.data, rng)
+    if choice < 0.7:
+        n = rng.choice((400, 2_000, 20_000))
+        return tflite_operator_chain(base.data, n), f"{n} TANH operators chained"
     return tflite_shape_edit(base, rng)
 
 
@@ -185,6 +211,24 @@ def onnx_with_loop(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     return mutations.splice(data, graph.end, graph.end, new, (graph,)), f"{op} node with a 2^62 trip count"
 
 
+def onnx_node_chain(data: bytes, n: int, op: str = "Relu") -> bytes:
+    """n one-in, one-out nodes of an allowed op type chained from the graph's first node output, appended to
+    the graph: the issue's 100,000-node file (3.5 MB) that onnxruntime took 30 s to load."""
+    index = mutations.index_onnx(data)
+    graph = next(f for f in index.fields if f.kind == "model" and f.number == 7)
+    first = next(f for f in index.fields if f.kind == "node" and f.number == 2 and len(f.ancestors) == 2)
+    previous, nodes = data[first.start : first.end], []
+    for number in range(n):
+        name = b"chain%d" % number
+        nodes.append(
+            mutations.len_field(
+                1, mutations.len_field(1, previous) + mutations.len_field(2, name) + mutations.len_field(4, op.encode())
+            )
+        )
+        previous = name
+    return mutations.splice(data, graph.end, graph.end, b"".join(nodes), (graph,))
+
+
 def onnx_constant_edit(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     """A small int64 initializer (Expand's shape, Slice bounds, TopK's k, axes) set to a huge or negative value."""
     index = mutations.index_onnx(data)
@@ -202,8 +246,11 @@ def onnx_structure(base, rng: random.Random) -> tuple[bytes, str]:
         number = rng.randrange(len(nodes))
         op = rng.choice(onnx_op_types() + ONNX_CONTROL_FLOW)
         return onnx_set_op_type(base.data, nodes[number], op), f"node {number} -> {op}"
-    if choice < 0.7:
+    if choice < 0.65:
         return onnx_with_loop(base.data, rng)
+    if choice < 0.7:
+        n = rng.choice((400, 2_000, 100_000))
+        return onnx_node_chain(base.data, n), f"{n} Relu nodes chained"
     return onnx_constant_edit(base.data, rng)
 
 
@@ -253,6 +300,23 @@ def bundle_numbers(base, rng: random.Random) -> tuple[bytes, str]:
         config[table_name] = "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in items) + "}"
         text = json.dumps(payload)
     return _with_metadata(base, key, text.encode()), detail
+
+
+def config_against_graph(base, rng: random.Random) -> tuple[bytes, str]:
+    """The bundled config's layers, units or embedding_dim edited so the state stays as wide (2 x layers x
+    units): a config that contradicts the graph's LSTMs while every port still matches."""
+    config = json.loads(base.metadata["nextword.config"])
+    layers, units = config.get("layers", 1), config["units"]
+    width = layers * units
+    choices = [(n, width // n) for n in (1, 2, 3, 4, 6, 8) if width % n == 0 and n != layers]
+    field = rng.choice(("layers", "embedding_dim") if config.get("kind") == "sequence" else ("units", "embedding_dim"))
+    if field == "layers" and choices:
+        config["layers"], config["units"] = rng.choice(choices)
+    else:
+        config[field] = config[field] * 2
+    config["tie_embeddings"] = False  # tied needs units == embedding_dim: kept true, the bundle itself is refused
+    detail = f"config layers {config.get('layers')} units {config['units']} embedding_dim {config['embedding_dim']}"
+    return _with_metadata(base, "nextword.config", json.dumps(config).encode()), detail
 
 
 def _with_metadata(base, key: str, value: bytes) -> bytes:
