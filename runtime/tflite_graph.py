@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 
 from nextword.runtime import allowlist
-from nextword.runtime.errors import CorruptModelError, UnsafeModelError
+from nextword.runtime.errors import CorruptModelError, UnsafeModelError, VocabularyMismatchError
 from nextword.runtime.limits import (
     DEFAULT_LIMITS,
     Limits,
@@ -181,8 +181,14 @@ def _check_subgraph(
         if code == SPLIT:
             cells.append([tensors[i].shape for i in outputs])
         elif code == GATHER and tensors[inputs[0]].shape != [config.vocab_size, config.embedding_dim]:
+            table = tensors[inputs[0]].shape
+            if len(table) == 2 and table[1] == config.embedding_dim:  # the rows are the words the model outputs
+                raise VocabularyMismatchError(
+                    f"{source}: the graph's word table has {table[0]} rows (a model that outputs {table[0]} "
+                    f"probabilities) but the bundled vocabulary has {config.vocab_size} ids"
+                )
             raise CorruptModelError(
-                f"TFLite operator {number} looks words up in a table of shape {tensors[inputs[0]].shape[:4]}; the "
+                f"TFLite operator {number} looks words up in a table of shape {table[:4]}; the "
                 f"bundled config's is [{config.vocab_size}, {config.embedding_dim}]"
             )
     _check_cells(cells, config)
@@ -204,6 +210,12 @@ def _check_cells(cells: list, config) -> None:
     """The graph's LSTM cells against the bundled config: a config whose state is merely as wide (2 layers x
     192 units on a 1 x 384 graph) would load, and the state layout it documents would be wrong."""
     expected = lstm_cells(config)
+    if config.kind == "window" and len(cells) % lstm_layers(config) == 0 and len(cells) != expected:
+        # The window graph unrolls one cell per context word: a different count is a different input width.
+        raise CorruptModelError(
+            f"TFLite graph unrolls {len(cells) // lstm_layers(config)} words per layer: it does not take "
+            f"{config.context_len} ids (seq_len {config.seq_len})"
+        )
     if len(cells) != expected:
         raise CorruptModelError(
             f"TFLite graph has {len(cells)} LSTM cells; the bundled config's has {expected} "
