@@ -136,6 +136,7 @@ class SequenceModel(KindModel):
             self.check_step(top_probs, top_ids, state, len(ids))  # before the state is fed to the next call
         if probs is not None:
             self.checked_probs(probs, len(ids))
+            self.check_top_against_probs(top_probs, top_ids, probs)
         return [
             Step(
                 top_probs[i],

@@ -187,6 +187,61 @@ def test_sequence_warm_up_checks_the_start_distribution(sequence):
     assert "sum to" in refused(bad.warm_up)
 
 
+# --- issue 22: sums and order on every call, not only the warm-up's -------------------------------------
+
+
+def _reversed(a):
+    return a[:, ::-1].copy()
+
+
+@pytest.mark.parametrize("factor", [0.5, 1.99])
+def test_every_whole_distribution_must_sum_to_1(window, factor):
+    bad = tampered(window, on_probs(lambda a: a * factor))  # built without a warm-up: every call is a later one
+    k = window.vocab_size - 1
+    assert "sum to" in refused(lambda: bad.predict_next_batch(["a", "b"], k=k))
+    assert "sum to" in refused(lambda: bad.probabilities(np.zeros((2, window.context_len), np.int32)))
+    assert "sum to" in refused(lambda: bad.generate("the value", 2, strategy="sample", seed=1))
+
+
+@pytest.mark.parametrize(
+    "edit, said",
+    [
+        (lambda m, out: tuple(_reversed(np.array(a)) for a in out) if m == "run_top" else out, "highest first"),
+        (_ids(lambda a: np.concatenate([a[:, :1], a[:, :-1]], axis=1)), "repeat a word"),
+    ],
+)
+def test_a_top_k_out_of_order_or_repeating_a_word_is_refused(window, edit, said):
+    assert said in refused(lambda: tampered(window, edit).predict_next("the value of", k=5))
+    assert said in refused(lambda: tampered(window, edit).predict_next_batch(["a", "b"], k=3))
+
+
+@pytest.mark.parametrize(
+    "edit, said",
+    [
+        (on_step(3, lambda a: None if a.ndim == 0 else a * 0.5), "sum to"),  # ndim 0: not fetched (None)
+        (on_step(3, lambda a: None if a.ndim == 0 else a * 1.99), "sum to"),
+        (on_step(0, lambda a: a * 0.5), "disagrees with its own distribution"),
+        (on_step(1, lambda a: a[:, [1, 0, *range(2, a.shape[1])]]), "disagrees with its own distribution"),
+    ],
+)
+def test_sequence_distributions_are_checked_on_every_call(sequence, edit, said):
+    bad = tampered(sequence, edit)
+    bad.model.start_step = sequence.model.start()
+    assert said in refused(lambda: bad.predict_next("the value of", k=20))  # past the graph's top-k: fetched
+    session = bad.session()
+    session.feed("the value")  # the top-k alone: nothing to compare it with
+    assert said in refused(lambda: session.predict(20))
+
+
+def test_sequence_top_k_order_is_checked_on_every_call(sequence):
+    bad = tampered(sequence, lambda m, out: (_reversed(out[0]), _reversed(out[1]), *out[2:]) if m == "step" else out)
+    bad.model.start_step = sequence.model.start()
+    session = bad.session()
+    session.feed("the value")
+    assert "highest first" in refused(lambda: session.predict(3))
+    assert "highest first" in refused(lambda: bad.generate("the", 3))
+
+
 def test_json_output_never_holds_nan(window, capsys):
     from nextword.runtime.commands import print_prediction
 

@@ -260,6 +260,7 @@ class TiedBackend:
         self.row = np.full(vocab_size, 1.0 / vocab_size, np.float32)
         self.row[0] = 0.0
         self.row[favourites] = 0.01
+        self.row /= self.row.sum()  # a distribution, as every call's output must be (ties stay ties)
 
     def run(self, ids):
         return np.tile(self.row, (len(ids), 1))
