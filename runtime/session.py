@@ -67,11 +67,23 @@ class Session:
     def feed_ids(self, ids) -> None:
         """Run token ids (1 .. vocab_size - 1) as if their words had been fed."""
         # A list (what the tokenizer returns) is checked in plain Python: numpy's min/max cost more than
-        # the check itself on a few ids, and this runs once per typed word.
-        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        # the check itself on a few ids, and this runs once per typed word. Only integers are ids: 1.5, True
+        # and b"ab" would otherwise run as 1, 1 and 97, 98 (numpy would truncate a float array the same way).
+        vocab_size = self.predictor.vocab_size
+        if isinstance(ids, np.ndarray):
+            if ids.ndim != 1 or ids.dtype.kind not in "iu":
+                raise InputError(f"ids must be integers in [1, {vocab_size}), got an array of {ids.dtype} {ids.shape}")
+            ids = ids.tolist()
+        elif isinstance(ids, (str, bytes, bytearray, memoryview)):
+            raise InputError(f"ids must be integers in [1, {vocab_size}), not {type(ids).__name__}")
+        else:
+            ids = list(ids)
+            if not all(type(i) is int for i in ids):  # exact: a bool is an int subclass
+                if not all(isinstance(i, np.integer) or type(i) is int for i in ids):
+                    raise InputError(f"ids must be integers in [1, {vocab_size}), not bool, float or str")
+                ids = [int(i) for i in ids]
         if not ids:
             return
-        vocab_size = self.predictor.vocab_size
         if min(ids) < 1 or max(ids) >= vocab_size:
             raise InputError(f"ids must be in [1, {vocab_size})")
         # With a user model every bar reads the whole distribution: fetch it with the step (one engine call).

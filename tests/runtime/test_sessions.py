@@ -160,6 +160,43 @@ def test_bad_arguments(predictor):
         predictor.probabilities(np.zeros((1, 2), np.int32))
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [1.5],  # ran as id 1
+        [2.0],
+        np.array([3.7, 2.2]),  # truncated by numpy to 3, 2
+        np.array([3, 2], np.float32),
+        [True],  # ran as id 1
+        np.array([True]),
+        [np.True_],
+        b"ab",  # ran as ids 97, 98
+        bytearray(b"ab"),
+        "ab",
+        ["5"],
+        [float("nan")],  # an untyped ValueError
+        [float("inf")],
+        [None],
+        np.array([[3, 2]]),
+    ],
+)
+def test_feed_ids_refuses_anything_but_integer_ids(predictor, ids):
+    session = predictor.session()
+    before = session.state
+    with pytest.raises(InputError, match="ids must be integers") as info:
+        session.feed_ids(ids)
+    assert "\n" not in str(info.value)
+    assert session.words_fed == 0 and np.array_equal(session.state, before)
+
+
+@pytest.mark.parametrize("ids", [[3, 2], (3, 2), np.array([3, 2]), np.array([3, 2], np.uint16), [np.int64(3), 2]])
+def test_feed_ids_takes_integers_of_any_kind(predictor, ids):
+    session, expected = predictor.session(), predictor.session()
+    expected.feed_ids([3, 2])
+    session.feed_ids(ids)
+    assert session.words_fed == 2 and np.array_equal(session.state, expected.state)
+
+
 def test_window_models_have_no_session(model_path):
     window = Predictor.load(model_path)
     assert window.kind == "window"
