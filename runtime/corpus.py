@@ -34,7 +34,7 @@ def load_corpus(path: str | Path | None = None) -> Corpus:
     raw = read_regular_file(path, "corpus")  # a FIFO or /dev/zero is refused, not read forever
     if not raw.strip():
         raise InputError(f"corpus {path} is empty")
-    if b"\x00" in raw[:65536]:  # text never holds NUL; images, archives and models do
+    if b"\x00" in raw:  # text never holds NUL; images, archives and models do (anywhere, as the streamed path)
         raise InputError(f"corpus {path} looks binary (it contains NUL bytes); give a UTF-8 text file")
     try:
         text = raw.decode("utf-8")

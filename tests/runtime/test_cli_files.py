@@ -178,3 +178,14 @@ def test_orphan_cleanup_keeps_live_writers_and_user_folders(tmp_path):
     with staged_dir(tmp_path / "run.5", force=False):  # the other writer's staging is still live: kept
         pass
     assert keep[1].exists()
+
+
+@pytest.mark.parametrize("at", [0, 65_535, 65_536, 1_000_000])
+def test_a_nul_byte_anywhere_in_a_corpus_file_is_refused(tmp_path, at):
+    from nextword.runtime.corpus import load_corpus
+
+    text = b"the cat sat on the mat " * 50_000
+    path = tmp_path / "c.txt"
+    path.write_bytes(text[:at] + b"\x00" + text[at:])
+    with pytest.raises(InputError, match="looks binary"):
+        load_corpus(path)

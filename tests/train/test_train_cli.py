@@ -33,6 +33,7 @@ def write(tmp_path, name, data: bytes):
         (b"", "is empty"),
         (b"  \n\t ", "is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "looks binary"),
+        (b"the cat sat on the mat " * 4000 + b"\x00", "looks binary"),  # NUL after the first 64 KiB
         ("caf\xe9 au lait".encode("latin-1"), "not UTF-8"),
         (b"two words", "fewer than seq_len=3"),
         (b"!!! ... ???", "no words"),
