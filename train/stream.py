@@ -2,9 +2,9 @@
 
 The text of a sharded corpus is its files' concatenation joined by "\n" (a directory's files in sorted name
 order). Nothing here holds more than a block of text, a shuffle buffer and the vocabulary, so memory does not
-grow with the corpus. Tokenizing uses the runtime's own legacy Tokenizer rules on each block: "\n" is one of
-the filter characters, so cutting the text at newlines (or at the split character) gives exactly the words of
-the whole text, and the ids are those of Tokenizer.texts_to_sequences on the concatenation.
+grow with the corpus. Tokenizing uses the runtime's own legacy Tokenizer rules on each block: cutting the text
+after any filter character (newline and tab among them) or the split character gives exactly the words of the
+whole text, and the ids are those of Tokenizer.texts_to_sequences on the concatenation.
 """
 
 from __future__ import annotations
@@ -53,31 +53,54 @@ def corpus_name(paths: list[str | os.PathLike]) -> str:
     return os.pathsep.join(str(p) for p in paths)
 
 
+# The bytes a block may be cut after: the default tokenizer's filters and its split character (all ASCII, so none
+# occurs inside a multi-byte UTF-8 character and a cut after one keeps every word whole), except the four that
+# Unicode calls case-ignorable (". : ^ `"): str.lower looks across those to pick a Greek final sigma, so lowercasing
+# each block would differ from lowercasing the whole text ("ΑΣ.Β" -> "ασ.β", but "ΑΣ." -> "ας.").
+SEPARATORS = "".join(c for c in DEFAULT_FILTERS + " " if c not in ".:^`").encode("ascii")
+_TO_NEWLINE = bytes.maketrans(SEPARATORS, b"\n" * len(SEPARATORS))
+# The longest run without a separator a block may hold: a "word" longer than this is not text (a hex dump, a
+# file of one letter) and holding it whole would break the bounded memory, so it is refused with its offset.
+MAX_RUN_BYTES = 16 << 20
+
+
 def text_blocks(files: list[Path], digest=None) -> Iterator[str]:
-    """The concatenated text in blocks cut only at "\n" or " " (both separate words; a UTF-8 character never
-    contains those bytes), each checked as load_corpus checks a whole file. `digest` (a hashlib object) is fed
-    the concatenated bytes."""
+    """The concatenated text in blocks cut only after a word separator (SEPARATORS: "\n", " ", tab and every
+    other filter character), each checked as load_corpus checks a whole file. Only the bytes just read are
+    searched for the cut, and a run of more than MAX_RUN_BYTES without a separator is refused, so the work is
+    linear in the file. `digest` (a hashlib object) is fed the concatenated bytes."""
     for number, path in enumerate(files):
         if number:
             if digest is not None:
                 digest.update(b"\n")
             yield "\n"
         with open(path, "rb") as handle:
-            pending, offset = b"", 0
+            pending, held, offset = [], 0, 0  # the bytes after the last separator, as read
             while True:
                 chunk = handle.read(READ_BYTES)
                 if digest is not None:
                     digest.update(chunk)
-                data = pending + chunk
-                cut = len(data) if not chunk else max(data.rfind(b"\n"), data.rfind(b" ")) + 1
-                block, pending = data[:cut], data[cut:]
+                cut = chunk.translate(_TO_NEWLINE).rfind(b"\n") + 1 if chunk else 0
+                if chunk and not cut:
+                    pending.append(chunk)
+                    held += len(chunk)
+                    if held > MAX_RUN_BYTES:
+                        raise InputError(
+                            f"corpus {path} has {held} bytes without a space, newline or punctuation mark (from "
+                            f"offset {offset}); over {MAX_RUN_BYTES >> 20} MiB is not text a tokenizer can split"
+                        )
+                    continue
+                if not chunk:
+                    cut = 0  # the end of the file: the pending bytes are the last block
+                block = b"".join(pending) + chunk[:cut] if chunk else b"".join(pending)
+                pending, held = [chunk[cut:]], len(chunk) - cut
                 if b"\x00" in block:
                     raise InputError(f"corpus {path} looks binary (it contains NUL bytes); give a UTF-8 text file")
                 try:
                     text = block.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise InputError(f"corpus {path} is not UTF-8 (bad byte at offset {offset + exc.start})") from None
-                offset += cut
+                offset += len(block)
                 if text:
                     yield text
                 if not chunk:
@@ -85,7 +108,7 @@ def text_blocks(files: list[Path], digest=None) -> Iterator[str]:
 
 
 def word_blocks(files: list[Path], tokenizer: Tokenizer, digest=None) -> Iterator[list[str]]:
-    if tokenizer.char_level or "\n" not in tokenizer.filters or tokenizer.split != " ":
+    if tokenizer.char_level or tokenizer.filters != DEFAULT_FILTERS or tokenizer.split != " ":
         raise InputError("streaming needs the word-level tokenizer with the default filters and split")
     for text in text_blocks(files, digest):
         words = text_to_word_sequence(text, tokenizer.filters, tokenizer.lower, tokenizer.split)

@@ -129,3 +129,42 @@ def test_refusals(tmp_path):
     (tmp_path / "punct.txt").write_text("... !!! ,,,")
     with pytest.raises(InputError, match="no words"):
         count_vocabulary([tmp_path / "punct.txt"], tiny_config())
+
+
+@pytest.mark.parametrize("joiner", ["\t", ",", "\t.", "Σ.,", "Σ:Σ ", "-"])
+def test_blocks_cut_anywhere_a_word_ends_give_the_whole_texts_words(tmp_path, joiner):
+    """A single line whose words are joined by tabs or punctuation (no space, no newline) is cut into blocks
+    without splitting a word, and lowercased per block exactly as the whole text is (Greek final sigma before
+    a case-ignorable '.' or ':' included)."""
+    from nextword.runtime.tokenizer import DEFAULT_FILTERS, text_to_word_sequence
+    from nextword.train.stream import text_blocks
+
+    text = joiner.join(f"ΑΣ{i % 97}Word{i}" for i in range(3000))  # ~40 KB: ten 4 KiB blocks
+    path = tmp_path / "line.txt"
+    path.write_text(text, encoding="utf-8")
+    blocks = list(text_blocks([path]))
+    assert len(blocks) > 5 and "".join(blocks) == text
+    words = [w for b in blocks for w in text_to_word_sequence(b, DEFAULT_FILTERS, True, " ")]
+    assert words == text_to_word_sequence(text, DEFAULT_FILTERS, True, " ")
+
+
+def test_a_run_without_separators_is_refused_with_its_offset(tmp_path, monkeypatch):
+    from nextword.train import stream
+
+    monkeypatch.setattr(stream, "MAX_RUN_BYTES", 20_000)
+    path = tmp_path / "hex.txt"
+    path.write_bytes(b"start here\n" + b"ab" * 30_000)
+    with pytest.raises(InputError, match=r"bytes without a space.*from offset 11"):
+        list(stream.text_blocks([path]))
+
+
+def test_a_tab_separated_line_is_read_in_bounded_blocks(tmp_path):
+    """Each block ends in the chunk just read, so no block outgrows two reads (the reader used to cut only at a
+    space or newline, re-copying and re-scanning everything since the last one: quadratic in a line of tabs)."""
+    from nextword.train import stream
+
+    path = tmp_path / "tabs.txt"
+    path.write_text("\t".join(["word"] * 50_000), encoding="utf-8")  # 250 KB, one line, no space
+    blocks = list(stream.text_blocks([path]))
+    assert "".join(blocks) == path.read_text(encoding="utf-8")
+    assert len(blocks) > 50 and max(map(len, blocks)) <= 2 * stream.READ_BYTES
