@@ -36,7 +36,7 @@ def add_export(subparsers, help_line: str) -> None:
         help="also write model.batch1.tflite, its batch fixed to 1, for LiteRT.js (which cannot resize inputs)",
     )
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    p.add_argument("--force", action="store_true", help="replace a previous export in --out (never other files)")
     p.set_defaults(func=run_export)
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -23,7 +24,7 @@ from nextword.runtime.bundle import encode_bundle
 from nextword.runtime.contract import FORMAT_VERSION, FORMATS, QUANTIZE_MODES
 from nextword.runtime.corpus import EMBEDDED_CORPUS, Corpus, load_corpus
 from nextword.runtime.errors import InputError, ModelFormatError, ValidationError
-from nextword.runtime.files import check_apart, check_output_dir, staged_dir
+from nextword.runtime.files import OutputKind, check_apart, check_output_dir, staged_dir
 from nextword.runtime.predictor import Predictor
 from nextword.train.folder import TrainedModel, load_training_dir
 from nextword.train.prepare import prepare
@@ -55,13 +56,18 @@ class ExportOptions:
             raise InputError(f"opset {self.opset} is outside the range this exporter supports (9 to 21)")
 
 
+# What --force may replace: a folder holding manifest.json and only model files of any variant
+# (model.onnx, model.float16.tflite, model.batch1.tflite, ...).
+EXPORT_OUTPUT = OutputKind("export", "manifest.json", re.compile(r"manifest\.json|model(\.[a-z0-9]+)*\.(onnx|tflite)"))
+
+
 def export(
     train_dir: str | Path, out: str | Path, options: ExportOptions = ExportOptions(), *, force: bool = False, log=print
 ) -> dict:
     """Convert, validate and write; returns the manifest. Raises ValidationError if any file disagrees with Keras."""
-    check_output_dir(out, force=force)
     check_apart(out, [train_dir], "training folder")  # --force would replace the input itself
     check_apart(out, [options.corpus] if options.corpus else [], "corpus")
+    check_output_dir(out, force=force, kind=EXPORT_OUTPUT)
     trained = load_training_dir(train_dir)
     corpus = validation_corpus(trained, options.corpus)
     sequence = trained.config.kind == "sequence"
@@ -110,7 +116,7 @@ def export(
     )
 
     manifest = build_manifest(trained, files, reports, options, train_dir)
-    with staged_dir(out, force=force) as staging:
+    with staged_dir(out, force=force, kind=EXPORT_OUTPUT) as staging:
         for name, data in files.items():
             (staging / name).write_bytes(data)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

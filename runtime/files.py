@@ -15,6 +15,7 @@ import shutil
 import stat
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from nextword.runtime.errors import InputError, OutputError
@@ -24,13 +25,52 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or exc.__class__.__name__
 
 
-def check_output_dir(out: str | os.PathLike, *, force: bool) -> Path:
-    """Refuse early (before any expensive work) to overwrite a non-empty folder without --force."""
+@dataclass(frozen=True)
+class OutputKind:
+    """What one stage writes into its --out, so that --force replaces only a folder that stage wrote: one that
+    holds the stage's `signature` file and nothing whose name the stage never writes."""
+
+    stage: str  # "training", "export": for messages
+    signature: str
+    names: re.Pattern  # fullmatch of every name the stage may write
+
+    def foreign(self, folder: Path) -> list[str]:
+        """The entries of `folder` this stage did not write (sorted), or [] when it is one of the stage's."""
+        entries = sorted(os.listdir(folder))
+        other = [n for n in entries if not self.names.fullmatch(n) or not _is_plain_file(folder / n)]
+        if not other and self.signature not in entries:
+            return entries  # only names it could write, but not its signature: not its folder after all
+        return other
+
+
+def _is_plain_file(path: Path) -> bool:
+    return not path.is_symlink() and path.is_file()
+
+
+def check_output_dir(out: str | os.PathLike, *, force: bool, kind: OutputKind) -> Path:
+    """Refuse early (before any expensive work) to overwrite a non-empty folder without --force, and with
+    --force to replace a folder this stage did not write (a user's documents, another stage's output): --force
+    deletes what is there, so it must be only what a previous run put there. A symlinked --out is judged by
+    the folder it points to, which is what would be replaced."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise InputError(f"--out {out} exists and is not empty; pass --force to replace it")
+    if not out.is_dir():
+        return out
+    try:
+        if not os.listdir(out):
+            return out
+        if not force:
+            raise InputError(f"--out {out} exists and is not empty; pass --force to replace it")
+        foreign = kind.foreign(out)
+    except OSError as exc:
+        raise InputError(f"cannot read --out {out}: {_describe(exc)}") from None
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise InputError(
+            f"--out {out} is not a nextword {kind.stage} folder (it holds {shown}); --force replaces only "
+            "a folder nextword wrote: choose another --out"
+        )
     return out
 
 
@@ -77,14 +117,14 @@ def _staging_prefix(out: Path) -> str:
 
 
 @contextlib.contextmanager
-def staged_dir(out: str | os.PathLike, *, force: bool):
+def staged_dir(out: str | os.PathLike, *, force: bool, kind: OutputKind):
     """Yield a temporary folder beside `out`; on success it replaces `out` whole, on any error it vanishes.
 
     The new folder and the old one are exchanged in one atomic rename, so a crash at any point leaves
     either the old complete folder or the new complete one under `out` (plus a hidden leftover at
     worst, never a half-written `out`).
     """
-    out = check_output_dir(out, force=force)
+    out = check_output_dir(out, force=force, kind=kind)
     if out.is_symlink():  # write where the link points: swapping the link itself would strand a staging link
         out = Path(os.path.realpath(out))
     parent = out.parent

@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from nextword.runtime.files import OutputKind
 
 SHARED_DATA = Path(os.environ.get("NEXTWORD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SHAKESPEARE = SHARED_DATA / "tinyshakespeare.txt"
@@ -23,6 +25,8 @@ SHAKESPEARE = SHARED_DATA / "tinyshakespeare.txt"
 TEST_MODELS = os.environ.get("NEXTWORD_TEST_MODELS")
 MODEL_FILES = ("model.onnx", "model.tflite")  # the float32 files every export writes
 FORMATS = ("onnx", "tflite")
+# For tests of the staging mechanics: a stage whose folders hold a file named "old" and anything else.
+ANY_OUTPUT = OutputKind("test", "old", re.compile(".+"))
 
 
 # --- real text -------------------------------------------------------------------------------------

@@ -110,7 +110,9 @@ def add_train(subparsers, help_line: str) -> None:
     p.add_argument("--max-restarts", type=int, default=3, help="--local-workers: relaunches after a death (3)")
     p.add_argument("--backup-dir", metavar="DIR", help="per-epoch backups for resuming (default: hidden beside --out)")
     p.add_argument("--out", required=True, metavar="DIR", help="training folder to write")
-    p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    p.add_argument(
+        "--force", action="store_true", help="replace a previous training folder in --out (never other files)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

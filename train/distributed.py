@@ -36,7 +36,7 @@ from nextword.runtime.errors import InputError
 from nextword.runtime.files import check_output_dir
 from nextword.train import stream
 from nextword.train.fit import pipeline, warn_if_small
-from nextword.train.folder import check_out_apart, write_training_dir
+from nextword.train.folder import TRAINING_OUTPUT, check_out_apart, write_training_dir
 from nextword.train.held_out import held_out_scorer
 
 KEEP_BACKUPS = 2  # workers differ by at most one epoch after a crash, so two always hold a common one
@@ -84,8 +84,8 @@ def train_stream(
 ) -> Path:
     """Train on the streamed corpus `paths` (files or directories of shards) and, on the chief, write the
     training folder `out` atomically. With `distributed`, TF_CONFIG names the cluster."""
-    check_output_dir(out, force=force)
     check_out_apart(out, stream.corpus_name(paths))  # before the counting pass and the epochs, not after
+    check_output_dir(out, force=force, kind=TRAINING_OUTPUT)
     cluster = cluster_from_tf_config() if distributed else Cluster(1, 0, True)
     import tensorflow as tf
 

@@ -17,7 +17,7 @@ from nextword.runtime.bundle import vocab_size_of
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.corpus import Corpus
 from nextword.runtime.files import check_output_dir
-from nextword.train.folder import check_out_apart, count_casing, write_training_dir
+from nextword.train.folder import TRAINING_OUTPUT, check_out_apart, count_casing, write_training_dir
 from nextword.train.prepare import Prepared, prepare
 
 # Below this many training words the sequence preset lost to the 5-gram (Python's help pages, 59,236 words:
@@ -28,8 +28,8 @@ SMALL_TEXT_WORDS = 100_000
 
 def train(corpus: Corpus, config: TrainConfig, out: str | Path, *, force: bool = False, verbose: int = 1) -> Path:
     """Fit the model on `corpus` and write the training folder `out` atomically. Returns `out`."""
-    check_output_dir(out, force=force)  # fail before minutes of training, not after
     check_out_apart(out, corpus.name)
+    check_output_dir(out, force=force, kind=TRAINING_OUTPUT)  # fail before minutes of training, not after
     import keras
     import tensorflow as tf
     from nextword.train.held_out import held_out_callback

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from nextword.runtime.casing import CaseCounter, case_table_from_json, case_tabl
 from nextword.runtime.config import TrainConfig
 from nextword.runtime.corpus import EMBEDDED_CORPUS
 from nextword.runtime.errors import InputError
-from nextword.runtime.files import check_apart, staged_dir
+from nextword.runtime.files import OutputKind, check_apart, staged_dir
 from nextword.runtime.tokenizer import Tokenizer, tokenizer_from_json
 
 MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE, HISTORY_FILE, CURVES_FILE = (
@@ -31,6 +32,13 @@ MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE, HISTORY_FILE, CURVES_FILE = (
     "training_curves.png",
 )
 CASING_FILE = "casing.json"
+TRAINING_FILES = (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE, HISTORY_FILE, CURVES_FILE, CASING_FILE)
+# What --force may replace: a folder holding config.json and only the files above.
+TRAINING_OUTPUT = OutputKind(
+    "training",
+    CONFIG_FILE,
+    re.compile("|".join(re.escape(name) for name in TRAINING_FILES)),
+)
 
 
 def corpus_paths(name: str) -> list[str]:
@@ -53,7 +61,7 @@ def write_training_dir(
 
     history = curves | {"kept_epoch": kept_epoch, "kept_by": "val_" + config.early_stopping}
     check_out_apart(out, config.corpus_name)  # every training path writes through here
-    with staged_dir(out, force=force) as staging:
+    with staged_dir(out, force=force, kind=TRAINING_OUTPUT) as staging:
         model.save(staging / MODEL_FILE)
         (staging / TOKENIZER_FILE).write_text(tokenizer.to_json(), encoding="utf-8")
         (staging / CONFIG_FILE).write_text(config.to_json(), encoding="utf-8")

@@ -23,7 +23,7 @@ from nextword.runtime.config import TrainConfig
 from nextword.runtime.errors import InputError, NextwordError
 from nextword.runtime.files import check_output_dir
 from nextword.train.distributed import ATTEMPT_ENV, default_backup_dir
-from nextword.train.folder import check_out_apart
+from nextword.train.folder import TRAINING_OUTPUT, check_out_apart
 from nextword.train.stream import corpus_name
 
 POLL_SECONDS = 0.2
@@ -70,8 +70,9 @@ def launch_local(
     """Train with `n_workers` local processes; returns `out` once the chief has written it."""
     if n_workers < 1:
         raise InputError(f"--local-workers must be at least 1, got {n_workers}")
-    check_output_dir(out, force=force)  # workers then replace `out` freely: only this run can have made it
     check_out_apart(out, corpus_name(corpus))  # before any worker starts
+    # Workers then replace `out` freely: it is empty or a training folder, so only this run can have made it.
+    check_output_dir(out, force=force, kind=TRAINING_OUTPUT)
     backup_dir = Path(backup_dir or default_backup_dir(out))
     backup_dir.mkdir(parents=True, exist_ok=True)
     spec = {

@@ -59,3 +59,63 @@ def test_streamed_training_refuses_an_out_inside_the_corpus_before_it_reads_or_t
     err = refused(cli, "train", "--corpus", shards, *how, "--out", shards / "out", "--epochs", "1")
     assert "lies inside the corpus" in err
     assert [p.name for p in shards.iterdir()] == ["part-0.txt"]
+
+
+@pytest.fixture
+def documents(tmp_path):
+    """A folder of the user's own files, which no --force may delete."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("years of work")
+    (folder / "notes").mkdir()
+    return folder
+
+
+def unchanged(folder) -> list:
+    return sorted((p.name, p.read_text() if p.is_file() else None) for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("through", ["folder", "symlink"])
+def test_export_force_never_replaces_a_folder_nextword_did_not_write(cli, trained_dir, documents, through):
+    from nextword.export import pipeline
+
+    before = unchanged(documents)
+    out = documents
+    if through == "symlink":
+        out = documents.parent / "link"
+        out.symlink_to(documents)
+    err = refused(cli, "export", trained_dir, "--out", out, "--force")
+    assert "is not a nextword export folder (it holds notes, thesis.txt); --force replaces only" in err
+    assert unchanged(documents) == before
+    assert pipeline.EXPORT_OUTPUT.foreign(documents) == ["notes", "thesis.txt"]
+
+
+def test_export_force_does_not_replace_a_training_folder(cli, train_copy, trained_dir):
+    before = sorted(p.name for p in train_copy.iterdir())
+    err = refused(cli, "export", trained_dir, "--out", train_copy, "--force")
+    assert "is not a nextword export folder" in err and "config.json" in err
+    assert sorted(p.name for p in train_copy.iterdir()) == before
+
+
+def test_train_force_never_replaces_a_folder_nextword_did_not_write(cli, documents, monkeypatch):
+    import keras
+
+    def never(*args, **kwargs):
+        raise AssertionError("training began before the --out check")
+
+    monkeypatch.setattr(keras.Model, "fit", never)
+    before = unchanged(documents)
+    corpus = documents.parent / "corpus.txt"
+    corpus.write_text("the cat sat on the mat " * 50)
+    for how in [(), ("--stream",)]:
+        err = refused(cli, "train", "--corpus", corpus, *how, "--out", documents, "--force", "--epochs", "1")
+        assert "is not a nextword training folder (it holds notes, thesis.txt)" in err
+    assert unchanged(documents) == before
+
+
+def test_force_replaces_a_previous_export(cli, trained_dir, tmp_path):
+    out = tmp_path / "export"
+    for _ in range(2):
+        code, _, err = cli("export", trained_dir, "--out", out, "--formats", "onnx", "--force")
+        assert code == 0, err
+    assert {"manifest.json", "model.onnx"} <= {p.name for p in out.iterdir()}

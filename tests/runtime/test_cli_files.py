@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ANY_OUTPUT
 from nextword.runtime.errors import InputError
 from nextword.runtime.files import check_apart, read_regular_file, staged_dir
 from nextword.runtime.predictor import Prediction, Predictor
@@ -153,7 +154,7 @@ def test_out_given_as_a_symlink_leaves_no_staging_link_behind(tmp_path):
     (target / "old").write_text("old")
     link = tmp_path / "link"
     link.symlink_to(target)
-    with staged_dir(link, force=True) as staging:
+    with staged_dir(link, force=True, kind=ANY_OUTPUT) as staging:
         (staging / "new").write_text("new")
     assert link.is_symlink() and (link / "new").read_text() == "new" and not (link / "old").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
@@ -172,10 +173,10 @@ def test_orphan_cleanup_keeps_live_writers_and_user_folders(tmp_path):
     ]
     for folder in (orphan, *keep):
         folder.mkdir()
-    with staged_dir(tmp_path / "run", force=False) as staging:
+    with staged_dir(tmp_path / "run", force=False, kind=ANY_OUTPUT) as staging:
         assert staging.name.startswith(f".run.nwstage-{live}-")
     assert not orphan.exists() and all(folder.exists() for folder in keep)
-    with staged_dir(tmp_path / "run.5", force=False):  # the other writer's staging is still live: kept
+    with staged_dir(tmp_path / "run.5", force=False, kind=ANY_OUTPUT):  # the other writer's staging is still live: kept
         pass
     assert keep[1].exists()
 
@@ -189,3 +190,51 @@ def test_a_nul_byte_anywhere_in_a_corpus_file_is_refused(tmp_path, at):
     path.write_bytes(text[:at] + b"\x00" + text[at:])
     with pytest.raises(InputError, match="looks binary"):
         load_corpus(path)
+
+
+def test_force_replaces_only_a_folder_the_stage_wrote(tmp_path):
+    """--force deletes what --out holds, so only a previous output of the same stage may be replaced: the
+    stage's signature file and nothing else (a user's document, a subfolder, a symlink, an empty-named look-alike
+    without the signature) is refused with a one-line InputError that names what is there, and nothing moves."""
+    import re
+
+    from nextword.runtime.files import OutputKind, check_output_dir
+
+    kind = OutputKind("export", "manifest.json", re.compile(r"manifest\.json|model\.onnx"))
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / "manifest.json").write_text("{}")
+    (ours / "model.onnx").write_bytes(b"x")
+    assert check_output_dir(ours, force=True, kind=kind) == ours
+    with pytest.raises(InputError, match="not empty; pass --force"):
+        check_output_dir(ours, force=False, kind=kind)
+    assert check_output_dir(tmp_path / "new", force=False, kind=kind) == tmp_path / "new"
+
+    cases = {
+        "a user's file": {"manifest.json": "{}", "thesis.txt": "years of work"},
+        "no signature": {"model.onnx": "x"},
+        "a subfolder": {"manifest.json": "{}", "model.onnx/": None},
+    }
+    for name, files in cases.items():
+        folder = tmp_path / name.replace(" ", "-").replace("'", "")
+        folder.mkdir()
+        for entry, text in files.items():
+            (folder / entry.rstrip("/")).mkdir() if text is None else (folder / entry).write_text(text)
+        with pytest.raises(InputError) as refused:
+            check_output_dir(folder, force=True, kind=kind)
+        message = str(refused.value)
+        assert "is not a nextword export folder" in message and "\n" not in message, name
+        assert sorted(p.name for p in folder.iterdir()) == sorted(e.rstrip("/") for e in files), name
+    assert "(it holds thesis.txt)" in str(
+        pytest.raises(InputError, check_output_dir, tmp_path / "a-users-file", force=True, kind=kind).value
+    )
+
+    # A symlinked --out is judged by its target, the folder --force would empty.
+    (tmp_path / "link").symlink_to(tmp_path / "a-users-file")
+    with pytest.raises(InputError, match="thesis.txt"):
+        check_output_dir(tmp_path / "link", force=True, kind=kind)
+    # A symlink inside an output is not one of the files the stage writes.
+    (ours / "model.onnx").unlink()
+    (ours / "model.onnx").symlink_to(tmp_path / "a-users-file" / "thesis.txt")
+    with pytest.raises(InputError, match=r"holds model\.onnx"):
+        check_output_dir(ours, force=True, kind=kind)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FORMATS
+from conftest import ANY_OUTPUT, FORMATS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nextword.runtime.errors import CorruptModelError, OutputError
@@ -136,7 +136,7 @@ def test_a_failing_write_inside_the_staging_folder_is_an_output_error(tmp_path):
     from nextword.runtime.files import staged_dir
 
     with pytest.raises(OutputError, match="No space left"):
-        with staged_dir(tmp_path / "out", force=False):
+        with staged_dir(tmp_path / "out", force=False, kind=ANY_OUTPUT):
             raise OSError(28, "No space left on device")
     assert list(tmp_path.iterdir()) == []
 

@@ -84,12 +84,13 @@ def test_non_empty_out_needs_force(capsys, tmp_path, out):
 
 def test_force_replaces_whole_folder(capsys, tmp_path, out):
     pytest.importorskip("tensorflow")
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
-    corpus = write(tmp_path, "c.txt", b"the cat sat on the mat and the dog sat on the log " * 20)
+    out.mkdir()  # a previous training folder (only names train writes), with a casing table this run will not write
+    (out / "config.json").write_text("{}")
+    (out / "casing.json").write_text("old")
+    corpus = write(tmp_path, "c.txt", b"the cat sat on the mat and the dog sat on the log " * 20)  # no capitals
     code, _ = run_cli(capsys, "train", "--corpus", corpus, "--out", str(out), "--force", "--epochs", "1", "--quiet")
     assert code == 0
-    assert not (out / "stale.txt").exists() and (out / "model.keras").is_file()
+    assert not (out / "casing.json").exists() and (out / "model.keras").is_file()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging leftovers
 
 
@@ -114,6 +115,7 @@ def test_errors_have_no_traceback_in_a_real_process(tmp_path):
 
 
 def test_leftovers_of_a_killed_writer_are_removed_and_a_live_ones_kept(tmp_path):
+    from conftest import ANY_OUTPUT
     from nextword.runtime.files import staged_dir
 
     out = tmp_path / "out"
@@ -124,7 +126,7 @@ def test_leftovers_of_a_killed_writer_are_removed_and_a_live_ones_kept(tmp_path)
     others = [tmp_path / f".out.5.nwstage-{os.getpid()}-x.staging", tmp_path / ".out.5", tmp_path / ".out.7.staging"]
     for folder in (orphan, live, *others):
         folder.mkdir()
-    with staged_dir(out, force=False) as staging:
+    with staged_dir(out, force=False, kind=ANY_OUTPUT) as staging:
         (staging / "f").write_text("new")
     assert (out / "f").read_text() == "new"
     assert not orphan.exists() and live.exists() and all(folder.exists() for folder in others)
