@@ -56,8 +56,9 @@ def test_streamed_training_refuses_an_out_inside_the_corpus_before_it_reads_or_t
     shards = tmp_path / "shards"
     shards.mkdir()
     (shards / "part-0.txt").write_text("the cat sat on the mat " * 50)
-    err = refused(cli, "train", "--corpus", shards, *how, "--out", shards / "out", "--epochs", "1")
+    err = refused(cli, "train", "--corpus", shards, *how, "--out", shards / "out", "--epochs", "1", "--force")
     assert "lies inside the corpus" in err
+    assert [p.name for p in shards.iterdir()] == ["part-0.txt"]  # no .out.backup/ or staging left in the corpus
     assert [p.name for p in shards.iterdir()] == ["part-0.txt"]
 
 
