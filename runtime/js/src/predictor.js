@@ -2,6 +2,9 @@
 // injected (see node.js and web.js), so this file runs anywhere a JavaScript engine does.
 import { decodeBundle, entriesToText } from './bundle.js';
 import { startsSentence } from './casing.js';
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_METADATA_BYTES } from './allowlist.js';
+import { limitsOf } from './checks/limits.js';
+import { checkModel } from './checks/model-check.js';
 import { CorruptModelError, InputError, UnsafeModelError } from './errors.js';
 import { asBytes, readOnnxMetadata } from './formats/onnx.js';
 import { sniffFormat } from './formats/sniff.js';
@@ -10,18 +13,32 @@ import { createRandom } from './random.js';
 import { argmax, sample } from './sampling.js';
 import { splitPartial, Suggester } from './suggest.js';
 
-// Limits for untrusted files, as in Python: a 50k-word, 256-unit model is ~50 MB.
-export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
-export const DEFAULT_MAX_METADATA_BYTES = 32 * 1024 * 1024; // a 100k-word tokenizer JSON is ~10 MB
+// Limits for untrusted files, Python's (allowlist.js is generated from it): a 50k-word, 256-unit model is ~50 MB,
+// a 100k-word tokenizer JSON ~10 MB.
+export { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_METADATA_BYTES };
 const DEFAULT_BATCH_SIZE = 256;
 
 export class Predictor {
   /**
    * Load an exported file from its bytes. options.engines maps a format ('onnx', 'tflite') to
    * async (bytes, {threads}) => engine; the entry points (nextword/node, nextword/web) supply them.
+   * maxVocabSize, maxSeqLen, maxStateSize, maxUnits, maxLayers, maxTensorElements, maxPlannedBytes bound what
+   * the file's numbers allocate (checks/limits.js, Python's runtime/limits.py).
    */
-  static async load(bytes, { engines = {}, backend, threads = 1, source = 'model', maxFileBytes = DEFAULT_MAX_FILE_BYTES,
-    maxMetadataBytes = DEFAULT_MAX_METADATA_BYTES } = {}) {
+  static async load(bytes, options = {}) {
+    const { engines = {}, threads = 1 } = options;
+    const { data, format, bundle, source } = Predictor.inspect(bytes, options);
+    const createEngine = engines[format];
+    if (!createEngine) throw new InputError(`no ${format} engine was given; load through nextword/node or nextword/web, or pass options.engines.${format}`);
+    if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be at least 1, got ${threads}`);
+    // The exporter's graph only, every size within the limits: nothing reaches an engine before this.
+    checkModel(data, format, bundle.config, limitsOf(options), source);
+    return Predictor.open(await createEngine(data, { threads }), bundle, source);
+  }
+
+  /** {data, format, bundle, source} of a file's bytes, read by our own checked parsers alone (no engine, and not
+   *  yet the graph checks load makes): what a file says it holds. */
+  static inspect(bytes, { backend, source = 'model', maxFileBytes = DEFAULT_MAX_FILE_BYTES, maxMetadataBytes = DEFAULT_MAX_METADATA_BYTES } = {}) {
     const data = asBytes(bytes);
     if (data.length > maxFileBytes) throw new UnsafeModelError(`${source} is ${data.length} bytes, over the ${maxFileBytes}-byte limit (raise maxFileBytes to allow it)`);
     const format = sniffFormat(data, source);
@@ -29,16 +46,19 @@ export class Predictor {
       if (!['onnx', 'tflite'].includes(backend)) throw new InputError(`unknown backend ${JSON.stringify(backend)}; choose from onnx, tflite`);
       throw new CorruptModelError(`${source} is in the ${format} format, not ${backend}`);
     }
-    if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be at least 1, got ${threads}`);
     // Metadata first, in our own checked readers: nothing reaches an engine until the file is understood.
     const entries = format === 'tflite'
       ? entriesToText(readTfliteMetadata(data, { maxValueBytes: maxMetadataBytes }), { source })
       : readOnnxMetadata(data, { maxValueBytes: maxMetadataBytes });
-    const bundle = decodeBundle(entries, { source });
-    const createEngine = engines[format];
-    if (!createEngine) throw new InputError(`no ${format} engine was given; load through nextword/node or nextword/web, or pass options.engines.${format}`);
-    const engine = await createEngine(data, { threads });
-    return new Predictor(bundle.kind.open(engine, bundle, source), engine, bundle, source);
+    return { data, format, bundle: decodeBundle(entries, { source }), source };
+  }
+
+  /** A Predictor over an engine started on bytes that load has checked (tests give a fake engine here): the
+   *  kind reads the engine's ports against the bundled config, then warms up (its distribution must sum to 1). */
+  static async open(engine, bundle, source = 'model') {
+    const model = bundle.kind.open(engine, bundle, source);
+    await model.warmUp();
+    return new Predictor(model, engine, bundle, source);
   }
 
   constructor(model, engine, bundle, source) {

@@ -47,11 +47,16 @@ function fakeEngine({ probs = defaultProbs, rows = (n) => n } = {}) {
 function defaultProbs(lastId) {
   const p = new Float32Array(VOCAB).fill(0.05);
   p[0] = 0;
-  p[1] = 0.3;
+  p[1] = 0.35; // a distribution: it sums to 1, as the output checks demand
   p[(lastId % (VOCAB - 2)) + 2] = 0.5;
   return p;
 }
-const load = (bytes, engine = fakeEngine(), options = {}) => Predictor.load(bytes, { engines: { onnx: async () => engine, tflite: async () => ({ ...engine, name: 'tflite' }) }, ...options });
+// These hand-built files hold no real graph, which Predictor.load refuses before any engine (checks.test.js): the
+// fake engine is opened on what the file's metadata says, as load does after its graph checks.
+async function load(bytes, engine = fakeEngine(), options = {}) {
+  const { format, bundle, source } = Predictor.inspect(bytes, options);
+  return Predictor.open(format === 'tflite' ? { ...engine, name: 'tflite' } : engine, bundle, source);
+}
 
 test('loads from ONNX and TFLite bytes, format versions 1 and 2, and predicts', async () => {
   const v2 = entries({ 'nextword.format_version': '2', 'nextword.config': config({ kind: 'window' }) });
@@ -84,24 +89,36 @@ test('refusals carry their kind', async () => {
   await assert.rejects(load(new Uint8Array(100)), CorruptModelError);
   await assert.rejects(load(buildOnnx(entries()), fakeEngine(), { backend: 'tflite' }), CorruptModelError);
   await assert.rejects(Predictor.load(buildOnnx(entries())), InputError); // no engine given
+  await assert.rejects(Predictor.load(buildOnnx(entries()), { engines: { onnx: async () => fakeEngine() } }), CorruptModelError); // no graph
   const narrow = { ...fakeEngine(), inputs: [{ name: 'tokens', dtype: 'int32', shape: ['batch', 3] }] };
   await assert.rejects(load(buildOnnx(entries()), narrow), CorruptModelError);
 });
 
 test('engine outputs are checked: rows, finite values, ids in range', async () => {
-  const nan = await load(buildOnnx(entries()), fakeEngine({ probs: () => new Float32Array(VOCAB).fill(NaN) }));
+  // Refused at the warm-up, and by a graph that turns bad only after it (the engine's calls counted).
+  await assert.rejects(load(buildOnnx(entries()), fakeEngine({ probs: () => new Float32Array(VOCAB).fill(NaN) })), CorruptModelError);
+  await assert.rejects(load(buildOnnx(entries()), fakeEngine({ rows: (n) => n + 1 })), CorruptModelError);
+  // Each engine does as told for its first two calls (the warm-up's), then goes bad.
+  const after = (bad) => {
+    const engine = fakeEngine();
+    const goodRun = engine.run;
+    let calls = 0;
+    engine.run = async (input, names) => (calls++ < 2 ? goodRun(input, names) : bad.run(input, names));
+    return engine;
+  };
+  const nan = await load(buildOnnx(entries()), after(fakeEngine({ probs: () => new Float32Array(VOCAB).fill(NaN) })));
   await assert.rejects(nan.predictNext('the', 2), CorruptModelError);
-  const extraRow = await load(buildOnnx(entries()), fakeEngine({ rows: (n) => n + 1 }));
+  const extraRow = await load(buildOnnx(entries()), after(fakeEngine({ rows: (n) => n + 1 })));
   await assert.rejects(extraRow.predictNext('the', 2), CorruptModelError);
   await assert.rejects(extraRow.generate('the', 1), CorruptModelError);
-  const engine = fakeEngine();
-  const run = engine.run;
-  engine.run = async (input, names) => {
+  const pastTheEnd = fakeEngine();
+  const run = pastTheEnd.run;
+  pastTheEnd.run = async (input, names) => {
     const out = await run(input, names);
     if (out.top_ids) out.top_ids.data[0] = VOCAB; // one past the last id
     return out;
   };
-  await assert.rejects((await load(buildOnnx(entries()), engine)).predictNext('the', 2), CorruptModelError);
+  await assert.rejects((await load(buildOnnx(entries()), after(pastTheEnd))).predictNext('the', 2), CorruptModelError);
 });
 
 test('arguments are checked as in Python', async () => {

@@ -4,9 +4,9 @@
 // rest by length, so each byte is read once. Every length is checked against its enclosing message.
 import { CorruptModelError, UnsafeModelError } from '../errors.js';
 
-const WIRE_VARINT = 0;
+export const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
+export const WIRE_LEN = 2;
 const WIRE_FIXED32 = 5;
 const MAX_NESTING = 100; // protobuf's own parser stops at 100 too
 
@@ -89,7 +89,7 @@ function expectLen(field, wire, value) {
 
 // [field number, wire type, value] per field of data[pos, end): a BigInt for varints, [start, end] for
 // length-delimited fields, null for fixed-width ones.
-function* fields(data, pos, end) {
+export function* fields(data, pos, end) {
   while (pos < end) {
     let tag;
     [tag, pos] = varint(data, pos, end);
@@ -116,7 +116,7 @@ function* fields(data, pos, end) {
 }
 
 // BigInt: a varint holds up to 64 bits, past what a Number represents exactly.
-function varint(data, pos, end) {
+export function varint(data, pos, end) {
   let result = 0n;
   for (let shift = 0n; shift < 70n; shift += 7n) {
     if (pos >= end) throw new CorruptModelError('corrupt or truncated protobuf: a varint runs past the end');

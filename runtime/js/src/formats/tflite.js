@@ -65,19 +65,20 @@ function checkValueSize(name, size, maxValueBytes) {
 }
 
 /** Flatbuffer navigation where each read is first checked to lie inside the file. */
-class CheckedReader {
+export class CheckedReader {
   constructor(data) {
     this.data = data;
     this.size = data.length;
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   }
 
-  // Unsigned little-endian read of `width` bytes (8-byte values become a Number: past 2^53 they are far
+  // Little-endian read of `width` bytes (1, 2, 4 or 8; 1 and 4 may be signed) (8-byte values become a Number: past 2^53 they are far
   // outside any file anyway, and every use compares them with the file size).
   read(pos, width, signed = false) {
     if (!Number.isSafeInteger(pos) || pos < 0 || pos + width > this.size) {
       throw new CorruptModelError(`TFLite model is truncated or corrupt (offset ${pos} outside the file)`);
     }
+    if (width === 1) return signed ? this.view.getInt8(pos) : this.view.getUint8(pos);
     if (width === 2) return this.view.getUint16(pos, true);
     if (width === 4) return signed ? this.view.getInt32(pos, true) : this.view.getUint32(pos, true);
     return Number(this.view.getBigUint64(pos, true));
@@ -103,9 +104,9 @@ class CheckedReader {
     return table + relative;
   }
 
-  scalar(table, number, width) {
+  scalar(table, number, width, signed = false) {
     const pos = this.field(table, number);
-    return pos === null ? 0 : this.read(pos, width);
+    return pos === null ? 0 : this.read(pos, width, signed);
   }
 
   /** [start of elements, element count] of a vector field; [0, 0] when absent. */

@@ -4,6 +4,7 @@
 // prediction reads the whole text (not a window), and a Session pays only for the words it is fed.
 // ONNX graphs take any n; TFLite graphs a fixed n (1), so ids are fed in steps of that many.
 import { START_ID, STATE_OUT } from '../contract.js';
+import { checkProbs, checkTop, checkTopAgainstProbs } from '../checks/outputs.js';
 import { CorruptModelError, VocabularyMismatchError } from '../errors.js';
 import { readSignature, width } from '../signature.js';
 import { topKIndices } from '../topk.js';
@@ -44,6 +45,14 @@ class SequenceModel {
     this.startStep = null;
   }
 
+  /** One engine call at load, on the start id with the whole distribution: the top-k must be ranked words and the
+   *  distribution sum to 1 (the Step is kept: it is the start of every text). */
+  async warmUp() {
+    this.startStep = this.feedRows(new Float32Array(this.stateSize), [[START_ID]], { full: true }).then((steps) => steps[0]);
+    const step = await this.startStep;
+    this.ranked(step, this.topK);
+  }
+
   /** The Step after the start id from the zero state: the same for every text, computed once. */
   start() {
     this.startStep ??= this.feedRows(new Float32Array(this.stateSize), [[START_ID]]).then((steps) => steps[0]);
@@ -70,7 +79,8 @@ class SequenceModel {
     }
     const topProbs = checked(out[this.topProbs.name], rows, this.topK, this.source);
     const topIds = checked(out[this.topIds.name], rows, this.topK, this.source);
-    const probs = full ? checked(out[this.probs.name], rows, this.vocabSize, this.source) : null;
+    const probs = full ? checkProbs(checked(out[this.probs.name], rows, this.vocabSize, this.source), rows, this.vocabSize, this.source) : null;
+    if (probs) checkTopAgainstProbs(topProbs, topIds, probs, rows, this.topK, this.vocabSize, this.source);
     const row = (data, r, w) => data.slice(r * w, (r + 1) * w);
     const lastWidth = chunk.length / rows;
     return Array.from({ length: rows }, (_, r) => new Step(row(topProbs, r, this.topK), row(topIds, r, this.topK),
@@ -109,9 +119,7 @@ class SequenceModel {
       const ids = topKIndices(step.probs, k);
       return { ids, probs: ids.map((id) => step.probs[id]) };
     }
-    const ids = Array.from(step.topIds.subarray(0, k));
-    if (ids.some((id) => id < 1 || id >= this.vocabSize)) throw new CorruptModelError(`${this.source}: the model's top-k ids fall outside the vocabulary`);
-    return { ids, probs: Array.from(step.topProbs.subarray(0, k)) };
+    return checkTop(Array.from(step.topIds.subarray(0, k)), Array.from(step.topProbs.subarray(0, k)), this.vocabSize, this.source);
   }
 
   // Generation (Predictor.generate): the state is a Step with its full distribution.

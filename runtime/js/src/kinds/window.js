@@ -1,5 +1,6 @@
 // Format version 1: the window model. The graph reads the last seq_len - 1 ids (left-padded with 0, as
 // pad_sequences does) and returns the next-word distribution, plus, in current exports, its own top k.
+import { checkProbs, checkTop } from '../checks/outputs.js';
 import { CorruptModelError, VocabularyMismatchError } from '../errors.js';
 import { readSignature, width } from '../signature.js';
 import { topKIndices } from '../topk.js';
@@ -44,12 +45,16 @@ class WindowModel {
     const rows = [];
     for (let r = 0; r < contexts.length; r++) {
       const rowIds = Array.from(ids.subarray(r * this.topK, r * this.topK + k));
-      if (rowIds.some((id) => id < 1 || id >= this.vocabSize)) {
-        throw new CorruptModelError(`${this.source}: the model's top-k ids fall outside the vocabulary`);
-      }
-      rows.push({ ids: rowIds, probs: Array.from(probs.subarray(r * this.topK, r * this.topK + k)) });
+      rows.push(checkTop(rowIds, Array.from(probs.subarray(r * this.topK, r * this.topK + k)), this.vocabSize, this.source));
     }
     return rows;
+  }
+
+  /** One engine call at load on the all-padding context (both outputs when the graph ranks): its distribution
+   *  must sum to 1, so a graph that is not a softmax fails here, not in an app. */
+  async warmUp() {
+    await this.distributions([this.context([])]);
+    if (this.topK) await this.top([[]], this.topK);
   }
 
   begin(ids) {
@@ -78,7 +83,8 @@ class WindowModel {
 
   async distributions(contexts) {
     const name = this.signature.probs.name;
-    const probs = this.checked((await this.run(contexts, [name]))[name], contexts.length, this.vocabSize);
+    const probs = checkProbs(this.checked((await this.run(contexts, [name]))[name], contexts.length, this.vocabSize), contexts.length,
+      this.vocabSize, this.source);
     return contexts.map((_, r) => probs.subarray(r * this.vocabSize, (r + 1) * this.vocabSize));
   }
 
