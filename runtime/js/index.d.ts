@@ -106,7 +106,8 @@ export interface TokenizerOptions {
   document_count: number;
 }
 
-/** A typing session over a sequence model: each fed word costs one engine step (Python: Session). */
+/** A typing session over a sequence model: each fed word costs one engine step (Python: Session). A session
+ *  belongs to one caller; feeds that overlap anyway run one after another, in call order. */
 export declare class Session {
   readonly unknownWords: string[];
   readonly wordsFed: number;

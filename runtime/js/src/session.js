@@ -9,11 +9,15 @@
 //   await s.generate(5);        // generated words are fed too
 //   await s.reset();            // the start of a new text
 // Text fed in pieces tokenizes as the whole text only if each piece ends at a word boundary.
+// A session belongs to one caller, as in Python. Feeds that overlap anyway (feed() called again before the last
+// resolved) run one after another, in call order: each step must start from the state the one before left.
 import { startsSentence } from './casing.js';
 import { InputError } from './errors.js';
 import { isBlank } from './tokenizer/pystring.js';
 
 export class Session {
+  #feeding = Promise.resolve(); // the last feed queued: the next one runs after it, whether it resolved or failed
+
   constructor(predictor) {
     this.predictor = predictor;
     this.model = predictor.model;
@@ -45,17 +49,31 @@ export class Session {
   }
 
   /** Run the words of text (only these); resolves to the ones the vocabulary lacks. */
-  async feed(text) {
+  feed(text) {
+    return this.#serially(() => this.#feed(text));
+  }
+
+  /** Run token ids (1 .. vocabSize - 1) as if their words had been fed. */
+  feedIds(ids) {
+    ids = Array.from(ids); // now: a caller may reuse its array while this feed waits its turn
+    return this.#serially(() => this.#feedIds(ids));
+  }
+
+  #serially(run) {
+    const done = this.#feeding.then(run);
+    this.#feeding = done.catch(() => {}); // a refused feed is its caller's error, not the next feed's
+    return done;
+  }
+
+  async #feed(text) {
     const [ids, unknown] = this.predictor.encode(text);
-    if (ids.length) await this.feedIds(ids);
+    if (ids.length) await this.#feedIds(ids);
     this.unknownWords.push(...unknown);
     if (!isBlank(text)) this.sentenceStart = startsSentence(text);
     return unknown;
   }
 
-  /** Run token ids (1 .. vocabSize - 1) as if their words had been fed. */
-  async feedIds(ids) {
-    ids = Array.from(ids);
+  async #feedIds(ids) {
     if (!ids.length) return;
     if (ids.some((id) => !Number.isInteger(id) || id < 1 || id >= this.predictor.vocabSize)) {
       throw new InputError(`ids must be integers in [1, ${this.predictor.vocabSize})`);
