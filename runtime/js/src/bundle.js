@@ -2,6 +2,7 @@
 // metadata_props and TFLite Model.metadata, and an optional fourth, the casing table (casing.js). The
 // config's kind picks the model strategy (kinds/); a format version this runtime does not read is refused
 // with both versions named.
+import { CONFIG_REQUIRED_FIELDS } from './allowlist.js';
 import { caseTableFromJson } from './casing.js';
 import { configFromJson } from './config.js';
 import { CorruptModelError, InputError, MissingMetadataError, UnsupportedVersionError, VocabularyMismatchError } from './errors.js';
@@ -42,8 +43,8 @@ export function decodeBundle(entries, { source = 'model' } = {}) {
   let tokenizer;
   let config;
   try {
-    tokenizer = tokenizerFromJson(get(KEY_TOKENIZER));
-    config = configFromJson(get(KEY_CONFIG));
+    tokenizer = tokenizerFromJson(get(KEY_TOKENIZER), { strict: true });
+    config = configFromJson(get(KEY_CONFIG), { required: CONFIG_REQUIRED_FIELDS[version] });
   } catch (error) {
     if (error instanceof UnsupportedVersionError) throw error;
     if (error instanceof InputError || error instanceof TypeError || error instanceof RangeError) {
@@ -56,8 +57,16 @@ export function decodeBundle(entries, { source = 'model' } = {}) {
   }
   const kind = KINDS[config.kind];
   if (!kind) throw new UnsupportedVersionError(`${source} holds a ${JSON.stringify(config.kind)} model (format version ${version}), which this JavaScript runtime does not run yet`);
+  if (config.vocab_size < 2) { // id 0 is padding: a model needs at least one word to suggest
+    throw new VocabularyMismatchError(`${source}: bundled config vocab_size is ${config.vocab_size}; at least 2 needed`);
+  }
   if (vocabSizeOf(tokenizer) !== config.vocab_size) {
     throw new VocabularyMismatchError(`${source}: bundled tokenizer has ${vocabSizeOf(tokenizer)} ids but the config says ${config.vocab_size}`);
+  }
+  let top = 0;
+  for (const id of tokenizer.indexWord.keys()) top = Math.max(top, id);
+  if (top >= config.vocab_size) { // the exporter trims the tokenizer to its num_words
+    throw new VocabularyMismatchError(`${source}: bundled tokenizer has ids up to ${top}, past vocab_size ${config.vocab_size}`);
   }
   return { formatVersion: version, kind, tokenizer, config, casing: readCasing(get(KEY_CASING), tokenizer, config, source) };
 }

@@ -1,11 +1,12 @@
 // The training config bundled in every file (Python: runtime/config.py TrainConfig), checked as Python
 // checks it, so a file one runtime refuses the other refuses too. Only seq_len and vocab_size drive
 // inference; the rest is checked and passed through to `metadata`.
+import { CONFIG_FIELD_TYPES, CONFIG_VERSION } from './allowlist.js';
 import { KINDS as KIND_NAMES } from './contract.js';
 import { InputError, UnsupportedVersionError } from './errors.js';
-import { parseStrictJson } from './strict-json.js';
+import { parseStrictJsonTyped } from './strict-json.js';
 
-export const CONFIG_VERSION = 1;
+export { CONFIG_VERSION };
 const EARLY_STOPPING_METRICS = ['loss', 'accuracy', 'top5'];
 const DEFAULTS = { kind: 'window', seq_len: 3, embedding_dim: 8, units: 8, hidden: 8, layers: 1, dropout: 0.0,
   embedding_dropout: 0.0, weight_drop: 0.0, tie_embeddings: false, lr_decay: 1.0, chunk_len: 35,
@@ -13,18 +14,39 @@ const DEFAULTS = { kind: 'window', seq_len: 3, embedding_dim: 8, units: 8, hidde
   seed: 0, num_words: null, oov_token: null, vocab_from_training_split: false, min_count: 1, vocab_size: 0, corpus_sha256: '',
   corpus_name: '', preset: 'default', version: CONFIG_VERSION };
 
-/** Parse and check a config JSON; returns the plain object. InputError / UnsupportedVersionError. */
-export function configFromJson(text) {
-  const data = parseStrictJson(text, 'config JSON');
+/** Parse and check a config JSON as Python's TrainConfig.from_json does; returns the plain object.
+ *  required: fields the file must state (CONFIG_REQUIRED_FIELDS of its format version); the rest take their
+ *  defaults. InputError / UnsupportedVersionError. */
+export function configFromJson(text, { required = [] } = {}) {
+  const { value: data, isFloat } = parseStrictJsonTyped(text, 'config JSON');
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError('config must be a JSON object');
   if (data.version !== CONFIG_VERSION) {
-    throw new UnsupportedVersionError(`config version ${JSON.stringify(data.version ?? null)} is not supported; this nextword reads version ${CONFIG_VERSION}`);
+    throw new UnsupportedVersionError(`config version ${JSON.stringify(data.version ?? null).slice(0, 40)} is not supported; this nextword reads version ${CONFIG_VERSION}`);
   }
-  const unknown = Object.keys(data).filter((name) => !Object.hasOwn(DEFAULTS, name)).sort();
-  if (unknown.length) throw new InputError(`config has unknown fields: ${unknown.join(', ')}`);
+  const unknown = Object.keys(data).filter((name) => !Object.hasOwn(CONFIG_FIELD_TYPES, name)).sort();
+  if (unknown.length) throw new InputError(`config has unknown fields: ${unknown.slice(0, 5).map((name) => name.slice(0, 40)).join(', ')}`);
+  const missing = required.filter((name) => !Object.hasOwn(data, name));
+  if (missing.length) throw new InputError(`config lacks the field '${missing[0]}'`);
+  for (const [name, value] of Object.entries(data)) {
+    // JSON has one number type: a float field may hold 1, but no int field holds 1.0 (nor 1e1), and only a bool
+    // field holds true, as in Python.
+    const allowed = CONFIG_FIELD_TYPES[name];
+    const type = jsonType(value, isFloat([name]));
+    if (!(allowed.includes(type) || (type === 'int' && allowed.includes('float')))) {
+      throw new InputError(`config field '${name}' must be ${allowed.join(' or ')}, got ${JSON.stringify(value)?.slice(0, 40)}`);
+    }
+  }
   const config = { ...DEFAULTS, ...data };
   check(config);
   return config;
+}
+
+function jsonType(value, float) {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'number') return float || !Number.isInteger(value) ? 'float' : 'int';
+  return Array.isArray(value) ? 'list' : 'object';
 }
 
 function check(c) {
@@ -57,6 +79,9 @@ function check(c) {
   }
   if (typeof c.lr_decay !== 'number' || !(c.lr_decay > 0 && c.lr_decay <= 1)) throw new InputError(`lr_decay must be in (0, 1], got ${JSON.stringify(c.lr_decay)}`);
   if (typeof c.tie_embeddings !== 'boolean') throw new InputError(`tie_embeddings must be a boolean, got ${JSON.stringify(c.tie_embeddings)}`);
+  if (c.tie_embeddings && c.units !== c.embedding_dim) {
+    throw new InputError(`tie_embeddings needs units == embedding_dim, got ${c.units} and ${c.embedding_dim}`);
+  }
   if (c.clipnorm !== null && (typeof c.clipnorm !== 'number' || !(c.clipnorm > 0))) {
     throw new InputError(`clipnorm must be positive (or None), got ${JSON.stringify(c.clipnorm)}`);
   }

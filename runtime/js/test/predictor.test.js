@@ -15,7 +15,9 @@ function tokenizerJson(words = WORDS) {
     split: ' ', char_level: false, oov_token: '<unk>', document_count: 1, word_counts: table((w) => [w, 1]), word_docs: table((w) => [w, 1]),
     index_docs: table((w, i) => [i + 1, 1]), index_word: table((w, i) => [i + 1, w]), word_index: table((w, i) => [w, i + 1]) } });
 }
-const config = (extra = {}) => JSON.stringify({ seq_len: 3, vocab_size: VOCAB, num_words: null, oov_token: '<unk>', version: 1, ...extra });
+// Every field a bundled config must state (format version 2 adds kind, given where it is used).
+const config = (extra = {}) => JSON.stringify({ seq_len: 3, embedding_dim: 8, units: 8, hidden: 8, layers: 1, validation_split: 0.1,
+  vocab_size: VOCAB, num_words: null, oov_token: '<unk>', version: 1, ...extra });
 const entries = (overrides = {}) => Object.entries({ 'nextword.format_version': '1', 'nextword.tokenizer': tokenizerJson(), 'nextword.config': config(), ...overrides })
   .filter(([, v]) => v !== undefined);
 

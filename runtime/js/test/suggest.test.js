@@ -99,7 +99,7 @@ function entries(casing) {
   const tokenizer = JSON.stringify({ class_name: 'Tokenizer', config: { num_words: null, filters: '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n', lower: true,
     split: ' ', char_level: false, oov_token: '<unk>', document_count: 1, word_counts: table((w) => [w, 1]), word_docs: table((w) => [w, 1]),
     index_docs: table((w, i) => [i + 1, 1]), index_word: table((w, i) => [i + 1, w]), word_index: table((w, i) => [w, i + 1]) } });
-  const config = JSON.stringify({ seq_len: 3, vocab_size: WORDS.length + 1, num_words: null, oov_token: '<unk>', version: 1 });
+  const config = JSON.stringify({ seq_len: 3, embedding_dim: 8, units: 8, hidden: 8, validation_split: 0.1, vocab_size: WORDS.length + 1, num_words: null, oov_token: '<unk>', version: 1 });
   const out = { 'nextword.format_version': '1', 'nextword.tokenizer': tokenizer, 'nextword.config': config };
   if (casing !== undefined) out['nextword.casing'] = casing;
   return out;

@@ -1,7 +1,8 @@
 // The legacy Keras Tokenizer, load-and-encode half: the port of train/tokenizer.py (runtime/tokenizer.py)
 // that a runtime needs. Fitting stays in Python; a model file carries the fitted tokenizer as JSON.
 import { InputError } from '../errors.js';
-import { parseStrictJson } from '../strict-json.js';
+import { TOKENIZER_MAX_ID } from '../allowlist.js';
+import { parseStrictJsonTyped } from '../strict-json.js';
 import { textToChars, textToWords } from './words.js';
 
 export const DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n';
@@ -61,9 +62,12 @@ export class Tokenizer {
   }
 }
 
-/** Parse the legacy JSON ({"class_name": "Tokenizer", "config": {...}}); InputError when it is malformed. */
-export function tokenizerFromJson(text) {
-  const payload = parseStrictJson(text, 'tokenizer JSON');
+/** Parse the legacy JSON ({"class_name": "Tokenizer", "config": {...}}); InputError when it is malformed.
+ *  Always refused: duplicate keys, ids that are not canonical positive decimals, numbers written as floats where
+ *  Python reads an int. strict (a bundled vocabulary from an untrusted file) also demands the tables fitting
+ *  makes, as Python's check_tables does. */
+export function tokenizerFromJson(text, { strict = false } = {}) {
+  const { value: payload, isFloat } = parseStrictJsonTyped(text, 'tokenizer JSON');
   if (!isObject(payload) || payload.class_name !== CLASS_NAME) {
     const found = isObject(payload) ? payload.class_name : typeof payload;
     throw new InputError(`expected a JSON object with class_name "${CLASS_NAME}", got ${JSON.stringify(found)}`);
@@ -74,48 +78,69 @@ export function tokenizerFromJson(text) {
   const options = {};
   for (const [name, value] of Object.entries(config)) {
     if (name in tables) continue;
-    if (!Object.hasOwn(OPTIONS, name)) throw new InputError(`tokenizer JSON has an unknown option '${name}'`);
-    if (!OPTIONS[name].includes(jsonType(value))) throw new InputError(`tokenizer JSON option '${name}' has the wrong type: ${JSON.stringify(value)}`);
+    if (!Object.hasOwn(OPTIONS, name)) throw new InputError(`tokenizer JSON has an unknown option '${name.slice(0, 40)}'`);
+    if (!OPTIONS[name].includes(jsonType(value, isFloat(['config', name])))) {
+      throw new InputError(`tokenizer JSON option '${name}' has the wrong type: ${JSON.stringify(value)?.slice(0, 40)}`);
+    }
     options[name] = value;
   }
   const tokenizer = new Tokenizer(options);
   tokenizer.wordIndex = new Map(tables.word_index);
   tokenizer.indexWord = new Map(tables.index_word);
+  if (strict) checkTables(tokenizer);
   return tokenizer;
 }
 
-// A table as [key, value] pairs, keys converted as Python's int(key) would (for the int-keyed ones).
+// The keys legacy writes for ids: String(id) of a positive id. Python's int() would also take " 5 ", "+5", "1_0"
+// and "05", so one file could name the same id twice, or an id a reviewer would not read as that number.
+const CANONICAL_ID = /^[1-9][0-9]{0,9}$/;
+
+// A table as [key, value] pairs, the int-keyed ones' keys as ids.
 function decodeTable(config, name, intKeys, type) {
   if (!Object.hasOwn(config, name)) throw new InputError(`tokenizer JSON lacks the '${name}' table`);
   const keys = intKeys ? ' with integer keys' : '';
-  if (typeof config[name] !== 'string') throw new InputError(`tokenizer JSON field '${name}' is not a JSON-encoded object${keys}`);
-  const table = parseStrictJson(config[name], `tokenizer JSON table '${name}'`);
-  if (!isObject(table)) {
-    throw new InputError(`tokenizer JSON field '${name}' is not a JSON-encoded object${keys}`);
+  if (typeof config[name] !== 'string') throw new InputError(`tokenizer JSON field '${name}' is not a JSON-encoded object`);
+  const { value: table, isFloat } = parseStrictJsonTyped(config[name], `tokenizer JSON table '${name}'`);
+  if (!isObject(table)) throw new InputError(`tokenizer JSON field '${name}' is not a JSON-encoded object${keys}`);
+  const entries = Object.entries(table);
+  if (intKeys) {
+    for (const [key] of entries) {
+      if (!(CANONICAL_ID.test(key) && Number(key) <= TOKENIZER_MAX_ID)) {
+        throw new InputError(`tokenizer JSON table '${name}' has the key ${JSON.stringify(key.slice(0, 20))}: integer keys must be ids 1, 2, ...`);
+      }
+    }
   }
-  const entries = Object.entries(table).map(([key, value]) => [intKeys ? pyInt(key) : key, value]);
-  if (entries.some(([key]) => key === null)) throw new InputError(`tokenizer JSON field '${name}' is not a JSON-encoded object${keys}`);
-  if (!entries.every(([, value]) => jsonType(value) === type)) {
+  if (!entries.every(([key, value]) => jsonType(value, isFloat([key])) === type)) {
     throw new InputError(`tokenizer JSON table '${name}' has values that are not ${type}`);
   }
-  return entries;
+  return intKeys ? entries.map(([key, value]) => [Number(key), value]) : entries;
 }
 
-// Python's int(str): optional whitespace and sign, ASCII digits with single underscores between them.
-// (Python also takes other Unicode digits; a Python-written tokenizer never has them.)
-function pyInt(key) {
-  const match = /^\s*([+-]?)(\d(?:_?\d)*)\s*$/.exec(key);
-  if (!match) return null;
-  const value = Number(match[1] + match[2].replaceAll('_', ''));
-  return Number.isSafeInteger(value) ? value : null;
+/** The shape fit_on_texts gives the tables (Python: check_tables); InputError naming the field. */
+function checkTables(tokenizer) {
+  const { indexWord, wordIndex } = tokenizer;
+  if (tokenizer.num_words !== null && tokenizer.num_words < 0) throw new InputError(`tokenizer JSON option 'num_words' is negative: ${tokenizer.num_words}`);
+  if (wordIndex.size !== indexWord.size || [...wordIndex].some(([word, id]) => indexWord.get(id) !== word)) {
+    throw new InputError("tokenizer JSON tables 'index_word' and 'word_index' disagree (each id needs one word)");
+  }
+  if (indexWord.size) {
+    let top = 0;
+    for (const id of indexWord.keys()) top = Math.max(top, id);
+    const oovId = tokenizer.oov_token !== null ? wordIndex.get(tokenizer.oov_token) : undefined;
+    const first = !indexWord.has(1) && oovId !== undefined && oovId !== 1 ? 2 : 1;
+    if (indexWord.size !== top - first + 1) throw new InputError(`tokenizer JSON table 'index_word' has gaps: ${indexWord.size} ids up to ${top}`);
+  }
+  if (tokenizer.oov_token !== null && !wordIndex.has(tokenizer.oov_token)) {
+    throw new InputError(`tokenizer JSON option 'oov_token' ${JSON.stringify(tokenizer.oov_token.slice(0, 40))} has no id in 'word_index'`);
+  }
 }
 
-function jsonType(value) {
+// JSON.parse cannot tell 3 from 3.0; the scan of parseStrictJsonTyped can, and Python reads 3.0 as a float.
+function jsonType(value, float = false) {
   if (value === null) return 'null';
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'string') return 'str';
-  // JSON.parse cannot tell 3 from 3.0; Python can (a float). Only Python-written files matter here.
-  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'number') return float || !Number.isInteger(value) ? 'float' : 'int';
   return Array.isArray(value) ? 'list' : 'object';
 }
 
