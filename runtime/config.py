@@ -113,6 +113,17 @@ class TrainConfig:
         [h_1, c_1, h_2, c_2, ...] (runtime/contract.py); 0 for the stateless window kind."""
         return 2 * self.layers * self.units if self.kind == "sequence" else 0
 
+    @property
+    def lstm_layers(self) -> int:
+        """LSTM layers of the network: the window kind always has one (its `layers` is not read)."""
+        return self.layers if self.kind == "sequence" else 1
+
+    @property
+    def words_per_call(self) -> int:
+        """Words one engine call reads per text, so LSTM cells the graph unrolls per layer: the window kind its
+        context, the sequence kind's step graph 1 (its TFLite graph takes n = 1; ONNX loops inside the LSTM)."""
+        return self.context_len if self.kind == "window" else 1
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 

@@ -103,11 +103,6 @@ GRAPH_FIXED_NODES = 256
 GRAPH_NODES_PER_CELL = 64
 
 
-def lstm_layers(config) -> int:
-    """The LSTM layers of the bundled config's network: the window kind has one."""
-    return config.layers if getattr(config, "kind", "window") == "sequence" else 1
-
-
 def max_graph_nodes(cells: int) -> int:
     return GRAPH_FIXED_NODES + GRAPH_NODES_PER_CELL * cells
 

@@ -25,7 +25,6 @@ from nextword.runtime.limits import (
     check_planned,
     check_shape_constants,
     check_tensor,
-    lstm_layers,
 )
 from nextword.runtime.onnx_scan import WIRE_LEN, WIRE_VARINT, _fields, _varint
 
@@ -96,7 +95,7 @@ def _check_opset(data, span, source) -> None:
 
 
 def _check_graph(data, span, config, limits: Limits, source: str, *, file_bytes: int) -> None:
-    kind, layers = config.kind, lstm_layers(config)
+    kind, layers = config.kind, config.lstm_layers
     types = allowlist.ONNX_TENSOR_TYPES[kind]
     nodes, constants, shapes, planned = [], {}, {}, 0
     for number, wire, value in _fields(data, *span):
@@ -134,7 +133,7 @@ def _check_lstms(nodes: list[Node], shapes: dict, producers: dict, config, sourc
     """The graph's LSTMs against the bundled config: a config whose state is merely as wide (2 layers x 192
     units on a 1 x 384 graph) would load, and the state layout it documents would be wrong."""
     lstms = [node for node in nodes if node.op_type in LSTM_WEIGHT_DIMS]
-    layers, units = lstm_layers(config), config.units
+    layers, units = config.lstm_layers, config.units
     if len(lstms) != layers:
         raise CorruptModelError(
             f"{source}: the ONNX graph has {len(lstms)} LSTM layers; the bundled config says {layers}"

@@ -26,7 +26,6 @@ from nextword.runtime.limits import (
     check_planned,
     check_shape_constants,
     check_tensor,
-    lstm_layers,
 )
 from nextword.runtime.tflite_metadata import CheckedReader
 
@@ -121,7 +120,8 @@ def _check_subgraph(
 ) -> None:
     kind = config.kind
     operators = reader.table_vector(subgraph, _SUBGRAPH_OPERATORS)
-    check_node_count(len(operators), lstm_cells(config), "operators", source)  # before any is read
+    cells = config.lstm_layers * config.words_per_call
+    check_node_count(len(operators), cells, "operators", source)  # before any is read
     tensors = [
         _tensor(reader, t, buffers, kind, number)
         for number, t in enumerate(reader.table_vector(subgraph, _SUBGRAPH_TENSORS))
@@ -200,26 +200,20 @@ def _check_subgraph(
             check_shape_constants(values, f"TFLite operator {number} (builtin {code})", limits, source)
 
 
-def lstm_cells(config) -> int:
-    """Unrolled LSTM cells of the bundled config's graph: the window kind unrolls its context, the sequence
-    kind's step graph one word per layer (TFLite step graphs take n = 1)."""
-    return lstm_layers(config) * (config.context_len if config.kind == "window" else 1)
-
-
 def _check_cells(cells: list, config) -> None:
     """The graph's LSTM cells against the bundled config: a config whose state is merely as wide (2 layers x
     192 units on a 1 x 384 graph) would load, and the state layout it documents would be wrong."""
-    expected = lstm_cells(config)
-    if config.kind == "window" and len(cells) % lstm_layers(config) == 0 and len(cells) != expected:
-        # The window graph unrolls one cell per context word: a different count is a different input width.
+    layers, words = config.lstm_layers, config.words_per_call
+    if words > 1 and len(cells) % layers == 0 and len(cells) != layers * words:
+        # A graph that unrolls one cell per word it reads (the window kind's): the count is its input width.
         raise CorruptModelError(
-            f"TFLite graph unrolls {len(cells) // lstm_layers(config)} words per layer: it does not take "
-            f"{config.context_len} ids (seq_len {config.seq_len})"
+            f"TFLite graph unrolls {len(cells) // layers} words per layer: it does not take {words} ids per "
+            "call, as the bundled config's network does"
         )
-    if len(cells) != expected:
+    if len(cells) != layers * words:
         raise CorruptModelError(
-            f"TFLite graph has {len(cells)} LSTM cells; the bundled config's has {expected} "
-            f"({lstm_layers(config)} layer(s) x {expected // lstm_layers(config)} word(s))"
+            f"TFLite graph has {len(cells)} LSTM cells; the bundled config's has {layers * words} "
+            f"({layers} layer(s) x {words} word(s))"
         )
     for gates in cells:
         if any(not shape or shape[-1] != config.units for shape in gates):
