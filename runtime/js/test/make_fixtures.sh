@@ -26,3 +26,6 @@ python="${PYTHON:-$root/.venv/bin/python}"
 "$python" "$here/make_sequence_expectations.py" "$out/sequence/export/model.onnx" "$out/sequence/expected.json" \
   bare="$out/sequence/bare/model.onnx" cased="$out/sequence/cased/model.onnx"
 "$python" "$here/make_browser_expectations.py" "$out/sequence/export" "$out/sequence/browser-expected.json"
+# The shared hostile set (both kinds, both formats): hostile.test.js and tests/runtime/test_hostile_files.py.
+"$python" "$here/make_hostile.py" "$out/hostile" "$out/export/model.onnx" "$out/export/model.tflite" \
+  "$out/sequence/export/model.onnx" "$out/sequence/export/model.tflite"
