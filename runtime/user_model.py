@@ -51,6 +51,7 @@ DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024  # 100k entries are ~4 MB
 MAX_WORD_CHARS = 64
 MAX_COUNT = 2**31 - 1
 UNIGRAM_CANDIDATES = 32  # the user's most learned words, always considered as next words
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a Python str holds surrogates only unpaired
 WORD = re.compile(f"[^\\s{re.escape(DEFAULT_FILTERS)}]+")
 
 
@@ -83,6 +84,10 @@ class UserModel:
         """Count the words of text the user committed, and each word's successor within a sentence."""
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
+        if LONE_SURROGATE.search(text):
+            # Such a word could never be saved (UTF-8 has no encoding for it): refusing it here keeps every
+            # later save() working, so nothing the user taught is lost.
+            raise InputError("text holds a lone surrogate code point (not valid Unicode text); nothing was learned")
         with self._lock:
             at = 0
             for match in WORD.finditer(text):

@@ -214,3 +214,16 @@ def test_one_user_model_shared_by_threads(predictor):
     for thread in threads:
         thread.join()
     assert errors == [] and len(user) <= 300
+
+
+def test_text_with_a_lone_surrogate_is_refused_and_the_model_still_saves(tmp_path):
+    """A lone surrogate (from a mis-decoded file name or a broken clipboard) has no UTF-8 form: learned, it made
+    every later save() fail with a UnicodeEncodeError, losing all the user had taught."""
+    user = UserModel()
+    user.learn("hello world")
+    with pytest.raises(InputError, match="lone surrogate"):
+        user.learn("ab\ud800cd more words")
+    assert user.words == {"hello": 1, "world": 1}  # nothing of the refused text was learned
+    user.save(tmp_path / "user.json")
+    assert UserModel.load(tmp_path / "user.json").words == user.words
+    user.learn("a pair is fine: \U0001f600 émoji")  # astral characters are one code point in Python
