@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass, field
 
 from nextword.runtime import allowlist
-from nextword.runtime.errors import CorruptModelError
+from nextword.runtime.errors import CorruptModelError, UnsafeModelError
 from nextword.runtime.limits import (
     DEFAULT_LIMITS,
     Limits,
@@ -40,6 +40,12 @@ _VALUE_NAME, _VALUE_TYPE = 1, 2
 _TYPE_TENSOR, _TENSOR_TYPE_ELEM, _TENSOR_TYPE_SHAPE, _SHAPE_DIM, _DIM_VALUE = 1, 1, 2, 1, 1
 MAX_SHAPE_RANK = 8
 MAX_SHAPE_CONSTANT = 8  # elements: an integer constant longer than this is not a shape
+# The integer constants nextword's graphs read (every export listed: float32, float16, dynamic, both kinds) are
+# Slice bounds, axes, TopK's k and shapes: none below -1 (a Slice start of -1, the last step), and every Slice end
+# positive. A Slice end of -2 edited in empties the top-k rows, and onnxruntime-node 1.30 then dies of SIGFPE
+# (the JS fuzz campaign: 11 of 20,000 files); Python's onnxruntime returned the empty rows, refused at warm-up.
+MIN_INT_CONSTANT = -1
+SLICE_ENDS = 2  # Slice(data, starts, ends, axes): the input holding the ends
 # The LSTM ops and the order of their weights' dims: ONNX LSTM W [1, 4u, in] and R [1, 4u, u];
 # com.microsoft's DynamicQuantizeLSTM stores them transposed, [1, in, 4u] and [1, u, 4u].
 LSTM_WEIGHT_DIMS = {"LSTM": (1, 2), "DynamicQuantizeLSTM": (2, 1)}  # op -> (the 4u axis, the in axis)
@@ -126,7 +132,22 @@ def _check_graph(data, span, config, limits: Limits, source: str, *, file_bytes:
             shape_input = node.inputs[allowlist.ONNX_SHAPE_INPUTS[node.op_type]]
             values = _shape_constants(shape_input, constants, producers, 0, source)
             check_shape_constants(values, f"ONNX {node.op_type} {node.outputs[0]!r}", limits, source)
+    _check_int_constants(nodes, constants, source)
     _check_lstms(nodes, shapes, producers, config, source)
+
+
+def _check_int_constants(nodes: list[Node], constants: dict, source: str) -> None:
+    for node in nodes:
+        for position, name in enumerate(node.inputs):
+            values = constants.get(name)
+            if not values:
+                continue
+            low = 1 if node.op_type == "Slice" and position == SLICE_ENDS else MIN_INT_CONSTANT
+            if min(values) < low:
+                raise UnsafeModelError(
+                    f"{source}: ONNX {node.op_type} reads the integer constant {min(values)} as input {position}; "
+                    f"nextword's graphs hold none below {low} there"
+                )
 
 
 def _check_lstms(nodes: list[Node], shapes: dict, producers: dict, config, source: str) -> None:

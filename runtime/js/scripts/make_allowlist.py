@@ -82,6 +82,8 @@ def constants() -> dict:
         "ONNX_MAX_SHAPE_CONSTANT": onnx_graph.MAX_SHAPE_CONSTANT,
         "ONNX_LSTM_WEIGHT_DIMS": onnx_graph.LSTM_WEIGHT_DIMS,
         "ONNX_WEIGHT_PLUMBING": onnx_graph.WEIGHT_PLUMBING,
+        "ONNX_MIN_INT_CONSTANT": onnx_graph.MIN_INT_CONSTANT,
+        "ONNX_SLICE_ENDS": onnx_graph.SLICE_ENDS,
         "TFLITE_OPERATORS": {kind: tflite_operators(kind) for kind in kinds},
         "TFLITE_TENSOR_TYPES": dict(allowlist.TFLITE_TENSOR_TYPES),
         "TFLITE_SUBGRAPHS": allowlist.TFLITE_SUBGRAPHS,

@@ -5,7 +5,8 @@
 Each MODEL (an exported model.onnx or model.tflite of either kind) is edited where an attacker or a careless tool
 would edit it (tests/hardening/mutations.py and structure.py do the editing): operators nextword never writes (an
 ONNX Loop of 2^62 turns, a 2 GiB ConstantOfShape, a TFLite WHILE), numbers that would make an engine allocate
-gigabytes (a 2 GiB Expand shape, a tensor dimension of 10^9), a 100,000-node chain, a bundled config that
+gigabytes (a 2 GiB Expand shape, a tensor dimension of 10^9), a Slice end of -2 (which empties the top-k rows and
+killed onnxruntime-node with SIGFPE), a 100,000-node chain, a bundled config that
 contradicts the graph, and bundle fields Python reads strictly (8.0 for an int, index_word keys "01" / "+1" / " 1",
 a float in word_index, no layers, tie_embeddings with embedding_dim != units, seq_len 1,000,000). OUT/manifest.json
 lists every file with its `expect`ed class (null: the unedited original, which must load). Every refusal here
@@ -156,6 +157,23 @@ def onnx_chain(base) -> bytes:
     return structure.onnx_node_chain(base.data, 100_000)
 
 
+def onnx_slice_end(value: int):
+    """A Slice's ends constant (the exporter writes only positive ones) set to value: an end of -2 empties the rows
+    it slices, which killed onnxruntime-node 1.30 with SIGFPE in the JS fuzz campaign."""
+
+    def edit(base) -> bytes:
+        fields = base.index.fields
+        name = next(
+            f
+            for f in fields
+            if f.kind == "tensor" and f.number == 8 and base.data[f.start : f.end].startswith(b"const_ends")
+        )
+        raw = next(f for f in fields if f.kind == "tensor" and f.number == 9 and f.ancestors == name.ancestors)
+        return mutations.put(base.data, raw.start, "<q" if raw.end - raw.start >= 8 else "<i", value)
+
+    return edit
+
+
 def onnx_external_data(base) -> bytes:
     data, _ = mutations.onnx_external_data(base, _Fixed(0.0, "initializer"))
     return data
@@ -217,6 +235,8 @@ ONNX = {
     "expand-8gib": (onnx_expand, {"window": UNSAFE, "sequence": CORRUPT}),  # the sequence kind has no Expand
     "chain-100k-nodes": (onnx_chain, UNSAFE),
     "external-data": (onnx_external_data, UNSAFE),
+    "slice-end-minus-2": (onnx_slice_end(-2), UNSAFE),
+    "slice-end-minus-1": (onnx_slice_end(-1), UNSAFE),
 }
 TFLITE = {
     "while": (tflite_while, CORRUPT),

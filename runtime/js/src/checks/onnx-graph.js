@@ -7,9 +7,9 @@
 // size within the limits, and LSTMs that are the bundled config's (count, hidden_size, W/R shapes).
 import {
   ONNX_DOMAINS, ONNX_INT32, ONNX_INT64, ONNX_ITEMSIZE, ONNX_LSTM_WEIGHT_DIMS, ONNX_MAX_SHAPE_CONSTANT, ONNX_MAX_SHAPE_RANK,
-  ONNX_OPERATORS, ONNX_SHAPE_INPUTS, ONNX_SHAPE_PLUMBING, ONNX_SIZE_ATTRIBUTES, ONNX_TENSOR_TYPES, ONNX_WEIGHT_PLUMBING,
+  ONNX_MIN_INT_CONSTANT, ONNX_OPERATORS, ONNX_SLICE_ENDS, ONNX_SHAPE_INPUTS, ONNX_SHAPE_PLUMBING, ONNX_SIZE_ATTRIBUTES, ONNX_TENSOR_TYPES, ONNX_WEIGHT_PLUMBING,
 } from '../allowlist.js';
-import { CorruptModelError } from '../errors.js';
+import { CorruptModelError, UnsafeModelError } from '../errors.js';
 import { fields, varint, WIRE_LEN, WIRE_VARINT } from '../formats/onnx.js';
 import { checkNodeCount, checkPlanned, checkShapeConstants, checkTensor, lstmLayers } from './limits.js';
 
@@ -96,7 +96,24 @@ function checkGraph(data, [start, end], config, limits, source) {
       checkShapeConstants(values, `ONNX ${n.opType} ${JSON.stringify(n.outputs[0])}`, limits, source);
     }
   }
+  checkIntConstants(nodes, constants, source);
   checkLstms(nodes, shapes, producers, config, source);
+}
+
+// nextword's graphs read no integer constant below -1 (a Slice start of -1), and only positive Slice ends: a Slice
+// end of -2 edited in empties the top-k rows, and onnxruntime-node 1.30 dies of SIGFPE on them (the JS fuzz).
+function checkIntConstants(nodes, constants, source) {
+  for (const n of nodes) {
+    n.inputs.forEach((name, position) => {
+      const values = constants.get(name);
+      if (!values || !values.length) return;
+      const low = n.opType === 'Slice' && position === ONNX_SLICE_ENDS ? 1 : ONNX_MIN_INT_CONSTANT;
+      const min = Math.min(...values);
+      if (min < low) {
+        throw new UnsafeModelError(`${source}: ONNX ${n.opType} reads the integer constant ${min} as input ${position}; nextword's graphs hold none below ${low} there`);
+      }
+    });
+  }
 }
 
 // The graph's LSTMs against the bundled config: a config whose state is merely as wide (2 layers x 192 units
