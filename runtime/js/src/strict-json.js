@@ -18,10 +18,16 @@ export function parseStrictJsonTyped(text, what) {
   } catch (error) {
     throw new InputError(`${what} is malformed: ${error.message}`);
   }
-  const { duplicate, floats } = scan(text);
+  const { duplicate, floats, tooDeep } = scan(text);
+  if (tooDeep) throw new InputError(`${what} is nested too deeply`);
   if (duplicate !== null) throw new InputError(`${what}: the key ${JSON.stringify(duplicate.slice(0, 40))} appears twice`);
   return { value, isFloat: (path) => floats.has(JSON.stringify(path)) };
 }
+
+// Python's json stops at its recursion limit (a 1,000-level nest: "nested too deeply", a CorruptModelError in a
+// bundle); JSON.parse goes on. Refused past this depth too, so a file is not valid in one runtime only (a bundle
+// nests 2 levels; between 900 and Python's ~990 the runtimes may still name different classes).
+export const MAX_JSON_DEPTH = 900;
 
 // One pass over text that JSON.parse accepted, tracking where it is (a frame per open object or array): a Set of
 // keys per object, to find a key given twice (compared decoded, as Python's object_pairs_hook sees them: "a" and
@@ -43,17 +49,17 @@ function scan(text) {
       if (expectKey) {
         const frame = open[open.length - 1];
         const key = escaped ? JSON.parse(text.slice(i, end + 1)) : text.slice(i + 1, end);
-        if (frame.keys.has(key)) return { duplicate: key, floats };
+        if (frame.keys.has(key)) return { duplicate: key, floats, tooDeep: false };
         frame.keys.add(key);
         frame.key = key;
         expectKey = false;
       }
       i = end;
     } else if (ch === '{') {
-      open.push({ keys: new Set(), key: null });
+      if (open.push({ keys: new Set(), key: null }) > MAX_JSON_DEPTH) return { duplicate: null, floats, tooDeep: true };
       expectKey = true;
     } else if (ch === '[') {
-      open.push({ keys: null, index: 0 });
+      if (open.push({ keys: null, index: 0 }) > MAX_JSON_DEPTH) return { duplicate: null, floats, tooDeep: true };
     } else if (ch === '}' || ch === ']') {
       open.pop();
     } else if (ch === ',') {
@@ -71,5 +77,5 @@ function scan(text) {
       i = end - 1;
     }
   }
-  return { duplicate: null, floats };
+  return { duplicate: null, floats, tooDeep: false };
 }

@@ -31,8 +31,11 @@ describe('the shared hostile files', { skip }, () => {
       const bytes = readFileSync(join(dir, c.file));
       if (c.expect === null) {
         await assert.rejects(Predictor.load(bytes, { engines, source: c.file }), EngineReached);
+        await assert.rejects(Predictor.load(bytes, { source: c.file }), (e) => e instanceof errors.InputError && /no \w+ engine was given/.test(e.message));
         return;
       }
+      // Refused as the file deserves whether or not an engine for its format was given.
+      await assert.rejects(Predictor.load(bytes, { source: c.file }), errors[c.expect]);
       await assert.rejects(Predictor.load(bytes, { engines, source: c.file }), (error) => {
         assert.ok(!(error instanceof EngineReached), `${c.file} reached the ${error.message} engine`);
         assert.equal(error.constructor, errors[c.expect], `${c.file}: ${error.name}: ${error.message}`);

@@ -98,6 +98,12 @@ def seq_len_of_a_million(base) -> bytes:
     return _with_config(base, seq_len=1_000_000)
 
 
+def config_nested_deep(base) -> bytes:
+    """A config of 2,000 nested objects: past Python's json recursion limit (refused as "nested too deeply"), and
+    past the JS scan's MAX_JSON_DEPTH."""
+    return _with_config_text(base, '{"a":' * 2000 + "1" + "}" * 2000)
+
+
 def config_against_graph(base) -> bytes:
     """Layers and units traded so the state stays as wide (sequence), or the units doubled (window): every port
     still matches, the graph's LSTMs do not."""
@@ -228,6 +234,7 @@ BOTH = {
     "tied-with-other-widths": (tied_with_other_widths, CORRUPT),
     "seq-len-1000000": (seq_len_of_a_million, UNSAFE),
     "config-against-graph": (config_against_graph, CORRUPT),
+    "config-nested-2000-deep": (config_nested_deep, CORRUPT),
 }
 ONNX = {
     "loop-2-62": (onnx_loop, CORRUPT),
