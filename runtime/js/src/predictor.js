@@ -27,12 +27,13 @@ export class Predictor {
    */
   static async load(bytes, options = {}) {
     const { engines = {}, threads = 1 } = options;
+    if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be at least 1, got ${threads}`);
     const { data, format, bundle, source } = Predictor.inspect(bytes, options);
+    // The exporter's graph only, every size within the limits: nothing reaches an engine before this, and a
+    // hostile file gets its own refusal whether or not an engine for its format was given.
+    checkModel(data, format, bundle.config, limitsOf(options), source);
     const createEngine = engines[format];
     if (!createEngine) throw new InputError(`no ${format} engine was given; load through nextword/node or nextword/web, or pass options.engines.${format}`);
-    if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be at least 1, got ${threads}`);
-    // The exporter's graph only, every size within the limits: nothing reaches an engine before this.
-    checkModel(data, format, bundle.config, limitsOf(options), source);
     return Predictor.open(await createEngine(data, { threads }), bundle, source);
   }
 
