@@ -53,6 +53,22 @@ export interface LoadOptions {
   source?: string;
   maxFileBytes?: number;
   maxMetadataBytes?: number;
+  /** Bounds on what the file's numbers may allocate (Python's Limits; defaults in src/allowlist.js). */
+  maxVocabSize?: number;
+  maxSeqLen?: number;
+  maxStateSize?: number;
+  maxUnits?: number;
+  maxLayers?: number;
+  maxTensorElements?: number;
+  maxPlannedBytes?: number;
+}
+
+/** What a file says it holds, read by the runtime's own parsers (Predictor.inspect). */
+export interface InspectedFile {
+  data: Uint8Array;
+  format: 'onnx' | 'tflite';
+  bundle: { formatVersion: number; config: Record<string, unknown>; tokenizer: Tokenizer; casing: Map<string, string> };
+  source: string;
 }
 
 export interface GenerateOptions {
@@ -73,7 +89,13 @@ export interface PredictorMetadata {
 }
 
 export declare class Predictor {
+  /** Checks the bytes (metadata, bundle, operator allowlist, limits, graph) before any engine sees them, then
+   *  warms up; every refusal is a ModelFormatError subclass, the class Python raises for the same file. */
   static load(bytes: ModelBytes, options?: LoadOptions): Promise<Predictor>;
+  /** The metadata and bundle of a file, without an engine and without the graph checks load makes. */
+  static inspect(bytes: ModelBytes, options?: LoadOptions): InspectedFile;
+  /** A Predictor over an engine already started on checked bytes (and warmed up): for custom engines and tests. */
+  static open(engine: Engine, bundle: InspectedFile['bundle'], source?: string): Promise<Predictor>;
   readonly seqLen: number;
   readonly vocabSize: number;
   readonly tokenizer: Tokenizer;
