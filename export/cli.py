@@ -22,7 +22,7 @@ def add_export(subparsers, help_line: str) -> None:
         "--quantize",
         choices=QUANTIZE_MODES,
         default="none",
-        help="also write quantized variants (model.dynamic.* or model.float16.*)",
+        help="also write quantized variants (model.dynamic.*, model.float16.* or model.int8.*)",
     )
     p.add_argument(
         "--allow-accuracy-loss",

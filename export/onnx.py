@@ -86,14 +86,22 @@ def _share_tied_table(proto: onnx.ModelProto) -> None:
 
 def quantize_onnx(onnx_bytes: bytes, mode: str) -> bytes:
     """ "dynamic": uint8 weights, activations quantized at run time; "float16": weights stored
-    as float16 and cast back to float32 on load, so every op still computes in float32."""
+    as float16 and cast back to float32 on load, so every op still computes in float32; "int8": int8 weights
+    per output channel, the word table stored once (export/int8.py)."""
     if mode not in contract.QUANTIZE_MODES or mode == "none":
         raise InputError(
             f"unknown ONNX quantization mode {mode!r}; choose one of {', '.join(contract.QUANTIZE_MODES[1:])}"
         )
     proto = onnx.load_from_string(onnx_bytes)
     metadata = {entry.key: entry.value for entry in proto.metadata_props}
-    quantized = _quantize_dynamic(proto) if mode == "dynamic" else _float16_weights(onnx.load_from_string(onnx_bytes))
+    if mode == "int8":
+        from nextword.export.int8 import quantize_int8
+
+        quantized = quantize_int8(onnx.load_from_string(onnx_bytes))
+    elif mode == "dynamic":
+        quantized = _quantize_dynamic(proto)
+    else:
+        quantized = _float16_weights(onnx.load_from_string(onnx_bytes))
     # Exactly the exported metadata: onnxruntime's quantizer adds its own "onnx.infer" entry and renames the producer.
     _set_metadata(quantized, metadata)
     quantized.producer_name, quantized.producer_version = proto.producer_name, proto.producer_version

@@ -24,7 +24,13 @@ MORE = ...  # the type before it, repeated any number of further times
 _TFLITE_WINDOW = {
     0: {((F32, F32), (F32,), 11), ((I32, I32), (I32,), 11)},  # ADD
     6: {((F16,), (F32,), 0), ((I8,), (F32,), 0)},  # DEQUANTIZE (float16 and dynamic-range weights)
-    9: {((F32, F32, F32), (F32,), 8), ((F32, F32, NONE), (F32,), 8), ((F32, I8, F32), (F32,), 8)},  # FULLY_CONNECTED
+    # FULLY_CONNECTED; int8 weights without a bias: the tied output layer of --quantize int8 / dynamic
+    9: {
+        ((F32, F32, F32), (F32,), 8),
+        ((F32, F32, NONE), (F32,), 8),
+        ((F32, I8, F32), (F32,), 8),
+        ((F32, I8, NONE), (F32,), 8),
+    },
     14: {((F32,), (F32,), 0)},  # LOGISTIC
     18: {((F32, F32), (F32,), 21)},  # MUL
     25: {((F32,), (F32,), 9)},  # SOFTMAX

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 # --- formats the exporter writes and the runtime loads ---------------------------------------------
 FORMATS = ("onnx", "tflite")
-QUANTIZE_MODES = ("none", "dynamic", "float16")  # "none": float32 only; the others add model.<mode>.* files
+QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")  # "none": float32 only; the others add model.<mode>.* files
 
 # --- model kinds (runtime/kinds/, runtime/js/src/kinds/) ---------------------------------------------
 KINDS = ("window", "sequence")
