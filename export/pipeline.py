@@ -19,7 +19,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from nextword.export import validate, validate_sequence
+from nextword.export import quality, validate, validate_sequence
 from nextword.runtime.bundle import encode_bundle
 from nextword.runtime.contract import FORMAT_VERSION, FORMATS, QUANTIZE_MODES
 from nextword.runtime.corpus import EMBEDDED_CORPUS, Corpus, load_corpus
@@ -114,8 +114,16 @@ def export(
     validate.raise_on_failures(
         reports, allow_accuracy_loss=options.allow_accuracy_loss, quantized_files=quantized_files
     )
+    quality_rows = quality.compare_quality(files, quantized_files, corpus.text, log) if quantized_files else []
+    if quality_rows:
+        log(quality.format_quality(quality_rows))
+        failures = [f"{row.file}: {failure}" for row in quality_rows for failure in row.failures]
+        if failures and not options.allow_accuracy_loss:
+            more = f" (and {len(failures) - 1} more; see the table above)" if len(failures) > 1 else ""
+            raise ValidationError(failures[0] + more + "; --allow-accuracy-loss keeps the files anyway")
 
     manifest = build_manifest(trained, files, reports, options, train_dir)
+    manifest["quality"] = quality.as_json(quality_rows)
     with staged_dir(out, force=force, kind=EXPORT_OUTPUT) as staging:
         for name, data in files.items():
             (staging / name).write_bytes(data)

@@ -56,3 +56,26 @@ def test_int8_onnx_stores_each_word_table_once_in_int8(int8_export):
     assert {"MatMulInteger", "DynamicQuantizeLinear", "DynamicQuantizeLSTM"} <= ops and "LSTM" not in ops
     sizes = {name: entry["bytes"] for name, entry in manifest["files"].items()}
     assert sizes["model.int8.onnx"] < sizes["model.onnx"] and sizes["model.int8.tflite"] < sizes["model.tflite"]
+
+
+def test_int8_files_are_scored_on_what_users_feel(int8_export):
+    kind, out, manifest = int8_export
+    rows = {row["file"]: row for row in manifest["quality"]}
+    assert set(rows) == {"model.onnx", "model.int8.onnx", "model.tflite", "model.int8.tflite"}
+    for fmt in ("onnx", "tflite"):
+        row = rows[f"model.int8.{fmt}"]
+        assert row["reference"] == f"model.{fmt}" and row["perplexity"] > 1 and 0 <= row["savings"] < 1
+        assert row["perplexity_change"] == pytest.approx(row["perplexity"] / rows[f"model.{fmt}"]["perplexity"] - 1)
+
+
+def test_the_quality_gate_fails_a_file_past_either_limit(monkeypatch):
+    from nextword.export import quality
+
+    scores = {"model.onnx": (100.0, 0.40), "model.a.onnx": (102.5, 0.40), "model.b.onnx": (101.0, 0.394)}
+    monkeypatch.setattr(quality, "_score", lambda data, name, text: scores[name])
+    files = dict.fromkeys(scores, b"")
+    rows = {r.file: r for r in quality.compare_quality(files, {"model.a.onnx", "model.b.onnx"}, "", log=lambda _: 0)}
+    assert not rows["model.onnx"].failures
+    assert len(rows["model.a.onnx"].failures) == 1 and "perplexity 102.5 is +2.5%" in rows["model.a.onnx"].failures[0]
+    assert len(rows["model.b.onnx"].failures) == 1 and "-0.60 points" in rows["model.b.onnx"].failures[0]
+    assert "FAIL" in quality.format_quality(list(rows.values()))
