@@ -15,7 +15,7 @@ const dir = process.env.NEXTWORD_JS_FIXTURES;
 const skip = dir && existsSync(join(dir, 'browser-expected.json')) ? false
   : 'NEXTWORD_JS_FIXTURES is not set to a folder written by test/make_fixtures.sh';
 const TOLERANCE = 1e-5;
-const ENGINES = { 'model.onnx': 'onnxruntime-web', 'model.batch1.tflite': 'LiteRT.js' };
+const ENGINES = { 'model.onnx': 'onnxruntime-web', 'model.batch1.tflite': 'LiteRT.js', 'model.int8.onnx': 'onnxruntime-web', 'model.int8.batch1.tflite': 'LiteRT.js' };
 
 describe('the web demo in Chromium', { skip, timeout: 240000 }, () => {
   let server;

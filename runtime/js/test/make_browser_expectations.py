@@ -19,7 +19,7 @@ from nextword.runtime.suggest import split_partial
 N_TEXTS = 60  # typed with a space after: the next words
 N_MID_WORD = 20  # typed as they are, ending inside a word: its completions
 SUGGESTIONS = 5  # what the page shows (web/app.js)
-FILES = ("model.onnx", "model.batch1.tflite")
+FILES = ("model.onnx", "model.batch1.tflite", "model.int8.onnx", "model.int8.batch1.tflite")
 
 
 def typeable(text: str) -> bool:

@@ -14,7 +14,7 @@ const skip = dir && existsSync(join(dir, 'expected.json')) && existsSync(join(di
   : 'NEXTWORD_JS_FIXTURES is not set to a folder written by test/make_fixtures.sh';
 const TOLERANCE = 1e-5;
 const KINDS = { window: dir, sequence: dir && join(dir, 'sequence') };
-const MODELS = { export: 'export', bare: 'bare', cased: 'cased' };
+const MODELS = { export: 'export', bare: 'bare', cased: 'cased', int8: 'int8' };
 const expectations = (folder) => JSON.parse(readFileSync(join(folder, 'expected.json'), 'utf8')).suggest;
 
 function same(got, want, label) {
