@@ -24,6 +24,7 @@ from nextword.runtime.model_check import check_model
 from nextword.runtime.sampling import Choice
 from nextword.runtime.sniff import sniff_format
 from nextword.runtime.suggest import Suggester, previous_word, split_partial
+from nextword.runtime.user_model import UserModel
 
 # Limits for untrusted files. The default model is a few hundred KB and a 50k-word vocabulary with
 # 256 hidden units is ~50 MB, so 256 MiB leaves room while refusing a file crafted to exhaust memory.
@@ -182,6 +183,7 @@ class Predictor:
         k = self.check_k(k)
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
+        check_user(user)
         finished, partial = split_partial(text, self.tokenizer)
         ids, unknown = self.encode_words(finished)
         full = self.suggester.needs_distribution(partial, k, self.model.top_k) or user is not None
@@ -203,6 +205,7 @@ class Predictor:
     def session(self, *, user=None):
         """A Session (runtime/session.py) that carries the LSTM state between calls: sequence kind only.
         `user`: a UserModel its suggest() mixes in."""
+        check_user(user)
         session = self.model.session(self)
         session.user = user
         return session
@@ -283,3 +286,8 @@ def read_model_bytes(path: str | os.PathLike, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise UnsafeModelError(f"model {path} is over the {max_bytes}-byte limit")
     return data
+
+
+def check_user(user) -> None:
+    if user is not None and not isinstance(user, UserModel):
+        raise TypeError(f"user must be a UserModel or None, not {type(user).__name__}")

@@ -126,6 +126,8 @@ class Session:
         sampling fetches the full distribution with each step. The OOV token is never generated."""
         choice = self.predictor.check_generate(n_words, strategy, temperature, top_k, seed)
         text, self.step = self.predictor.continue_from(self.step, n_words, choice)
+        if n_words:
+            self.previous = previous_word(text)  # the user model's context is the last generated word
         self.words_fed += n_words
         self.sentence_start = self.sentence_start and not n_words
         return text

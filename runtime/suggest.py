@@ -16,7 +16,7 @@ import numpy as np
 from nextword.runtime.casing import display, starts_sentence
 from nextword.runtime.completion import PrefixIndex, top_ids
 from nextword.runtime.errors import InputError
-from nextword.runtime.user_model import WORD
+from nextword.runtime.user_model import WORD, clip
 
 
 def previous_word(finished: str) -> str | None:
@@ -24,7 +24,7 @@ def previous_word(finished: str) -> str | None:
     if starts_sentence(finished):
         return None
     words = WORD.findall(finished)
-    return words[-1].lower() if words else None
+    return clip(words[-1]).lower() if words else None
 
 
 def split_partial(text: str, tokenizer) -> tuple[str, str]:

@@ -55,6 +55,14 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a Python str holds surrogates 
 WORD = re.compile(f"[^\\s{re.escape(DEFAULT_FILTERS)}]+")
 
 
+def clip(word: str) -> str:
+    """A word as the user model keeps it: cut to MAX_WORD_CHARS code points, lowercase included ("İ" lowers to two)."""
+    word = word[:MAX_WORD_CHARS]
+    while len(word.lower()) > MAX_WORD_CHARS:
+        word = word[:-1]
+    return word
+
+
 class CorruptUserModelError(NextwordError):
     """A user-model file that is damaged, truncated, hostile or of another version."""
 
@@ -95,7 +103,7 @@ class UserModel:
                 sentence_start = self._last is None or any(char in gap for char in SENTENCE_ENDS + "\n")
                 if sentence_start:
                     self._last = None
-                form = match.group()[:MAX_WORD_CHARS]
+                form = clip(match.group())
                 self._learn_word(form.lower(), form, sentence_start)
                 at = match.end()
             if any(char in text[at:] for char in SENTENCE_ENDS):
@@ -270,7 +278,11 @@ def _read_into(user: UserModel, data: bytes, max_entries: int) -> None:
     if digest_line != f"sha256:{hashlib.sha256(body).hexdigest()}".encode():
         raise CorruptUserModelError("its checksum does not match (truncated or edited)")
     try:
-        doc = strict_json.loads(body, "its body")
+        # Strict UTF-8, as the JS runtime's TextDecoder reads it: json.loads on bytes would also take UTF-16, a BOM
+        # and encoded surrogates, and a word holding a lone surrogate could never be saved again.
+        doc = strict_json.loads(body.decode("utf-8"), "its body")
+    except UnicodeDecodeError:
+        raise CorruptUserModelError("its body is not UTF-8") from None
     except InputError as exc:
         raise CorruptUserModelError(str(exc)) from None
     if not isinstance(doc, dict) or set(doc) != set(COLUMNS) | {"tick"}:
@@ -289,6 +301,8 @@ def _read_into(user: UserModel, data: bytes, max_entries: int) -> None:
         raise CorruptUserModelError("a word or form is not a string")
     if WORDS_COLUMN.fullmatch("\n".join(words) + "\n" if words else "") is None:
         raise CorruptUserModelError(f"a word is empty, longer than {MAX_WORD_CHARS} or holds a separator")
+    if LONE_SURROGATE.search("".join(words)) or LONE_SURROGATE.search("".join(forms)):
+        raise CorruptUserModelError("a word or form holds a lone surrogate (an escape JSON allows, UTF-8 cannot save)")
     if len(set(words)) != n_words:
         raise CorruptUserModelError("a word appears twice")
     if any(form and form.lower() != word for word, form in zip(words, forms)):
@@ -364,6 +378,16 @@ class _UserIndex:
         return lo, bisect_left(self.keys, prefix + "\U0010ffff", lo)
 
 
+def most_learned(counts: np.ndarray, k: int) -> list[int]:
+    """The positions of the k largest counts, ties to the earlier (alphabetical) position: the set a stable sort
+    gives, in O(n). Exact, so both runtimes score the same candidates (argpartition picks among ties at will)."""
+    if len(counts) <= k:
+        return list(range(len(counts)))
+    kth = np.partition(counts, len(counts) - k)[len(counts) - k]
+    above = np.flatnonzero(counts > kth).tolist()
+    return above + np.flatnonzero(counts == kth)[: k - len(above)].tolist()
+
+
 class _Scorer:
     """P_user(w | v) for one context, and the words worth scoring."""
 
@@ -388,10 +412,10 @@ class _Scorer:
         if not prefix:
             return fitting + [word for word in self.index.top if word not in self.successors]
         lo, hi = self.index.range(prefix)
-        counts = self.index.counts[lo:hi]
-        best = np.argsort(-counts, kind="stable")[:k] if len(counts) <= 4 * k else np.argpartition(-counts, k)[:k]
         return fitting + [
-            self.index.keys[lo + i] for i in best.tolist() if self.index.keys[lo + i] not in self.successors
+            self.index.keys[lo + i]
+            for i in most_learned(self.index.counts[lo:hi], k)
+            if self.index.keys[lo + i] not in self.successors
         ]
 
     def mass(self, prefix: str) -> float:

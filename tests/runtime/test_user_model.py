@@ -153,12 +153,36 @@ def body(**changes) -> bytes:
         (resigned(b'{"tick":1e400}'), "not an object"),
         (resigned(b"[" * 100000), "nested too deeply"),
         (resigned(b'{"tick":NaN}'), "not a number"),
+        (body(words=["\ud800", "b"]), "lone surrogate"),
+        (body(forms=["", "\udc00"]), "lone surrogate"),
+        (resigned(b"\xef\xbb\xbf" + body()[body().index(b"{") :]), "malformed"),  # a BOM
+        (resigned(body()[body().index(b"{") :].decode().encode("utf-16")), "not UTF-8"),
+        (resigned(b'{"tick":1,"words":["\xed\xa0\x80"]}'), "not UTF-8"),  # an encoded surrogate
     ],
 )
 def test_hostile_user_files_are_typed_refusals(data, said):
     with pytest.raises(CorruptUserModelError, match=said) as info:
         UserModel.from_bytes(data)
     assert "\n" not in str(info.value)
+
+
+def test_a_word_whose_lowercase_is_longer_is_clipped_so_the_file_loads(tmp_path):
+    user = UserModel()
+    user.learn("İ" * 70 + " and " + "x" * 63 + "İ")  # "İ".lower() is two code points
+    user.save(tmp_path / "u")
+    again = UserModel.load(tmp_path / "u")
+    assert again.words == user.words and all(len(word) <= 64 for word in again.words)
+
+
+def test_candidates_break_ties_as_a_stable_sort_does():
+    import numpy as np
+    from nextword.runtime.user_model import most_learned
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        counts = rng.integers(1, 4, size=int(rng.integers(0, 40))).astype(np.float64)
+        k = int(rng.integers(1, 8))
+        assert sorted(most_learned(counts, k)) == sorted(np.argsort(-counts, kind="stable")[:k].tolist())
 
 
 def test_oversized_and_overfull_files_are_refused(tmp_path):

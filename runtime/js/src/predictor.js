@@ -12,6 +12,7 @@ import { readTfliteMetadata } from './formats/tflite.js';
 import { createRandom } from './random.js';
 import { argmax, sample } from './sampling.js';
 import { splitPartial, Suggester } from './suggest.js';
+import { previousWord, UserModel } from './user-model.js';
 
 // Limits for untrusted files, Python's (allowlist.js is generated from it): a 50k-word, 256-unit model is ~50 MB,
 // a 100k-word tokenizer JSON ~10 MB.
@@ -123,23 +124,26 @@ export class Predictor {
 
   /** The k words a suggestion bar shows for text, highest first: completions of the word being typed when
    *  text ends inside one, else the likeliest next words; never the OOV token, each in display casing.
-   *  [{word, probability}] with .unknownWords, as predictNext. */
-  async suggest(text, k = 3) {
+   *  [{word, probability}] with .unknownWords, as predictNext. options.user: a UserModel (user-model.js)
+   *  whose words and phrases are mixed in. */
+  async suggest(text, k = 3, { user = null } = {}) {
     k = this.checkK(k);
     if (typeof text !== 'string') throw new TypeError(`text must be a string, not ${text === null ? 'null' : typeof text}`);
+    checkUser(user);
     const [finished, partial] = splitPartial(text, this.tokenizer);
     const [ids, unknown] = this.encode(finished);
     // Only what this text needs is run: the graph's own top-k between words, the whole distribution mid-word.
+    let probs;
     const source = {
       top: async (n) => (await this.model.top([ids], n))[0],
-      probs: async () => this.model.next(await this.model.begin(ids)),
+      probs: async () => (probs ??= this.model.next(await this.model.begin(ids))),
     };
-    return this.suggestions(source, partial, k, startsSentence(finished), unknown);
+    return this.suggestions(source, partial, k, startsSentence(finished), unknown, user, previousWord(finished));
   }
 
   /** suggest() from a kind's view of one point in a text (suggest.js): for Session.suggest too. */
-  async suggestions(source, partial, k, sentenceStart, unknownWords) {
-    const suggestions = await this.suggester.suggest(source, partial, k, { sentenceStart });
+  async suggestions(source, partial, k, sentenceStart, unknownWords, user = null, previous = null) {
+    const suggestions = await this.suggester.suggest(source, partial, k, { sentenceStart, user, previous });
     suggestions.unknownWords = unknownWords;
     return suggestions;
   }
@@ -151,12 +155,13 @@ export class Predictor {
   }
 
   /** A Session (session.js) that carries the LSTM state between calls: sequence models only. */
-  async session() {
+  async session({ user = null } = {}) {
+    checkUser(user);
     if (this.bundle.kind.name !== 'sequence') {
       throw new InputError(`${this.source} is a ${this.bundle.kind.name} model, which has no state to carry: a session needs a sequence model; call predictNext(text) with the text so far instead`);
     }
     const { Session } = await import('./session.js');
-    const session = new Session(this);
+    const session = new Session(this, user);
     await session.reset();
     return session;
   }
@@ -207,4 +212,8 @@ export class Predictor {
     if (k < 1) throw new InputError(`${name} must be at least 1, got ${k}`);
     return Math.min(k, this.vocabSize - 1); // more words than the vocabulary has: all of them
   }
+}
+
+function checkUser(user) {
+  if (user !== null && !(user instanceof UserModel)) throw new TypeError('user must be a UserModel or null');
 }

@@ -14,12 +14,14 @@
 import { startsSentence } from './casing.js';
 import { InputError } from './errors.js';
 import { isBlank } from './tokenizer/pystring.js';
+import { previousWord } from './user-model.js';
 
 export class Session {
   #feeding = Promise.resolve(); // the last feed queued: the next one runs after it, whether it resolved or failed
 
-  constructor(predictor) {
+  constructor(predictor, user = null) {
     this.predictor = predictor;
+    this.user = user; // a UserModel suggest() mixes in (user-model.js), or null
     this.model = predictor.model;
     this.step = null;
     this.unknownWords = [];
@@ -33,13 +35,14 @@ export class Session {
     this.unknownWords = [];
     this.wordsFed = 0;
     this.sentenceStart = true;
+    this.previous = null; // the last word fed, lowercase: a user model's context
   }
 
   /** An independent session at the same point of the same text (steps are never written to: O(1)). */
   copy() {
-    const other = new Session(this.predictor);
-    const { step, wordsFed, sentenceStart } = this;
-    Object.assign(other, { step, unknownWords: [...this.unknownWords], wordsFed, sentenceStart });
+    const other = new Session(this.predictor, this.user);
+    const { step, wordsFed, sentenceStart, previous } = this;
+    Object.assign(other, { step, unknownWords: [...this.unknownWords], wordsFed, sentenceStart, previous });
     return other;
   }
 
@@ -69,7 +72,10 @@ export class Session {
     const [ids, unknown] = this.predictor.encode(text);
     if (ids.length) await this.#feedIds(ids);
     this.unknownWords.push(...unknown);
-    if (!isBlank(text)) this.sentenceStart = startsSentence(text);
+    if (!isBlank(text)) {
+      this.sentenceStart = startsSentence(text);
+      this.previous = previousWord(text);
+    }
     return unknown;
   }
 
@@ -81,6 +87,7 @@ export class Session {
     this.step = (await this.model.feedRows(this.step.state, [ids]))[0];
     this.wordsFed += ids.length;
     this.sentenceStart = false;
+    this.previous = null; // ids carry no written word
   }
 
   /** The k likeliest next words, as Predictor.predictNext gives them for the whole text fed so far. */
@@ -96,12 +103,12 @@ export class Session {
     k = this.predictor.checkK(k);
     const suggester = this.predictor.suggester;
     partial = suggester.checkPartial(partial);
-    if (suggester.needsDistribution(partial, k, this.model.topK)) {
+    if (suggester.needsDistribution(partial, k, this.model.topK) || this.user) {
       this.step = await this.model.full(this.step); // kept: the next letter of the same word costs no engine call
     }
     const step = this.step;
     const source = { top: async (n) => this.model.ranked(step, n), probs: async () => step.probs };
-    return this.predictor.suggestions(source, partial, k, this.sentenceStart, [...this.unknownWords]);
+    return this.predictor.suggestions(source, partial, k, this.sentenceStart, [...this.unknownWords], this.user, this.previous);
   }
 
   /** The next nWords words, fed into the session as they are chosen (one engine step per word). */
@@ -109,6 +116,7 @@ export class Session {
     const checked = this.predictor.checkGenerate(nWords, options);
     const { text, state } = await this.predictor.continueFrom(await this.model.full(this.step), nWords, checked);
     this.step = state;
+    if (nWords) this.previous = previousWord(text); // the user model's context is the last generated word
     this.wordsFed += nWords;
     this.sentenceStart &&= !nWords;
     return text;

@@ -7,7 +7,7 @@
 // A word ends where the tokenizer would end it: at its split string or at any of its filter characters.
 // Typed letters that start no vocabulary word get an empty list: the bar then shows what was typed, as it is.
 import { display } from './casing.js';
-import { PrefixIndex, topIds } from './completion.js';
+import { comparePoints, PrefixIndex, topIds } from './completion.js';
 import { InputError } from './errors.js';
 import { codePoints, pyLower } from './tokenizer/pylower.js';
 import { startsUpper } from './tokenizer/pystring.js';
@@ -60,8 +60,9 @@ export class Suggester {
 
   /** [{word, probability}] from source: {top(n) -> Promise<{ids, probs}>, probs() -> Promise<the distribution>},
    *  a kind's view of one point in a text; each is asked only when needed (each may be an engine call). */
-  async suggest(source, partial, k, { sentenceStart }) {
+  async suggest(source, partial, k, { sentenceStart, user = null, previous = null }) {
     const capitalize = sentenceStart || startsUpper(partial);
+    if (user && user.size) return this.mixed(source, partial, k, user.scorer(previous), user, capitalize);
     let chosen;
     if (partial) {
       // Completions are ranked, and their probabilities given, among the words the letters allow: the
@@ -77,7 +78,50 @@ export class Suggester {
     }
     return chosen.map(([id, probability]) => ({ word: display(this.words[id], this.casing, { capitalize }), probability }));
   }
+
+  /** The model's distribution mixed with the user's (user-model.js; Python's user_model.py has the formula),
+   *  scored over the model's own top k and the user's candidates. */
+  async mixed(source, partial, k, scorer, user, capitalize) {
+    const probs = await source.probs();
+    const prefix = this.normalize(partial);
+    let modelIds;
+    let modelMass = 1;
+    let userMass = 1;
+    if (partial) {
+      const fitting = this.index.completions(prefix);
+      modelIds = topIds(probs, fitting, k);
+      modelMass = 0;
+      for (const id of fitting) modelMass += probs[id];
+      userMass = scorer.mass(prefix);
+    } else {
+      const { ids } = await source.top(Math.min(k + this.hidden.size, this.words.length - 1));
+      modelIds = ids.filter((id) => !this.hidden.has(id)).slice(0, k);
+    }
+    let weight = userMass > 0 ? scorer.weight : 0;
+    if (modelMass <= 0) weight = 1;
+    const scores = new Map();
+    for (const word of [...modelIds.map((id) => this.words[id]), ...scorer.candidates(prefix, k)]) {
+      if (scores.has(word)) continue;
+      const id = this.idOf(word);
+      const modelPart = id !== null && modelMass > 0 ? probs[id] / modelMass : 0;
+      const userPart = userMass > 0 ? scorer.prob(word) / userMass : 0;
+      scores.set(word, (1 - weight) * modelPart + weight * userPart);
+    }
+    const best = [...scores].sort((a, b) => b[1] - a[1] || comparePoints(a[0], b[0])).slice(0, k).filter(([, p]) => p > 0);
+    return best.map(([word, probability]) => ({
+      word: display(user.form(word) ?? this.casing.get(word) ?? word, EMPTY, { capitalize }),
+      probability,
+    }));
+  }
+
+  /** The model's id of a word it can show, or null. */
+  idOf(word) {
+    const id = this.tokenizer.wordIndex.get(word);
+    return id !== undefined && id < this.words.length && !this.hidden.has(id) ? id : null;
+  }
 }
+
+const EMPTY = new Map();
 
 const isHigh = (unit) => unit >= 0xd800 && unit <= 0xdbff;
 const isLow = (unit) => unit >= 0xdc00 && unit <= 0xdfff;

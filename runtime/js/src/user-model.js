@@ -1,0 +1,466 @@
+// A keyboard that learns its user (Python: runtime/user_model.py, which has the formula and the file format):
+// the words one user writes, as written, and which word follows which, mixed into suggestions.
+//   const user = new UserModel();                  // or: await UserModel.fromBytes(bytes)
+//   user.learn('Meet me at Kensington');           // text the user committed
+//   await predictor.suggest('meet me at Ke', 3, { user });
+//   const bytes = await user.toBytes();            // the same bytes Python's save() writes for the same model
+// nextword/node adds UserModel.load(path) and user.save(path) (atomic); in a browser the app keeps the bytes
+// (IndexedDB, say). Nothing here leaves the device. Every behaviour is Python's, tested against its files
+// and suggestions (test/user-parity.test.js): the same learned state gives the same bytes and the same words.
+import { comparePoints } from './completion.js';
+import { SENTENCE_ENDS, startsSentence } from './casing.js';
+import { InputError, NextwordError } from './errors.js';
+import { parseStrictJsonTyped } from './strict-json.js';
+import { inRanges, pyLower } from './tokenizer/pylower.js';
+import { DEFAULT_FILTERS } from './tokenizer/tokenizer.js';
+import { WHITESPACE } from './tokenizer/unicode-tables.js';
+
+export const USER_MAGIC = 'nextword-user';
+export const USER_VERSION = 1;
+export const ALPHA = 2.0; // how many bigram observations the unigram backoff is worth
+export const WEIGHT = 0.5; // the user's share of the mix once the evidence is large
+export const HALF_WEIGHT_AT = 10; // learned words at which the user's share is half of WEIGHT
+export const DEFAULT_MAX_ENTRIES = 100_000;
+export const DEFAULT_MAX_USER_FILE_BYTES = 16 * 1024 * 1024;
+export const MAX_WORD_CHARS = 64; // code points
+const MAX_COUNT = 2 ** 31 - 1;
+const UNIGRAM_CANDIDATES = 32; // the user's most learned words, always considered as next words
+const COLUMNS = ['words', 'forms', 'counts', 'ticks', 'pair_words', 'pair_next', 'pair_counts', 'pair_ticks'];
+const FILTER_POINTS = new Set([...DEFAULT_FILTERS].map((ch) => ch.codePointAt(0)));
+
+/** A user-model file that is damaged, truncated, hostile or of another version. */
+export class CorruptUserModelError extends NextwordError {}
+
+// A code point of a word: neither Python whitespace nor one of the default filters (Python's WORD pattern).
+const isWordPoint = (cp) => !FILTER_POINTS.has(cp) && !(cp < 0x10000 && inRanges(WHITESPACE, cp));
+const isSurrogate = (cp) => cp >= 0xd800 && cp <= 0xdfff; // as a code point: only an unpaired one
+
+/** The words of text as [start, end) UTF-16 offsets, code point by code point. */
+function wordSpans(text) {
+  const spans = [];
+  let start = -1;
+  for (let i = 0; i < text.length;) {
+    const cp = text.codePointAt(i);
+    const width = cp > 0xffff ? 2 : 1;
+    if (isWordPoint(cp)) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      spans.push([start, i]);
+      start = -1;
+    }
+    i += width;
+  }
+  if (start >= 0) spans.push([start, text.length]);
+  return spans;
+}
+
+const hasLoneSurrogate = (text) => [...text].some((ch) => isSurrogate(ch.codePointAt(0)));
+const pointLength = (text) => [...text].length;
+
+/** A word as the user model keeps it: cut to MAX_WORD_CHARS code points, lowercase included. */
+export function clip(word) {
+  let points = [...word].slice(0, MAX_WORD_CHARS);
+  while (pointLength(pyLower(points.join(''))) > MAX_WORD_CHARS) points = points.slice(0, -1);
+  return points.join('');
+}
+
+/** The context a user model reads: the last word of the finished text, unless a sentence ended after it. */
+export function previousWord(finished) {
+  if (startsSentence(finished)) return null;
+  const spans = wordSpans(finished);
+  if (!spans.length) return null;
+  const [start, end] = spans[spans.length - 1];
+  return pyLower(clip(finished.slice(start, end)));
+}
+
+export class UserModel {
+  constructor({ maxEntries = DEFAULT_MAX_ENTRIES } = {}) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new InputError(`maxEntries must be a positive integer, got ${maxEntries}`);
+    this.maxEntries = maxEntries;
+    this.clear();
+  }
+
+  /** Forget everything. */
+  clear() {
+    this._words = new Map(); // word -> {form, count, tick}
+    this._pairs = new Map(); // word -> Map(next word -> {count, tick})
+    this._followed = new Map(); // c(v): times v was followed by a learned word
+    this._pairCount = 0;
+    this._learned = 0; // N
+    this._tick = 0;
+    this._last = null; // the last word learned, the context of the next (within a sentence)
+    this._index = null; // the prefix index, rebuilt when a new word arrives
+  }
+
+  /** Count the words of text the user committed, and each word's successor within a sentence. */
+  learn(text) {
+    if (typeof text !== 'string') throw new TypeError(`text must be a string, not ${text === null ? 'null' : typeof text}`);
+    if (hasLoneSurrogate(text)) {
+      // Such a word could never be saved (UTF-8 has no encoding for it): refusing it keeps every later save working.
+      throw new InputError('text holds a lone surrogate code point (not valid Unicode text); nothing was learned');
+    }
+    let at = 0;
+    for (const [start, end] of wordSpans(text)) {
+      const gap = text.slice(at, start);
+      const sentenceStart = this._last === null || [...`${SENTENCE_ENDS}\n`].some((ch) => gap.includes(ch));
+      if (sentenceStart) this._last = null;
+      const form = clip(text.slice(start, end));
+      this.#learnWord(pyLower(form), form, sentenceStart);
+      at = end;
+    }
+    if ([...SENTENCE_ENDS].some((ch) => text.slice(at).includes(ch))) this._last = null;
+    this.#evict();
+  }
+
+  #learnWord(word, form, sentenceStart) {
+    this._tick += 1;
+    let entry = this._words.get(word);
+    if (entry === undefined) {
+      // A sentence's first word is capitalized whatever it is: its form says nothing until seen elsewhere.
+      entry = { form: sentenceStart ? word : form, count: 0, tick: 0 };
+      this._words.set(word, entry);
+      this._index = null;
+    } else if (!sentenceStart) {
+      entry.form = form; // the latest way the user wrote it mid-sentence
+    }
+    entry.count = Math.min(entry.count + 1, MAX_COUNT);
+    entry.tick = this._tick;
+    this._learned += 1;
+    this._index?.bump(word);
+    if (this._last !== null) {
+      let successors = this._pairs.get(this._last);
+      if (!successors) this._pairs.set(this._last, (successors = new Map()));
+      let pair = successors.get(word);
+      if (!pair) {
+        successors.set(word, (pair = { count: 0, tick: 0 }));
+        this._pairCount += 1;
+      }
+      pair.count = Math.min(pair.count + 1, MAX_COUNT);
+      pair.tick = this._tick;
+      this._followed.set(this._last, (this._followed.get(this._last) ?? 0) + 1);
+    }
+    this._last = word;
+  }
+
+  /** Forget a word (any casing) and every pair it is part of; whether it was known. */
+  forget(word) {
+    if (typeof word !== 'string') throw new TypeError(`word must be a string, not ${word === null ? 'null' : typeof word}`);
+    const key = pyLower(word);
+    if (!this._words.has(key)) return false;
+    this.#dropWords(new Set([key]));
+    return true;
+  }
+
+  #dropWords(keys) {
+    for (const key of keys) {
+      this._learned -= this._words.get(key).count;
+      this._words.delete(key);
+      this._pairCount -= this._pairs.get(key)?.size ?? 0;
+      this._pairs.delete(key);
+      this._followed.delete(key);
+    }
+    for (const [prev, successors] of this._pairs) {
+      for (const key of keys) {
+        const pair = successors.get(key);
+        if (!pair) continue;
+        this._followed.set(prev, this._followed.get(prev) - pair.count);
+        successors.delete(key);
+        this._pairCount -= 1;
+      }
+      if (!successors.size) {
+        this._pairs.delete(prev);
+        this._followed.delete(prev);
+      }
+    }
+    if (keys.has(this._last)) this._last = null;
+    this._index = null;
+  }
+
+  /** Past maxEntries, drop the rarest and oldest entries down to 90 % of it (amortized: not every word). */
+  #evict() {
+    if (this._words.size + this._pairCount <= this.maxEntries) return;
+    const entries = [];
+    for (const [word, { count, tick }] of this._words) entries.push([count, tick, 0, word, '']);
+    for (const [prev, successors] of this._pairs) {
+      for (const [word, { count, tick }] of successors) entries.push([count, tick, 1, prev, word]);
+    }
+    entries.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || comparePoints(a[3], b[3]) || comparePoints(a[4], b[4]));
+    const dropped = entries.slice(0, entries.length - Math.trunc(this.maxEntries * 0.9));
+    const words = new Set(dropped.filter((entry) => !entry[2]).map((entry) => entry[3]));
+    for (const [, , isPair, prev, word] of dropped) {
+      if (!isPair || words.has(prev) || words.has(word)) continue;
+      const successors = this._pairs.get(prev);
+      this._followed.set(prev, this._followed.get(prev) - successors.get(word).count);
+      successors.delete(word);
+      this._pairCount -= 1;
+    }
+    this.#dropWords(words);
+  }
+
+  /** Entries kept: words plus pairs (Python's len(user)). */
+  get size() {
+    return this._words.size + this._pairCount;
+  }
+
+  /** word -> times learned. */
+  get words() {
+    return new Map([...this._words].map(([word, { count }]) => [word, count]));
+  }
+
+  /** How the user writes word, when not as its lowercase key; else null. */
+  form(word) {
+    const entry = this._words.get(word);
+    return entry === undefined || entry.form === word ? null : entry.form;
+  }
+
+  weight() {
+    return (WEIGHT * this._learned) / (this._learned + HALF_WEIGHT_AT);
+  }
+
+  /** A snapshot for one suggestion: P_user(w | previous) and the candidates (suggest.js). */
+  scorer(previous) {
+    this._index ??= new UserIndex(this._words);
+    const successors = previous ? new Map([...(this._pairs.get(previous) ?? [])].map(([word, { count }]) => [word, count])) : new Map();
+    return new Scorer(this._index, successors, this._followed.get(previous) ?? 0, this._learned, this.weight());
+  }
+
+  /** The file's bytes ("nextword-user 1", a sha256 line, a JSON body of columns): Python's save() writes these. */
+  async toBytes() {
+    const words = [...this._words.keys()];
+    const position = new Map(words.map((word, i) => [word, i]));
+    const pairs = [];
+    for (const [prev, successors] of this._pairs) {
+      for (const [word, { count, tick }] of successors) pairs.push([position.get(prev), position.get(word), count, tick]);
+    }
+    const entries = [...this._words.values()];
+    const columns = {
+      tick: this._tick,
+      words,
+      forms: entries.map(({ form }, i) => (form !== words[i] ? form : '')),
+      counts: entries.map(({ count }) => count),
+      ticks: entries.map(({ tick }) => tick),
+      pair_words: pairs.map((pair) => pair[0]),
+      pair_next: pairs.map((pair) => pair[1]),
+      pair_counts: pairs.map((pair) => pair[2]),
+      pair_ticks: pairs.map((pair) => pair[3]),
+    };
+    const body = new TextEncoder().encode(JSON.stringify(columns));
+    const head = new TextEncoder().encode(`${USER_MAGIC} ${USER_VERSION}\nsha256:${await sha256Hex(body)}\n`);
+    const out = new Uint8Array(head.length + body.length);
+    out.set(head);
+    out.set(body, head.length);
+    return out;
+  }
+
+  /** Read a user model's bytes as strictly as a model file: any damage is a CorruptUserModelError. */
+  static async fromBytes(bytes, { maxEntries = DEFAULT_MAX_ENTRIES, maxBytes = DEFAULT_MAX_USER_FILE_BYTES, source = 'user model' } = {}) {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+    const user = new this({ maxEntries });
+    try {
+      if (bytes.length > maxBytes) throw new CorruptUserModelError(`it is over the ${maxBytes}-byte limit`);
+      await readInto(user, bytes, maxEntries);
+    } catch (error) {
+      if (error instanceof CorruptUserModelError) throw new CorruptUserModelError(`${source}: ${error.message}`);
+      throw error;
+    }
+    return user;
+  }
+}
+
+async function sha256Hex(bytes) {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new InputError('the user model needs Web Crypto (crypto.subtle: Node 20, or a page served over https or localhost)');
+  return [...new Uint8Array(await subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const corrupt = (message) => new CorruptUserModelError(message);
+
+async function readInto(user, data, maxEntries) {
+  const nl = data.indexOf(10);
+  const header = nl < 0 ? data : data.subarray(0, nl);
+  const rest = nl < 0 ? new Uint8Array(0) : data.subarray(nl + 1);
+  const nl2 = rest.indexOf(10);
+  const digestLine = nl2 < 0 ? rest : rest.subarray(0, nl2);
+  const body = nl2 < 0 ? new Uint8Array(0) : rest.subarray(nl2 + 1);
+  const latin = (bytes) => String.fromCharCode(...bytes.subarray(0, 80));
+  if (!latin(header).startsWith(`${USER_MAGIC} `)) throw corrupt('not a nextword user model');
+  if (header.length !== `${USER_MAGIC} ${USER_VERSION}`.length || latin(header) !== `${USER_MAGIC} ${USER_VERSION}`) {
+    throw corrupt(`user model version ${JSON.stringify(latin(header.subarray(USER_MAGIC.length + 1, USER_MAGIC.length + 13)))}; this runtime reads ${USER_VERSION}`);
+  }
+  if (digestLine.length !== 71 || latin(digestLine) !== `sha256:${await sha256Hex(body)}`) throw corrupt('its checksum does not match (truncated or edited)');
+  let text;
+  try {
+    // ignoreBOM: a BOM stays in the text, and JSON refuses it, as Python does.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
+  } catch {
+    throw corrupt('its body is not UTF-8');
+  }
+  let doc;
+  let isFloat;
+  try {
+    ({ value: doc, isFloat } = parseStrictJsonTyped(text, 'its body'));
+  } catch (error) {
+    throw corrupt(error.message);
+  }
+  const keys = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? Object.keys(doc) : null;
+  const wanted = new Set(['tick', ...COLUMNS]);
+  if (!keys || keys.length !== wanted.size || !keys.every((key) => wanted.has(key))) {
+    throw corrupt(`its body is not an object of tick and ${COLUMNS.join(', ')}`);
+  }
+  const { tick } = doc;
+  if (!isInteger(tick, ['tick'], isFloat) || tick < 0 || tick > MAX_COUNT || !COLUMNS.every((name) => Array.isArray(doc[name]))) {
+    throw corrupt('its tick or columns have the wrong type');
+  }
+  const { words, forms } = doc;
+  const nWords = words.length;
+  const nPairs = doc.pair_words.length;
+  if (nWords + nPairs > maxEntries) throw corrupt(`it holds ${nWords + nPairs} entries, over max_entries ${maxEntries}`);
+  if (COLUMNS.slice(0, 4).some((name) => doc[name].length !== nWords) || COLUMNS.slice(4).some((name) => doc[name].length !== nPairs)) {
+    throw corrupt('its columns differ in length');
+  }
+  if (!words.every((w) => typeof w === 'string') || !forms.every((f) => typeof f === 'string')) throw corrupt('a word or form is not a string');
+  if (!words.every(validWord)) throw corrupt(`a word is empty, longer than ${MAX_WORD_CHARS} or holds a separator`);
+  if (words.some(hasLoneSurrogate) || forms.some(hasLoneSurrogate)) {
+    throw corrupt('a word or form holds a lone surrogate (an escape JSON allows, UTF-8 cannot save)');
+  }
+  if (new Set(words).size !== nWords) throw corrupt('a word appears twice');
+  if (forms.some((form, i) => form && pyLower(form) !== words[i])) throw corrupt('a form does not lowercase to its word');
+  for (const [name, high] of [['counts', MAX_COUNT], ['ticks', tick], ['pair_counts', MAX_COUNT], ['pair_ticks', tick]]) {
+    checkColumn(doc, name, name.endsWith('ticks') ? 0 : 1, high, isFloat);
+  }
+  for (const name of ['pair_words', 'pair_next']) checkColumn(doc, name, 0, nWords - 1, isFloat);
+  const seen = new Set(doc.pair_words.map((prev, i) => prev * Math.max(nWords, 1) + doc.pair_next[i]));
+  if (seen.size !== nPairs) throw corrupt('a pair appears twice');
+  words.forEach((word, i) => user._words.set(word, { form: forms[i] || word, count: doc.counts[i], tick: doc.ticks[i] }));
+  user._learned = doc.counts.reduce((sum, count) => sum + count, 0);
+  doc.pair_words.forEach((prevAt, i) => {
+    const prev = words[prevAt];
+    let successors = user._pairs.get(prev);
+    if (!successors) {
+      user._pairs.set(prev, (successors = new Map()));
+      user._followed.set(prev, 0);
+    }
+    successors.set(words[doc.pair_next[i]], { count: doc.pair_counts[i], tick: doc.pair_ticks[i] });
+    user._followed.set(prev, user._followed.get(prev) + doc.pair_counts[i]);
+  });
+  user._pairCount = nPairs;
+  user._tick = tick;
+}
+
+// An integer as Python's json reads one: a number written without a fraction or an exponent (not true, not 1.0).
+const isInteger = (value, path, isFloat) => Number.isInteger(value) && !isFloat(path);
+
+function checkColumn(doc, name, low, high, isFloat) {
+  const values = doc[name];
+  if (!values.every((value, i) => isInteger(value, [name, i], isFloat))) throw corrupt(`its ${name} are not all integers`);
+  if (values.some((value) => value < low || value > high)) throw corrupt(`its ${name} are out of range`);
+}
+
+function validWord(word) {
+  let n = 0;
+  for (const ch of word) {
+    if (!isWordPoint(ch.codePointAt(0)) || ++n > MAX_WORD_CHARS) return false;
+  }
+  return n > 0;
+}
+
+/** The learned words in sorted order (by code point, as Python's) with their counts. */
+class UserIndex {
+  constructor(words) {
+    this.keys = [...words.keys()].sort(comparePoints);
+    this.counts = Float64Array.from(this.keys, (key) => words.get(key).count);
+    const order = this.keys.map((_, i) => i).sort((a, b) => this.counts[b] - this.counts[a] || a - b);
+    this.top = order.slice(0, UNIGRAM_CANDIDATES).map((i) => this.keys[i]);
+  }
+
+  at(word) {
+    return bisectLeft(this.keys, word, 0);
+  }
+
+  count(word) {
+    const at = this.at(word);
+    return at < this.keys.length && this.keys[at] === word ? this.counts[at] : 0;
+  }
+
+  /** One more of a known word: its count, and its place among the most learned. */
+  bump(word) {
+    this.counts[this.at(word)] += 1;
+    if (this.top.includes(word)) return;
+    if (this.top.length < UNIGRAM_CANDIDATES) {
+      this.top.push(word);
+      return;
+    }
+    let weakest = 0;
+    for (let i = 1; i < this.top.length; i++) if (this.count(this.top[i]) < this.count(this.top[weakest])) weakest = i;
+    if (this.count(word) > this.count(this.top[weakest])) this.top[weakest] = word;
+  }
+
+  range(prefix) {
+    const lo = bisectLeft(this.keys, prefix, 0);
+    return [lo, bisectLeft(this.keys, `${prefix}\u{10ffff}`, lo)];
+  }
+}
+
+/** The positions of the k largest counts, ties to the earlier (alphabetical) position (Python's most_learned). */
+function mostLearned(counts, k) {
+  const better = (a, b) => counts[a] > counts[b] || (counts[a] === counts[b] && a < b);
+  const top = [];
+  for (let i = 0; i < counts.length; i++) {
+    if (top.length === k) {
+      if (!better(i, top[k - 1])) continue;
+      top.pop();
+    }
+    let at = top.length;
+    while (at > 0 && better(i, top[at - 1])) at--;
+    top.splice(at, 0, i);
+  }
+  return top;
+}
+
+/** Python's word.startswith(prefix): whole code points (a prefix ending in half a pair matches no pair). */
+const startsWithPoints = (word, prefix) => word.startsWith(prefix)
+  && !(prefix.length < word.length && prefix.length > 0 && isHighUnit(word.charCodeAt(prefix.length - 1)) && isLowUnit(word.charCodeAt(prefix.length)));
+const isHighUnit = (unit) => unit >= 0xd800 && unit <= 0xdbff;
+const isLowUnit = (unit) => unit >= 0xdc00 && unit <= 0xdfff;
+
+/** P_user(w | v) for one context, and the words worth scoring. */
+class Scorer {
+  constructor(index, successors, followed, learned, weight) {
+    Object.assign(this, { index, successors, followed, learned, weight });
+  }
+
+  prob(word) {
+    if (!this.learned) return 0;
+    return ((this.successors.get(word) ?? 0) + (ALPHA * this.index.count(word)) / this.learned) / (this.followed + ALPHA);
+  }
+
+  /** The learned words that fit prefix and could rank: the context's successors, the most learned. */
+  candidates(prefix, k) {
+    const fitting = [...this.successors.keys()].filter((word) => startsWithPoints(word, prefix));
+    if (!prefix) return [...fitting, ...this.index.top.filter((word) => !this.successors.has(word))];
+    const [lo, hi] = this.index.range(prefix);
+    const best = mostLearned(this.index.counts.subarray(lo, hi), k).map((i) => this.index.keys[lo + i]);
+    return [...fitting, ...best.filter((word) => !this.successors.has(word))];
+  }
+
+  /** P_user of every learned word that fits prefix. */
+  mass(prefix) {
+    if (!this.learned) return 0;
+    const [lo, hi] = this.index.range(prefix);
+    let pairs = 0;
+    for (const [word, count] of this.successors) if (startsWithPoints(word, prefix)) pairs += count;
+    let counts = 0;
+    for (let i = lo; i < hi; i++) counts += this.index.counts[i];
+    return (pairs + (ALPHA * counts) / this.learned) / (this.followed + ALPHA);
+  }
+}
+
+function bisectLeft(sorted, x, lo) {
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (comparePoints(sorted[mid], x) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
