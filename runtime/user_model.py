@@ -313,9 +313,9 @@ def _read_into(user: UserModel, data: bytes, max_entries: int) -> None:
     if len(np.unique(pair_words * max(n_words, 1) + pair_next)) != n_pairs:
         raise CorruptUserModelError("a pair appears twice")
     counts = doc["counts"]
-    user._words = {
-        word: [form or word, count, last] for word, form, count, last in zip(words, forms, counts, doc["ticks"])
-    }
+    user._words = dict(
+        zip(words, map(list, zip([form or word for word, form in zip(words, forms)], counts, doc["ticks"])))
+    )
     user._learned = sum(counts)
     pairs, followed = {}, {}
     for prev, nxt, count, last in zip(doc["pair_words"], doc["pair_next"], doc["pair_counts"], doc["pair_ticks"]):

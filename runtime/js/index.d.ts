@@ -110,11 +110,11 @@ export declare class Predictor {
    *  words completing it (each probability is its share among the words the typed letters allow), else the
    *  likeliest next words; in display casing (the bundled table; a sentence's first word, or after a typed
    *  capital, capitalized). Typed letters that start no word give an empty array. As Python's suggest. */
-  suggest(text: string, k?: number): Promise<Suggestions>;
+  suggest(text: string, k?: number, options?: { user?: UserModel | null }): Promise<Suggestions>;
   /** The next nWords words (the prompt is not repeated); never the OOV token. */
   generate(text: string, nWords?: number, options?: GenerateOptions): Promise<string>;
   /** Sequence models only: a Session that carries the LSTM state (InputError for a window model). */
-  session(): Promise<Session>;
+  session(options?: { user?: UserModel | null }): Promise<Session>;
   release(): Promise<void>;
 }
 
@@ -135,6 +135,8 @@ export declare class Session {
   readonly wordsFed: number;
   /** Whether the next word starts a sentence (nothing fed since the reset, or the fed text ended one). */
   readonly sentenceStart: boolean;
+  /** The UserModel its suggest() mixes in, or null. */
+  user: UserModel | null;
   /** A copy of the LSTM state, laid out [h_1, c_1, h_2, c_2, ...]. */
   readonly state: Float32Array;
   feed(text: string): Promise<string[]>;
@@ -236,3 +238,28 @@ export declare class MissingMetadataError extends ModelFormatError {}
 export declare class VocabularyMismatchError extends ModelFormatError {}
 export declare class CorruptModelError extends ModelFormatError {}
 export declare class UnsafeModelError extends ModelFormatError {}
+export declare class CorruptUserModelError extends NextwordError {}
+
+/** The words one user writes and which word follows which, mixed into suggest() (Python: UserModel; the formula
+ *  and the file format are in runtime/user_model.py). Its bytes are Python's for the same learned state. */
+export declare class UserModel {
+  constructor(options?: { maxEntries?: number });
+  readonly maxEntries: number;
+  /** Entries kept: words plus pairs (Python's len(user)). */
+  readonly size: number;
+  /** word (lowercase) -> times learned. */
+  readonly words: Map<string, number>;
+  /** Count the words of committed text and each word's successor within a sentence (InputError for a lone surrogate). */
+  learn(text: string): void;
+  /** Forget a word (any casing) and its pairs; whether it was known. */
+  forget(word: string): boolean;
+  clear(): void;
+  /** How the user writes word (lowercase key) when not as the key, else null. */
+  form(word: string): string | null;
+  /** The file's bytes: "nextword-user 1", a sha256 line, a JSON body (needs crypto.subtle). */
+  toBytes(): Promise<Uint8Array>;
+  /** Read a user file strictly: damage is a CorruptUserModelError. */
+  static fromBytes(bytes: Uint8Array, options?: { maxEntries?: number; maxBytes?: number; source?: string }): Promise<UserModel>;
+}
+export declare const DEFAULT_MAX_ENTRIES: number;
+export declare const DEFAULT_MAX_USER_FILE_BYTES: number;

@@ -35,3 +35,6 @@ int8_copy "$out/sequence/export" "$out/sequence/int8"
 # The shared hostile set (both kinds, both formats): hostile.test.js and tests/runtime/test_hostile_files.py.
 "$python" "$here/make_hostile.py" "$out/hostile" "$out/export/model.onnx" "$out/export/model.tflite" \
   "$out/sequence/export/model.onnx" "$out/sequence/export/model.tflite"
+# The user model (both kinds): learning scripts, user files as Python reads them, suggestions while it learns.
+"$python" "$here/make_user_expectations.py" "$out/export/model.onnx" "$out/sequence/export/model.onnx" \
+  "$out/user-expected.json"
