@@ -76,6 +76,22 @@ describe('the web demo in Chromium', { skip, timeout: 240000 }, () => {
     await page.close();
   });
 
+  test('the page learns the words typed, keeps them across a reload and forgets them on request', async () => {
+    let page = await openDemo(browser.context, server.url, 'model.onnx', { learn: true });
+    const words = async (text) => (await suggestionsFor(page, text)).map((s) => s.word);
+    assert.ok(!(await words('we met at Zo')).includes('Zorblat'));
+    await words('we met at Zorblat. Later Zorblat came back. ');
+    assert.ok((await words('we met at Zo')).includes('Zorblat'), 'a new word typed twice is offered');
+    await page.waitForFunction(() => localStorage.getItem('nextword-user'), null, { timeout: 10000 });
+    await page.close();
+    page = await openDemo(browser.context, server.url, 'model.onnx', { learn: true });
+    assert.ok((await words('Zo')).includes('Zorblat'), 'kept across a reload');
+    await page.click('#forget');
+    assert.ok(!(await words('we met at Zo')).includes('Zorblat'), 'forgotten');
+    assert.equal(await page.evaluate(() => localStorage.getItem('nextword-user')), null);
+    await page.close();
+  });
+
   test('a screenshot of the demo', async () => {
     const page = await openDemo(browser.context, server.url, 'model.onnx');
     await suggestionsFor(page, process.env.NEXTWORD_SCREENSHOT_TEXT ?? 'the value of the ', { type: true });

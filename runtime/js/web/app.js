@@ -1,8 +1,9 @@
 // The demo page: suggestions for the text as it is typed, from a model running in this page.
 // The browser test reads the page through its data attributes: #suggestions[data-text] is the text the
 // shown chips were computed for, each chip has data-word and data-probability, body[data-ready] is set
-// once a model is loaded (or data-error once it failed).
-import { Predictor, splitPartial } from '../src/web.js';
+// once a model is loaded (or data-error once it failed), body[data-learned] counts the words the user model knows.
+// The page learns the user's words (a UserModel kept in this browser's localStorage; ?learn=0 turns it off).
+import { CorruptUserModelError, Predictor, splitPartial, UserModel } from '../src/web.js';
 
 const LITERT_WASM = '/engines/@litertjs/core/wasm/';
 const SUGGESTIONS = 5;
@@ -14,6 +15,10 @@ const times = []; // ms per prediction, for the running median
 let predictor = null;
 let busy = false; // one prediction at a time: engines run one request per session
 let wanted = null; // the text to predict for once the running prediction finishes
+const USER_KEY = 'nextword-user'; // localStorage: the user model's file, base64
+let user = null; // the UserModel, or null with ?learn=0
+let learnedText = ''; // the finished text already learned: only what is appended to it is learned
+let saveTimer = null;
 
 async function main() {
   const params = new URLSearchParams(location.search);
@@ -33,7 +38,57 @@ async function main() {
     if (chip) accept(chip.dataset.word);
   });
   $('continue').addEventListener('click', () => write(8));
+  if (params.get('learn') !== '0') user = await loadUser();
+  $('forget').hidden = !user;
+  $('forget').addEventListener('click', () => {
+    user.clear();
+    learnedText = splitPartial(text.value, predictor.tokenizer)[0];
+    localStorage.removeItem(USER_KEY);
+    suggest();
+  });
   await load(chosen);
+}
+
+/** The user model this browser saved, or a new one; a damaged one is kept aside (nothing is lost) and reported. */
+async function loadUser() {
+  const saved = localStorage.getItem(USER_KEY);
+  if (!saved) return new UserModel();
+  try {
+    return await UserModel.fromBytes(Uint8Array.from(atob(saved), (c) => c.charCodeAt(0)));
+  } catch (error) {
+    if (!(error instanceof CorruptUserModelError)) {
+      console.warn(`the saved user model cannot be read here, so this page starts a new one: ${error.message}`);
+      return new UserModel();
+    }
+    localStorage.setItem(`${USER_KEY}.damaged`, saved);
+    console.warn(`the saved user model was damaged and is kept as ${USER_KEY}.damaged: ${error.message}`);
+    return new UserModel();
+  }
+}
+
+/** Learn what was finished since the last call (a word is committed once a separator follows it); an edit
+ *  anywhere but the end is not learned again. Saved at most every 2 s. */
+function learnFrom(value) {
+  const [finished] = splitPartial(value, predictor.tokenizer);
+  if (finished.startsWith(learnedText) && finished.length > learnedText.length) {
+    user.learn(finished.slice(learnedText.length));
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(saveUser, 2000);
+  }
+  learnedText = finished;
+}
+
+async function saveUser() {
+  let bytes;
+  try {
+    bytes = await user.toBytes();
+  } catch (error) { // no crypto.subtle: a page served over plain http from another host
+    console.warn(`the words learned cannot be saved in this browser: ${error.message}`);
+    return;
+  }
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  localStorage.setItem(USER_KEY, btoa(binary));
 }
 
 function engineOf(name) {
@@ -69,6 +124,7 @@ async function load(name) {
   text.disabled = false;
   $('continue').disabled = false;
   text.value = new URLSearchParams(location.search).get('text') ?? '';
+  learnedText = splitPartial(text.value, predictor.tokenizer)[0]; // a text given in the URL is not the user's
   text.focus();
   text.setSelectionRange(text.value.length, text.value.length);
   await suggest();
@@ -80,7 +136,9 @@ async function load(name) {
  *  Letters that start no word show nothing (what was typed stays as it is). */
 async function predict(value) {
   const [, partial] = splitPartial(value, predictor.tokenizer); // what accepting a completion replaces
-  const items = await predictor.suggest(value, SUGGESTIONS);
+  if (user) learnFrom(value);
+  const items = await predictor.suggest(value, SUGGESTIONS, { user });
+  if (user) document.body.dataset.learned = String(user.words.size);
   return { mode: partial ? 'complete' : 'next', partial, items };
 }
 
@@ -125,7 +183,8 @@ function record(ms) {
   times.push(ms);
   if (times.length > 200) times.shift();
   const median = [...times].sort((a, b) => a - b)[Math.floor((times.length - 1) / 2)];
-  $('latency').textContent = `this suggestion ${ms.toFixed(2)} ms · median ${median.toFixed(2)} ms (${times.length} calls, in this page)`;
+  const learned = user ? ` · learned ${user.words.size} words` : '';
+  $('latency').textContent = `this suggestion ${ms.toFixed(2)} ms · median ${median.toFixed(2)} ms (${times.length} calls, in this page)${learned}`;
 }
 
 /** Put word into the text: replacing the partial word being completed, else after a space. */

@@ -59,11 +59,11 @@ export async function launchChromium({ viewport = { width: 1000, height: 620 } }
 }
 
 /** Open the demo on one model file and wait until it is ready; a load error fails with the page's message. */
-export async function openDemo(context, url, model, { timeoutMs = 60000 } = {}) {
+export async function openDemo(context, url, model, { timeoutMs = 60000, learn = false } = {}) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${url}?model=${encodeURIComponent(model)}`);
+  await page.goto(`${url}?model=${encodeURIComponent(model)}${learn ? '' : '&learn=0'}`); // learning changes what is shown
   await page.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: timeoutMs });
   const error = await page.evaluate(() => document.body.dataset.error);
   if (error || errors.length) throw new Error(`the demo cannot run ${model}: ${error ?? errors[0]}`);
