@@ -5,7 +5,7 @@ export { NextwordError, InputError, ModelFormatError, UnsupportedVersionError, M
   VocabularyMismatchError, CorruptModelError, UnsafeModelError } from './errors.js';
 export { decodeBundle, entriesToText, vocabSizeOf, FORMAT_VERSION, READABLE_FORMAT_VERSIONS, METADATA_KEYS, KEY_CASING } from './bundle.js';
 export { splitPartial } from './suggest.js';
-export { UserModel, CorruptUserModelError, previousWord, clip, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_USER_FILE_BYTES } from './user-model.js';
+export { UserModel, CorruptUserModelError, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_USER_FILE_BYTES } from './user-model.js';
 export { PrefixIndex, topIds, comparePoints } from './completion.js';
 export { caseTableFromJson, display, startsSentence, SENTENCE_ENDS, MAX_FORM_LENGTH } from './casing.js';
 export { readOnnxMetadata } from './formats/onnx.js';
