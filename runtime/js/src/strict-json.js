@@ -21,7 +21,7 @@ export function parseStrictJsonTyped(text, what) {
   const { duplicate, floats, tooDeep } = scan(text);
   if (tooDeep) throw new InputError(`${what} is nested too deeply`);
   if (duplicate !== null) throw new InputError(`${what}: the key ${JSON.stringify(duplicate.slice(0, 40))} appears twice`);
-  return { value, isFloat: (path) => floats.has(JSON.stringify(path)) };
+  return { value, isFloat: (path) => floats.size > 0 && floats.has(JSON.stringify(path)) };
 }
 
 // Python's json stops at its recursion limit (a 1,000-level nest: "nested too deeply", a CorruptModelError in a
