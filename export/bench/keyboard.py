@@ -1,5 +1,6 @@
 """What a keyboard pays per keystroke: `suggest` for the next word and for the word being typed, with and without
-a user model, beside the raw engine step it sits on; and the user model's file at 100k entries.
+a user model; and the user model's file at 100k entries. `nextword bench` prints these rows for both formats
+(keyboard_rows) beside the raw engine step; alone:
 
     python -m nextword.export.bench.keyboard runs/seq/export/model.onnx --corpus ../shared/data/tinyshakespeare.txt
 
@@ -39,11 +40,13 @@ def session_keystrokes(predictor: Predictor, words: list[str], user=None) -> dic
     after each later letter (host work: the distribution is already kept), and the word's one engine step."""
     session = predictor.session(user=user)
     clock = time.perf_counter_ns
-    next_word, first_letter, later_letters, feed = [], [], [], []
+    next_word, first_letter, later_letters, feed, word_then_next = [], [], [], [], []
     for word in words:
         t0 = clock()
         session.suggest("", 3)
         next_word.append(clock() - t0)
+        if feed:  # what the space after a word costs: its step, then the next-word bar
+            word_then_next.append(feed[-1] + next_word[-1])
         for typed in range(1, len(word)):
             t0 = clock()
             session.suggest(word[:typed], 3)
@@ -56,6 +59,7 @@ def session_keystrokes(predictor: Predictor, words: list[str], user=None) -> dic
         "first_letter_us": p50_us(first_letter),  # may fetch the step's whole distribution (one engine call)
         "completion_host_us": p50_us(later_letters),
         "feed_word_us": p50_us(feed),
+        "word_then_next_us": p50_us(word_then_next),
     }
 
 
@@ -92,21 +96,35 @@ def user_file(entries: int) -> dict[str, float]:
         return {"entries": len(user), "bytes": path.stat().st_size, "load_ms": statistics.median(seconds) * 1000}
 
 
-def keyboard_bench(model_path: Path, text: str, words: int = WORDS) -> dict:
-    predictor = Predictor.load(model_path)
-    typed = typed_words(text, predictor, words)
+def keystroke_figures(predictor: Predictor, text: str, words: int) -> dict:
+    """suggest's cost per keystroke, alone and with a user model that has learned the text's first half, typing
+    words of its last tenth (the held-out tail)."""
+    typed = typed_words(text[len(text) * 9 // 10 :], predictor, words)
     learned = UserModel()
-    learned.learn(text[: len(text) // 2])  # a user model that has seen half the text
+    learned.learn(text[: len(text) // 2])
     measure = session_keystrokes if predictor.kind == "sequence" else predictor_keystrokes
     measure(predictor, typed[:50])  # warm-up
     return {
-        "model": model_path.name,
-        "kind": predictor.kind,
         "vocab_size": predictor.vocab_size,
         "typed_words": len(typed),
-        "suggest": measure(predictor, typed),
-        "suggest_with_user": measure(predictor, typed, learned),
+        "alone": measure(predictor, typed),
+        "with_user": measure(predictor, typed, learned),
         "user_model_entries": len(learned),
+    }
+
+
+def keyboard_rows(paths: dict[str, Path], text: str, words: int, user_entries: int) -> dict:
+    """`nextword bench`'s keyboard figures: per format, then the user file once (it holds no model)."""
+    rows = {fmt: keystroke_figures(Predictor.load(path), text, words) for fmt, path in paths.items()}
+    return {"keyboard_us": rows, "user_file": user_file(user_entries)}
+
+
+def keyboard_bench(model_path: Path, text: str, words: int = WORDS) -> dict:
+    predictor = Predictor.load(model_path)
+    return {
+        "model": model_path.name,
+        "kind": predictor.kind,
+        **keystroke_figures(predictor, text, words),
         "user_file_100k": user_file(100_000),
     }
 

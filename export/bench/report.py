@@ -14,12 +14,19 @@ MAX_OVERHEAD_VS_RAW = 1.3
 MIN_SPEEDUP_VS_KERAS_PREDICT = 500.0
 MAX_COLD_START_S = 0.5
 MIN_COLD_START_SPEEDUP_VS_KERAS = 10.0
+MAX_COMPLETION_HOST_US = 50.0  # a letter inside a word, once the step's distribution is kept
+MAX_USER_MODEL_US = 20.0  # what mixing a user model adds to one keystroke
+MAX_USER_FILE_MB = 5.0  # at 100k learned entries
+MAX_USER_FILE_LOAD_MS = 50.0
 
 
 def check_targets(result: dict) -> list[dict]:
-    """The project's speed targets, each as a ratio of two numbers from the same run."""
-    if result.get("kind") == "sequence":
-        return check_sequence_targets(result)
+    """The project's speed targets, each as a ratio of two numbers from the same run (or a bound in µs, MB)."""
+    kind_checks = check_sequence_targets if result.get("kind") == "sequence" else check_window_targets
+    return kind_checks(result) + check_keyboard_targets(result)
+
+
+def check_window_targets(result: dict) -> list[dict]:
     latency, cold = result["latency_us"], result["cold_start_s"]
     checks = []
     for name in RUNTIMES:
@@ -68,6 +75,75 @@ def check_sequence_targets(result: dict) -> list[dict]:
     return checks
 
 
+def user_model_cost_us(row: dict) -> float:
+    """The largest p50 that a user model adds to any kind of keystroke (next word, letters)."""
+    return max(row["with_user"][name] - row["alone"][name] for name in row["alone"])
+
+
+def check_keyboard_targets(result: dict) -> list[dict]:
+    keyboard = result.get("keyboard_us")
+    if keyboard is None:  # a JSON written before the keyboard rows
+        return []
+    checks = []
+    for fmt, row in keyboard.items():
+        alone = row["alone"]
+        if "word_then_next_us" in alone:  # a session: the space after a word is one step and a bar
+            ratio = alone["word_then_next_us"] / result["latency_us"][f"raw_step_{fmt}"]["p50"]
+            checks.append(
+                target(
+                    f"session_{fmt} word + next-word suggest p50 <= {MAX_OVERHEAD_VS_RAW}x raw_step_{fmt}",
+                    f"{ratio:.2f}x",
+                    ratio <= MAX_OVERHEAD_VS_RAW,
+                )
+            )
+            host = alone["completion_host_us"]
+            checks.append(
+                target(
+                    f"{fmt} completion suggest <= {MAX_COMPLETION_HOST_US:.0f} µs host ({row['vocab_size']:,} words)",
+                    f"{host:.1f} µs",
+                    host <= MAX_COMPLETION_HOST_US,
+                )
+            )
+        cost = user_model_cost_us(row)
+        checks.append(
+            target(
+                f"{fmt} user model adds <= {MAX_USER_MODEL_US:.0f} µs a keystroke",
+                f"{cost:.1f} µs",
+                cost <= MAX_USER_MODEL_US,
+            )
+        )
+    user_file = result["user_file"]
+    megabytes = user_file["bytes"] / 1e6
+    entries = f"{user_file['entries']:,} entries"
+    checks.append(
+        target(
+            f"user file <= {MAX_USER_FILE_MB:.0f} MB ({entries})", f"{megabytes:.2f} MB", megabytes <= MAX_USER_FILE_MB
+        )
+    )
+    checks.append(
+        target(
+            f"user file loads in <= {MAX_USER_FILE_LOAD_MS:.0f} ms ({entries})",
+            f"{user_file['load_ms']:.1f} ms",
+            user_file["load_ms"] <= MAX_USER_FILE_LOAD_MS,
+        )
+    )
+    return checks
+
+
+def keyboard_lines(result: dict) -> list[str]:
+    keyboard = result.get("keyboard_us")
+    if keyboard is None:
+        return []
+    lines = ["", f"{'keyboard, p50 µs a keystroke':<30}{'alone':>10}{'with user':>11}"]
+    for fmt, row in keyboard.items():
+        lines.append(f"{fmt} ({row['vocab_size']:,} words, user model of {row['user_model_entries']:,} entries)")
+        for name, us in row["alone"].items():
+            lines.append(f"  {name:<28}{us:>10.1f}{row['with_user'][name]:>11.1f}")
+    user = result["user_file"]
+    lines.append(f"user file: {user['entries']:,} entries, {user['bytes']:,} bytes, loads in {user['load_ms']:.1f} ms")
+    return lines
+
+
 def target(name: str, measured: str, met: bool) -> dict:
     return {"target": name, "measured": measured, "status": "PASS" if met else "MISS"}
 
@@ -97,6 +173,7 @@ def format_sequence_report(result: dict) -> str:
         f"{name:<30}{ms:>10.3f}{session.get(name, float('nan')):>12.3f}"
         for name, ms in result["generate_ms_per_word"].items()
     ]
+    lines += keyboard_lines(result)
     lines += ["", "targets (ratios from this run):"]
     lines += [
         f"  {check['status']:<5} {check['target']:<58} measured {check['measured']}" for check in check_targets(result)
@@ -145,6 +222,7 @@ def format_report(result: dict) -> str:
             f"training input: make_windows on {windowing['words']:,} ids (seq_len {windowing['seq_len']}): "
             f"{windowing['seconds'] * 1000:.1f} ms",
         ]
+    lines += keyboard_lines(result)
     lines += ["", "targets (ratios from this run):"]
     lines += [
         f"  {check['status']:<5} {check['target']:<58} measured {check['measured']}" for check in check_targets(result)

@@ -1,8 +1,9 @@
 """`nextword bench`: an export's speed against its raw engines (and Keras), measured in one run.
 
 The kind's own rows are export/bench/window.py and export/bench/sequence.py (timing loops: timing.py); this
-module loads the folders, picks the kind and adds what every result holds: cold starts (cold.py), file sizes
-and the machine. Nothing here asserts a speed; report.py prints the targets as PASS/MISS.
+module loads the folders, picks the kind and adds what every result holds: suggest per keystroke and the user
+file (keyboard.py), cold starts (cold.py), file sizes and the machine. Nothing here asserts a speed; report.py
+prints the targets as PASS/MISS.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Plan:
     runtime_processes: int
     keras_processes: int
     generate_prompts: int
+    keyboard_words: int  # typed words per keyboard figure (keyboard.py)
+    user_entries: int  # learned words and pairs in the timed user file
     quick: bool
 
     @classmethod
@@ -38,9 +41,9 @@ class Plan:
             raise InputError(f"--repeats must be at least 1, got {repeats}")
         if quick:
             repeats = repeats or 300
-            return cls(repeats, max(10, repeats // 50), 3, 0.05, 5, 1, 2, True)
+            return cls(repeats, max(10, repeats // 50), 3, 0.05, 5, 1, 2, 40, 10_000, True)
         repeats = repeats or 10_000
-        return cls(repeats, max(10, repeats // 50), 10, 0.5, 7, 5, 10, False)
+        return cls(repeats, max(10, repeats // 50), 10, 0.5, 7, 5, 10, 400, 100_000, False)
 
 
 def run_bench(
@@ -56,6 +59,7 @@ def run_bench(
     """Measure everything and return the JSON-ready result (report.py prints and plots it).
     `compare`: a window model's export folder, timed beside a sequence model."""
     from nextword.export.bench.cold import measure_cold_starts
+    from nextword.export.bench.keyboard import keyboard_rows
     from nextword.export.bench.report import check_targets
     from nextword.export.pipeline import validation_corpus
     from nextword.train.folder import load_training_dir
@@ -81,6 +85,8 @@ def run_bench(
         # A training figure (make_windows, train/bench_stream.py), kept in this JSON for its readers.
         figures["windowing"] = windowing_rate(trained.config.seq_len, trained.config.vocab_size)
         keras_processes = plan.keras_processes
+    log("keyboard: suggest per keystroke, alone and with a user model ...")
+    figures |= keyboard_rows(paths, text.text, plan.keyboard_words, plan.user_entries)
     log("cold starts ...")
     context_len = trained.config.context_len if keras_processes else 0
     cold = measure_cold_starts(paths, train_dir, sample, context_len, plan.runtime_processes, keras_processes)

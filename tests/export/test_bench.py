@@ -84,8 +84,28 @@ def test_bench_runtime_children_never_import_tensorflow(bench_run):
 
 def test_bench_reports_every_target_as_pass_or_miss(bench_run):
     targets = json.loads((bench_run[1] / "bench.json").read_text(encoding="utf-8"))["targets"]
-    assert len(targets) == 8
+    assert len(targets) == 8 + 2 + 2  # speed and cold starts; a user model's cost per format; the user file
     assert {t["status"] for t in targets} <= {"PASS", "MISS"}
+
+
+def assert_keyboard_rows(result: dict, alone_rows: set[str]) -> None:
+    """suggest per keystroke in both formats, alone and with a learned user model, and the user file."""
+    assert set(result["keyboard_us"]) == {"onnx", "tflite"}
+    for fmt, row in result["keyboard_us"].items():
+        assert set(row["alone"]) == set(row["with_user"]) == alone_rows, fmt
+        assert all(positive(us) for us in row["alone"].values()), (fmt, row)
+        assert all(positive(us) for us in row["with_user"].values()), (fmt, row)
+        assert row["typed_words"] > 0 and row["user_model_entries"] > 0
+        assert row["vocab_size"] > 1
+    user = result["user_file"]
+    assert 5_000 < user["entries"] <= 10_000 and user["bytes"] > 0 and positive(user["load_ms"])  # --quick: 10k cap
+
+
+def test_bench_times_suggest_per_keystroke_and_the_user_file(bench_run):
+    code, out = bench_run
+    result = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert_keyboard_rows(result, {"next_word_us", "completion_us"})
+    assert any(t["target"].startswith("onnx user model adds") for t in result["targets"])
 
 
 def test_bench_refuses_an_export_folder_without_models(tmp_path, trained_dir, capsys):
@@ -126,3 +146,9 @@ def test_sequence_bench_times_a_typed_word_beside_its_raw_step(
     assert all(positive(ms) for ms in result["generate_ms_per_word"].values())
     assert (tmp_path / "seq.png").stat().st_size > 0
     assert any("session_onnx typed word" in line for line in out)
+    rows = {"next_word_us", "first_letter_us", "completion_host_us", "feed_word_us", "word_then_next_us"}
+    assert_keyboard_rows(result, rows)
+    names = [t["target"] for t in result["targets"]]
+    assert any(name.startswith("session_onnx word + next-word suggest") for name in names)
+    assert any(name.startswith("tflite completion suggest") for name in names)
+    assert any("completion_host_us" in line for line in out)
