@@ -68,10 +68,10 @@ class AdaptedTally:
         for row in range(len(probs)):
             at = start + row
             word = self.typed[at]
-            scorer = self.user.scorer(self.typed[at - 1] if at else None)
+            previous = self.typed[at - 1] if at else None
             model = RowModel(probs[row], self.starts)
-            self.costs.append(self.keystrokes(model, scorer, word))
-            first = self.bar(model, scorer, "", 1)
+            self.costs.append(self.keystrokes(model, previous, word))
+            first = self.bar(model, previous, "", 1)
             self.top1 += bool(first) and first[0] == word
             self.user.learn(word)
         plain, warm = self.after
@@ -79,13 +79,13 @@ class AdaptedTally:
             skip = max(0, warm - start)
             plain.add(probs[skip:], start + skip - warm)
 
-    def bar(self, model: RowModel, scorer, prefix: str, k: int) -> list[str]:
-        shown = self.suggester.mixed(model, None, prefix, k, scorer, self.user, False)
+    def bar(self, model: RowModel, previous: str | None, prefix: str, k: int) -> list[str]:
+        shown = self.suggester.mixed(model, None, prefix, k, self.user, previous, False)
         return [word.lower() for word, _ in shown]
 
-    def keystrokes(self, model: RowModel, scorer, word: str) -> int:
+    def keystrokes(self, model: RowModel, previous: str | None, word: str) -> int:
         for typed in range(len(word)):
-            if word in self.bar(model, scorer, word[:typed], self.shown):
+            if word in self.bar(model, previous, word[:typed], self.shown):
                 return typed + 1
         return len(word) + 1
 

@@ -72,7 +72,7 @@ class Suggester:
     ) -> list[tuple[str, float]]:
         capitalize = sentence_start or partial[:1].isupper()
         if user is not None and len(user):
-            return self.mixed(model, state, partial, k, user.scorer(previous), user, capitalize)
+            return self.mixed(model, state, partial, k, user, previous, capitalize)
         if partial:
             # Completions are ranked, and their probabilities given, among the words the letters allow: the
             # probability that the word being typed is this one, given the text so far and its first letters.
@@ -86,30 +86,74 @@ class Suggester:
             chosen = [(i, p) for i, p in zip(ids, probs) if i not in self.hidden][:k]
         return [(display(self.words[i], self.casing, capitalize=capitalize), p) for i, p in chosen]
 
-    def mixed(self, model, state, partial: str, k: int, scorer, user, capitalize: bool) -> list[tuple[str, float]]:
-        """The model's distribution mixed with the user's (runtime/user_model.py has the formula): scored over the
-        model's own top k and the user's candidates, which hold every word that can reach the top k."""
+    def mixed(self, model, state, partial: str, k: int, user, previous, capitalize: bool) -> list[tuple[str, float]]:
+        """The model's distribution mixed with the user's (runtime/user_model.py has the formula), over the model's
+        own top k, the user's most learned words and the context's successors. The successors are read highest
+        count first and no further than one could still rank: what is skipped could not reach the top k, so the
+        bar is the one scoring every candidate gives (and the JS runtime's, which does)."""
         probs, prefix = model.probs(state), self.normalize(partial)
         if partial:
             fitting = self.index.completions(prefix)
             model_ids = top_ids(probs, fitting, k).tolist()
-            model_mass, user_mass = float(probs[fitting].sum(dtype=np.float64)), scorer.mass(prefix)
+            model_mass = float(probs[fitting].sum(dtype=np.float64))
         else:
             ranked, _ = model.top(state, min(k + len(self.hidden), model.vocab_size - 1))
             model_ids = [i for i in ranked if i not in self.hidden][:k]
-            model_mass, user_mass = 1.0, 1.0
-        weight = scorer.weight if user_mass > 0 else 0.0
-        weight = 1.0 if model_mass <= 0 else weight
-        scores = {}
-        for word in [self.words[i] for i in model_ids] + scorer.candidates(prefix, k):
-            if word in scores:
-                continue
-            word_id = self.id_of(word)
-            model_part = float(probs[word_id]) / model_mass if word_id is not None and model_mass > 0 else 0.0
-            user_part = scorer.prob(word) / user_mass if user_mass > 0 else 0.0
-            scores[word] = (1.0 - weight) * model_part + weight * user_part
-        best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
-        shown = [(user.form(word) or self.casing.get(word, word), p) for word, p in best if p > 0]
+            model_mass = 1.0
+        # A word outside the model's top k has at most the k-th one's probability (none, when fewer words fit).
+        floor = float(probs[model_ids[-1]]) if len(model_ids) == k else 0.0
+        with user.reading(previous) as scorer:
+            user_mass = scorer.mass(prefix) if partial else 1.0
+            weight = scorer.weight if user_mass > 0 else 0.0
+            weight = 1.0 if model_mass <= 0 else weight
+            word_index, words, hidden = self.tokenizer.word_index, len(self.words), self.hidden
+
+            def score(word: str) -> float:
+                word_id = word_index.get(word)
+                seen = word_id is not None and word_id < words and word_id not in hidden
+                model_part = float(probs[word_id]) / model_mass if seen and model_mass > 0 else 0.0
+                user_part = scorer.prob(word) / user_mass if user_mass > 0 else 0.0
+                return (1.0 - weight) * model_part + weight * user_part
+
+            scores, best = {}, []  # best: the k highest scores so far, highest first; the k-th is the one to beat
+            model_bound = (1.0 - weight) * (floor / model_mass if model_mass > 0 else 0.0)
+
+            def add(word: str) -> None:
+                nonlocal best
+                if word not in scores:
+                    scores[word] = value = score(word)
+                    if len(best) < k or value > best[-1]:
+                        best = sorted([*best, value], reverse=True)[:k]
+
+            def beaten(pair_count: int, count: float) -> bool:
+                """Whether a word outside the model's top k, with at most these counts, cannot reach the top k."""
+                if len(best) < k:
+                    return False
+                user_bound = scorer.prob_at_most(pair_count, count) / user_mass if user_mass > 0 else 0.0
+                return model_bound + weight * user_bound < best[-1]
+
+            for i in model_ids:
+                add(self.words[i])
+            largest = scorer.index.largest
+            if partial:  # the successors that fit are one range, and the most learned are k words: read them all
+                for word, pair_count in scorer.fitting_successors(prefix):
+                    if not beaten(pair_count, largest):
+                        add(word)
+                for word in scorer.unigram_candidates(prefix, k):
+                    add(word)
+            else:  # each stream comes highest count first: once one word is beaten, so is every later one
+                for word, pair_count in scorer.successors_by_count():
+                    if beaten(pair_count, largest):
+                        break
+                    add(word)
+                for word, count in scorer.unigrams_by_count():
+                    if word in scorer.successors:
+                        continue  # read above, with its pair count
+                    if beaten(0, count):
+                        break
+                    add(word)
+            top = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+            shown = [(user.form(word) or self.casing.get(word, word), p) for word, p in top if p > 0]
         return [(display(form, {}, capitalize=capitalize), p) for form, p in shown]
 
     def id_of(self, word: str) -> int | None:

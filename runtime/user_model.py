@@ -32,7 +32,8 @@ import os
 import re
 import tempfile
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, insort
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,7 @@ class UserModel:
             self._tick = 0
             self._last: str | None = None  # the last word learned, the context of the next (within a sentence)
             self._index = None  # the prefix index, rebuilt when a new word arrives
+            self._ranked: dict[str, _Successors] = {}  # a context's successors in order, built when first read
 
     def learn(self, text: str) -> None:
         """Count the words of text the user committed, and each word's successor within a sentence."""
@@ -130,9 +132,13 @@ class UserModel:
             if pair is None:
                 pair = successors[word] = [0, 0]
                 self._pair_count += 1
+            before = pair[0]
             pair[0] = min(pair[0] + 1, MAX_COUNT)
             pair[1] = self._tick
             self._followed[self._last] = self._followed.get(self._last, 0) + 1
+            ranked = self._ranked.get(self._last)
+            if ranked is not None and pair[0] != before:
+                ranked.bump(word, before)
         self._last = word
 
     def forget(self, word: str) -> bool:
@@ -160,6 +166,7 @@ class UserModel:
         if self._last in keys:
             self._last = None
         self._index = None
+        self._ranked = {}
 
     def _evict(self) -> None:
         """Past max_entries, drop the rarest and oldest entries down to 90 % of it (amortized: not every word)."""
@@ -196,13 +203,22 @@ class UserModel:
     def weight(self) -> float:
         return WEIGHT * self._learned / (self._learned + HALF_WEIGHT_AT)
 
-    def scorer(self, previous: str | None):
-        """A snapshot for one suggestion: P_user(w | previous) and the candidates (runtime/suggest.py)."""
+    @contextmanager
+    def reading(self, previous: str | None):
+        """P_user(w | previous) and the words worth scoring, for one suggestion (runtime/suggest.py); the lock is
+        held until the block ends, so the scorer reads the live tables without copying them."""
         with self._lock:
             if self._index is None:
                 self._index = _UserIndex(self._words)
-            successors = {word: pair[0] for word, pair in self._pairs.get(previous, {}).items()} if previous else {}
-            return _Scorer(self._index, successors, self._followed.get(previous, 0), self._learned, self.weight())
+            successors = self._pairs.get(previous) if previous else None
+            ranked = None
+            if successors:
+                ranked = self._ranked.get(previous)
+                if ranked is None:
+                    ranked = self._ranked[previous] = _Successors(successors)
+            yield _Scorer(
+                self._index, successors or {}, ranked, self._followed.get(previous, 0), self._learned, self.weight()
+            )
 
     # --- the file --------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
@@ -354,16 +370,26 @@ class _UserIndex:
     def __init__(self, words: dict[str, list]):
         self.keys = sorted(words)
         self.counts = np.array([words[key][1] for key in self.keys], dtype=np.float64)
+        self.count_of = dict(zip(self.keys, self.counts.tolist()))  # the same counts, one dict look-up away
+        self.largest = max(self.count_of.values(), default=0.0)
         order = np.argsort(-self.counts, kind="stable")[:UNIGRAM_CANDIDATES]
         self.top = [self.keys[i] for i in order]
+        self.top_by_count: list[tuple[str, float]] | None = None  # the same words by count, sorted when read
+
+    def most_learned_by_count(self) -> list[tuple[str, float]]:
+        if self.top_by_count is None:
+            self.top_by_count = sorted(((word, self.count_of[word]) for word in self.top), key=lambda wc: -wc[1])
+        return self.top_by_count
 
     def count(self, word: str) -> float:
-        at = bisect_left(self.keys, word)
-        return float(self.counts[at]) if at < len(self.keys) and self.keys[at] == word else 0.0
+        return self.count_of.get(word, 0.0)
 
     def bump(self, word: str) -> None:
         """One more of a known word: its count, and its place among the most learned."""
         self.counts[bisect_left(self.keys, word)] += 1
+        count = self.count_of[word] = self.count_of[word] + 1
+        self.largest = max(self.largest, count)
+        self.top_by_count = None
         if word in self.top:
             return
         if len(self.top) < UNIGRAM_CANDIDATES:
@@ -388,13 +414,54 @@ def most_learned(counts: np.ndarray, k: int) -> list[int]:
     return above + np.flatnonzero(counts == kth)[: k - len(above)].tolist()
 
 
+class _Successors:
+    """One context's learned next words in two orders, kept up to date as pairs are learned: by count, highest
+    first (a next-word bar stops reading once no later word can rank), and by spelling (a prefix is one range)."""
+
+    def __init__(self, successors: dict[str, list]):
+        self.counts = successors  # word -> [count, tick], the live table
+        self.by_count = sorted(successors, key=lambda word: -successors[word][0])
+        self.at = {word: i for i, word in enumerate(self.by_count)}
+        self.first: dict[int, int] = {}  # count -> where its run starts in by_count
+        for i, word in enumerate(self.by_count):
+            self.first.setdefault(successors[word][0], i)
+        self.spelled = sorted(successors)
+
+    def bump(self, word: str, before: int) -> None:
+        """word's count went from `before` to before + 1: move it to the front of its old run (O(1))."""
+        if before == 0:
+            self.at[word] = len(self.by_count)
+            self.by_count.append(word)
+            self.first.setdefault(1, self.at[word])
+            insort(self.spelled, word)
+            return
+        i, j = self.at[word], self.first[before]
+        other = self.by_count[j]
+        self.by_count[i], self.by_count[j] = other, word
+        self.at[other], self.at[word] = i, j
+        if j + 1 < len(self.by_count) and self.counts[self.by_count[j + 1]][0] == before:
+            self.first[before] = j + 1
+        else:
+            del self.first[before]
+        self.first.setdefault(before + 1, j)
+
+    def fitting(self, prefix: str):
+        """(word, count) of the successors that start with prefix, in spelling order."""
+        at = bisect_left(self.spelled, prefix)
+        while at < len(self.spelled) and self.spelled[at].startswith(prefix):
+            word = self.spelled[at]
+            yield word, self.counts[word][0]
+            at += 1
+
+
 class _Scorer:
     """P_user(w | v) for one context, and the words worth scoring."""
 
-    def __init__(self, index: _UserIndex, successors: dict[str, int], followed: int, learned: int, weight: float):
-        self.index, self.successors, self.followed, self.learned, self.weight = (
+    def __init__(self, index: _UserIndex, successors: dict, ranked, followed: int, learned: int, weight: float):
+        self.index, self.successors, self.ranked, self.followed, self.learned, self.weight = (
             index,
-            successors,
+            successors,  # word -> [count, tick]
+            ranked,  # the same words in order (_Successors), None when the context has none
             followed,
             learned,
             weight,
@@ -403,25 +470,41 @@ class _Scorer:
     def prob(self, word: str) -> float:
         if not self.learned:
             return 0.0
-        count = self.index.count(word)
-        return (self.successors.get(word, 0) + ALPHA * count / self.learned) / (self.followed + ALPHA)
+        pair = self.successors.get(word)
+        count = self.index.count_of.get(word, 0.0)
+        return ((pair[0] if pair else 0) + ALPHA * count / self.learned) / (self.followed + ALPHA)
 
-    def candidates(self, prefix: str, k: int) -> list[str]:
-        """The learned words that fit prefix and could rank: the context's successors, the most learned."""
-        fitting = [word for word in self.successors if word.startswith(prefix)]
-        if not prefix:
-            return fitting + [word for word in self.index.top if word not in self.successors]
+    def prob_at_most(self, pair_count: int, largest: float) -> float:
+        """An upper bound of prob() for a word followed pair_count times whose own count is at most `largest`:
+        the same operations on larger operands, so IEEE rounding keeps it an upper bound exactly."""
+        if not self.learned:
+            return 0.0
+        return (pair_count + ALPHA * largest / self.learned) / (self.followed + ALPHA)
+
+    def unigrams_by_count(self) -> list[tuple[str, float]]:
+        """(word, count) of the UNIGRAM_CANDIDATES most learned words, highest count first: next-word candidates."""
+        return self.index.most_learned_by_count()
+
+    def unigram_candidates(self, prefix: str, k: int) -> list[str]:
+        """The k most learned words that fit prefix, ties to the alphabetically first: completion candidates."""
         lo, hi = self.index.range(prefix)
-        return fitting + [
-            self.index.keys[lo + i]
-            for i in most_learned(self.index.counts[lo:hi], k)
-            if self.index.keys[lo + i] not in self.successors
-        ]
+        return [self.index.keys[lo + i] for i in most_learned(self.index.counts[lo:hi], k)]
+
+    def successors_by_count(self):
+        """(word, count) of the context's successors, highest count first."""
+        if self.ranked is None:
+            return
+        counts = self.successors
+        for word in self.ranked.by_count:
+            yield word, counts[word][0]
+
+    def fitting_successors(self, prefix: str):
+        return self.ranked.fitting(prefix) if self.ranked is not None else iter(())
 
     def mass(self, prefix: str) -> float:
         """P_user of every learned word that fits prefix."""
         if not self.learned:
             return 0.0
         lo, hi = self.index.range(prefix)
-        pairs = sum(count for word, count in self.successors.items() if word.startswith(prefix))
+        pairs = sum(count for _, count in self.fitting_successors(prefix))
         return (pairs + ALPHA * float(self.index.counts[lo:hi].sum()) / self.learned) / (self.followed + ALPHA)

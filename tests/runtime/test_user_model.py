@@ -251,3 +251,73 @@ def test_text_with_a_lone_surrogate_is_refused_and_the_model_still_saves(tmp_pat
     user.save(tmp_path / "user.json")
     assert UserModel.load(tmp_path / "user.json").words == user.words
     user.learn("a pair is fine: \U0001f600 émoji")  # astral characters are one code point in Python
+
+
+def test_a_contexts_successors_stay_in_count_order_as_pairs_are_learned():
+    """The order a next-word bar reads them in (highest count first) is kept up to date pair by pair."""
+    rng = random.Random(0)
+    user = UserModel()
+    user.learn("the a")
+    for step in range(3000):
+        if step % 500 == 0:
+            with user.reading("the"):  # builds the context's order; learning then keeps it
+                pass
+        user.learn(f"the w{min(int(rng.expovariate(0.05)), 300)}")
+        if step % 97 == 0:
+            with user.reading("the") as scorer:
+                ranked = list(scorer.successors_by_count())
+                assert [count for _, count in ranked] == sorted((c for _, c in ranked), reverse=True)
+                assert dict(ranked) == {word: pair[0] for word, pair in scorer.successors.items()}
+                assert list(scorer.fitting_successors("w1")) == sorted(
+                    (w, pair[0]) for w, pair in scorer.successors.items() if w.startswith("w1")
+                )
+
+
+def brute_force_mix(predictor: Predictor, text: str, k: int, user: UserModel) -> list[str]:
+    """What Suggester.mixed must return: every candidate scored (the model's top k, every successor that fits,
+    the most learned words), none skipped."""
+    import numpy as np
+    from nextword.runtime.completion import top_ids
+    from nextword.runtime.suggest import previous_word, split_partial
+
+    suggester, model = predictor.suggester, predictor.model
+    finished, partial = split_partial(text, predictor.tokenizer)
+    state = model.begin(predictor.encode_words(finished)[0], full=True)
+    probs, prefix = model.probs(state), suggester.normalize(partial)
+    if partial:
+        fitting = suggester.index.completions(prefix)
+        model_ids = top_ids(probs, fitting, k).tolist()
+        model_mass = float(probs[fitting].sum(dtype=np.float64))
+    else:
+        ranked, _ = model.top(state, min(k + len(suggester.hidden), model.vocab_size - 1))
+        model_ids, model_mass = [i for i in ranked if i not in suggester.hidden][:k], 1.0
+    with user.reading(previous_word(finished)) as scorer:
+        user_mass = scorer.mass(prefix) if partial else 1.0
+        weight = 1.0 if model_mass <= 0 else (scorer.weight if user_mass > 0 else 0.0)
+        candidates = [predictor.words[i] for i in model_ids] + [w for w in scorer.successors if w.startswith(prefix)]
+        candidates += scorer.unigram_candidates(prefix, k) if partial else scorer.index.top
+        scores = {}
+        for word in candidates:
+            word_id = suggester.id_of(word)
+            model_part = float(probs[word_id]) / model_mass if word_id is not None and model_mass > 0 else 0.0
+            user_part = scorer.prob(word) / user_mass if user_mass > 0 else 0.0
+            scores[word] = (1.0 - weight) * model_part + weight * user_part
+        best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return [word for word, p in best if p > 0]
+
+
+def test_skipping_successors_that_cannot_rank_gives_the_bar_scoring_every_one_gives(predictor):
+    rng = random.Random(1)
+    vocabulary = [w for w in predictor.words[1:] if w and w.isalpha()]
+    user = UserModel()
+    for _ in range(400):  # many successors per context, counts from 1 to dozens
+        user.learn(" ".join(rng.choice(vocabulary[:40] + [f"zq{i}" for i in range(30)]) for _ in range(12)) + ".")
+    compared = 0
+    for context in vocabulary[:40:3]:
+        for partial in ["", context[:1], "zq", "zq1"]:
+            for k in (1, 3, 8):
+                expected = brute_force_mix(predictor, f"x {context} {partial}", k, user)
+                got = [w.lower() for w, _ in predictor.suggest(f"x {context} {partial}", k, user=user)]
+                assert got == expected, (context, partial, k)
+                compared += 1
+    assert compared == 14 * 4 * 3
