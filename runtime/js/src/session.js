@@ -84,7 +84,8 @@ export class Session {
     if (ids.some((id) => !Number.isInteger(id) || id < 1 || id >= this.predictor.vocabSize)) {
       throw new InputError(`ids must be integers in [1, ${this.predictor.vocabSize})`);
     }
-    this.step = (await this.model.feedRows(this.step.state, [ids]))[0];
+    // With a user model every bar reads the whole distribution: fetch it with the step (one engine call), as Python.
+    this.step = (await this.model.feedRows(this.step.state, [ids], { full: this.user !== null }))[0];
     this.wordsFed += ids.length;
     this.sentenceStart = false;
     this.previous = null; // ids carry no written word

@@ -62,7 +62,7 @@ export class Suggester {
    *  a kind's view of one point in a text; each is asked only when needed (each may be an engine call). */
   async suggest(source, partial, k, { sentenceStart, user = null, previous = null }) {
     const capitalize = sentenceStart || startsUpper(partial);
-    if (user && user.size) return this.mixed(source, partial, k, user.scorer(previous), user, capitalize);
+    if (user && user.size) return this.mixed(source, partial, k, user, previous, capitalize);
     let chosen;
     if (partial) {
       // Completions are ranked, and their probabilities given, among the words the letters allow: the
@@ -79,36 +79,69 @@ export class Suggester {
     return chosen.map(([id, probability]) => ({ word: display(this.words[id], this.casing, { capitalize }), probability }));
   }
 
-  /** The model's distribution mixed with the user's (user-model.js; Python's user_model.py has the formula),
-   *  scored over the model's own top k and the user's candidates. */
-  async mixed(source, partial, k, scorer, user, capitalize) {
+  /** The model's distribution mixed with the user's (user-model.js; Python's user_model.py has the formula), over
+   *  the model's own top k, the user's most learned words and the context's successors, read highest count first
+   *  and no further than one could still rank: what is skipped could not reach the top k (Python's mixed). */
+  async mixed(source, partial, k, user, previous, capitalize) {
     const probs = await source.probs();
     const prefix = this.normalize(partial);
     let modelIds;
     let modelMass = 1;
-    let userMass = 1;
     if (partial) {
       const fitting = this.index.completions(prefix);
       modelIds = topIds(probs, fitting, k);
       modelMass = 0;
       for (const id of fitting) modelMass += probs[id];
-      userMass = scorer.mass(prefix);
     } else {
       const { ids } = await source.top(Math.min(k + this.hidden.size, this.words.length - 1));
       modelIds = ids.filter((id) => !this.hidden.has(id)).slice(0, k);
     }
+    // A word outside the model's top k has at most the k-th one's probability (none, when fewer words fit).
+    const floor = modelIds.length === k ? probs[modelIds[k - 1]] : 0;
+    const scorer = user.scorer(previous); // after the awaits: it reads the live tables, so no learn() may interleave
+    const userMass = partial ? scorer.mass(prefix) : 1;
     let weight = userMass > 0 ? scorer.weight : 0;
     if (modelMass <= 0) weight = 1;
-    const scores = new Map();
-    for (const word of [...modelIds.map((id) => this.words[id]), ...scorer.candidates(prefix, k)]) {
-      if (scores.has(word)) continue;
+    const score = (word) => {
       const id = this.idOf(word);
       const modelPart = id !== null && modelMass > 0 ? probs[id] / modelMass : 0;
       const userPart = userMass > 0 ? scorer.prob(word) / userMass : 0;
-      scores.set(word, (1 - weight) * modelPart + weight * userPart);
+      return (1 - weight) * modelPart + weight * userPart;
+    };
+    const scores = new Map();
+    let best = []; // the k highest scores so far, highest first; the k-th is the one to beat
+    const add = (word) => {
+      if (scores.has(word)) return;
+      const value = score(word);
+      scores.set(word, value);
+      if (best.length < k || value > best[best.length - 1]) best = [...best, value].sort((a, b) => b - a).slice(0, k);
+    };
+    const modelBound = (1 - weight) * (modelMass > 0 ? floor / modelMass : 0);
+    const beaten = (pairCount, count) => {
+      if (best.length < k) return false;
+      const userBound = userMass > 0 ? scorer.probAtMost(pairCount, count) / userMass : 0;
+      return modelBound + weight * userBound < best[best.length - 1];
+    };
+    for (const id of modelIds) add(this.words[id]);
+    const { largest } = scorer.index;
+    if (partial) {
+      // The successors that fit are one range, and the most learned are k words: read them all.
+      for (const [word, pairCount] of scorer.fittingSuccessors(prefix)) if (!beaten(pairCount, largest)) add(word);
+      for (const word of scorer.unigramCandidates(prefix, k)) add(word);
+    } else {
+      // Each stream comes highest count first: once one word is beaten, so is every later one.
+      for (const [word, pairCount] of scorer.successorsByCount()) {
+        if (beaten(pairCount, largest)) break;
+        add(word);
+      }
+      for (const [word, count] of scorer.unigramsByCount()) {
+        if (scorer.successors.has(word)) continue; // read above, with its pair count
+        if (beaten(0, count)) break;
+        add(word);
+      }
     }
-    const best = [...scores].sort((a, b) => b[1] - a[1] || comparePoints(a[0], b[0])).slice(0, k).filter(([, p]) => p > 0);
-    return best.map(([word, probability]) => ({
+    const top = [...scores].sort((a, b) => b[1] - a[1] || comparePoints(a[0], b[0])).slice(0, k).filter(([, p]) => p > 0);
+    return top.map(([word, probability]) => ({
       word: display(user.form(word) ?? this.casing.get(word) ?? word, EMPTY, { capitalize }),
       probability,
     }));

@@ -90,6 +90,7 @@ export class UserModel {
     this._tick = 0;
     this._last = null; // the last word learned, the context of the next (within a sentence)
     this._index = null; // the prefix index, rebuilt when a new word arrives
+    this._ranked = new Map(); // a context's successors in order (Successors), built when first read
   }
 
   /** Count the words of text the user committed, and each word's successor within a sentence. */
@@ -135,9 +136,11 @@ export class UserModel {
         successors.set(word, (pair = { count: 0, tick: 0 }));
         this._pairCount += 1;
       }
+      const before = pair.count;
       pair.count = Math.min(pair.count + 1, MAX_COUNT);
       pair.tick = this._tick;
       this._followed.set(this._last, (this._followed.get(this._last) ?? 0) + 1);
+      if (pair.count !== before) this._ranked.get(this._last)?.bump(word, before);
     }
     this._last = word;
   }
@@ -174,6 +177,7 @@ export class UserModel {
     }
     if (keys.has(this._last)) this._last = null;
     this._index = null;
+    this._ranked = new Map();
   }
 
   /** Past maxEntries, drop the rarest and oldest entries down to 90 % of it (amortized: not every word). */
@@ -217,11 +221,17 @@ export class UserModel {
     return (WEIGHT * this._learned) / (this._learned + HALF_WEIGHT_AT);
   }
 
-  /** A snapshot for one suggestion: P_user(w | previous) and the candidates (suggest.js). */
+  /** P_user(w | previous) and the words worth scoring, for one suggestion (suggest.js): it reads the live
+   *  tables, so it is used at once, with no await between (nothing can learn meanwhile). */
   scorer(previous) {
     this._index ??= new UserIndex(this._words);
-    const successors = previous ? new Map([...(this._pairs.get(previous) ?? [])].map(([word, { count }]) => [word, count])) : new Map();
-    return new Scorer(this._index, successors, this._followed.get(previous) ?? 0, this._learned, this.weight());
+    const successors = (previous && this._pairs.get(previous)) || EMPTY_MAP;
+    let ranked = null;
+    if (successors.size) {
+      ranked = this._ranked.get(previous);
+      if (!ranked) this._ranked.set(previous, (ranked = new Successors(successors)));
+    }
+    return new Scorer(this._index, successors, ranked, this._followed.get(previous) ?? 0, this._learned, this.weight());
   }
 
   /** The file's bytes ("nextword-user 1", a sha256 line, a JSON body of columns): Python's save() writes these. */
@@ -369,8 +379,11 @@ class UserIndex {
   constructor(words) {
     this.keys = [...words.keys()].sort(comparePoints);
     this.counts = Float64Array.from(this.keys, (key) => words.get(key).count);
+    this.countOf = new Map(this.keys.map((key, i) => [key, this.counts[i]])); // the same counts, one look-up away
+    this.largest = this.counts.reduce((a, b) => Math.max(a, b), 0);
     const order = this.keys.map((_, i) => i).sort((a, b) => this.counts[b] - this.counts[a] || a - b);
     this.top = order.slice(0, UNIGRAM_CANDIDATES).map((i) => this.keys[i]);
+    this.topByCount = null; // the same words by count, sorted when read
   }
 
   at(word) {
@@ -378,13 +391,22 @@ class UserIndex {
   }
 
   count(word) {
-    const at = this.at(word);
-    return at < this.keys.length && this.keys[at] === word ? this.counts[at] : 0;
+    return this.countOf.get(word) ?? 0;
+  }
+
+  /** [word, count] of the most learned words, highest count first. */
+  mostLearnedByCount() {
+    this.topByCount ??= this.top.map((word) => [word, this.countOf.get(word)]).sort((a, b) => b[1] - a[1]);
+    return this.topByCount;
   }
 
   /** One more of a known word: its count, and its place among the most learned. */
   bump(word) {
     this.counts[this.at(word)] += 1;
+    const count = this.countOf.get(word) + 1;
+    this.countOf.set(word, count);
+    this.largest = Math.max(this.largest, count);
+    this.topByCount = null;
     if (this.top.includes(word)) return;
     if (this.top.length < UNIGRAM_CANDIDATES) {
       this.top.push(word);
@@ -423,24 +445,92 @@ const startsWithPoints = (word, prefix) => word.startsWith(prefix)
 const isHighUnit = (unit) => unit >= 0xd800 && unit <= 0xdbff;
 const isLowUnit = (unit) => unit >= 0xdc00 && unit <= 0xdfff;
 
+/** One context's learned next words in two orders, kept up to date as pairs are learned (Python's
+ *  _Successors): by count, highest first, and by spelling (code points), where a prefix is one range. */
+class Successors {
+  constructor(successors) {
+    this.counts = successors; // word -> {count, tick}, the live table
+    this.byCount = [...successors.keys()].sort((a, b) => successors.get(b).count - successors.get(a).count);
+    this.at = new Map(this.byCount.map((word, i) => [word, i]));
+    this.first = new Map(); // count -> where its run starts in byCount
+    this.byCount.forEach((word, i) => {
+      const count = successors.get(word).count;
+      if (!this.first.has(count)) this.first.set(count, i);
+    });
+    this.spelled = [...successors.keys()].sort(comparePoints);
+  }
+
+  /** word's count went from `before` to before + 1: move it to the front of its old run. */
+  bump(word, before) {
+    if (before === 0) {
+      this.at.set(word, this.byCount.length);
+      this.byCount.push(word);
+      if (!this.first.has(1)) this.first.set(1, this.byCount.length - 1);
+      this.spelled.splice(bisectLeft(this.spelled, word, 0), 0, word);
+      return;
+    }
+    const i = this.at.get(word);
+    const j = this.first.get(before);
+    const other = this.byCount[j];
+    this.byCount[i] = other;
+    this.byCount[j] = word;
+    this.at.set(other, i);
+    this.at.set(word, j);
+    if (j + 1 < this.byCount.length && this.counts.get(this.byCount[j + 1]).count === before) this.first.set(before, j + 1);
+    else this.first.delete(before);
+    if (!this.first.has(before + 1)) this.first.set(before + 1, j);
+  }
+
+  /** [word, count] of the successors that start with prefix (whole code points), in spelling order. */
+  *fitting(prefix) {
+    if (prefix && isHighUnit(prefix.charCodeAt(prefix.length - 1))) {
+      // Half a pair: such words are not one range in code-point order, and Python's rule matches none of them.
+      for (const word of this.spelled) if (startsWithPoints(word, prefix)) yield [word, this.counts.get(word).count];
+      return;
+    }
+    for (let at = bisectLeft(this.spelled, prefix, 0); at < this.spelled.length && this.spelled[at].startsWith(prefix); at++) {
+      yield [this.spelled[at], this.counts.get(this.spelled[at]).count];
+    }
+  }
+}
+
 /** P_user(w | v) for one context, and the words worth scoring. */
 class Scorer {
-  constructor(index, successors, followed, learned, weight) {
-    Object.assign(this, { index, successors, followed, learned, weight });
+  constructor(index, successors, ranked, followed, learned, weight) {
+    Object.assign(this, { index, successors, ranked, followed, learned, weight });
   }
 
   prob(word) {
     if (!this.learned) return 0;
-    return ((this.successors.get(word) ?? 0) + (ALPHA * this.index.count(word)) / this.learned) / (this.followed + ALPHA);
+    return ((this.successors.get(word)?.count ?? 0) + (ALPHA * this.index.count(word)) / this.learned) / (this.followed + ALPHA);
   }
 
-  /** The learned words that fit prefix and could rank: the context's successors, the most learned. */
-  candidates(prefix, k) {
-    const fitting = [...this.successors.keys()].filter((word) => startsWithPoints(word, prefix));
-    if (!prefix) return [...fitting, ...this.index.top.filter((word) => !this.successors.has(word))];
+  /** An upper bound of prob() for a word followed pairCount times whose own count is at most `largest`: the
+   *  same operations on larger operands, so rounding keeps it an upper bound. */
+  probAtMost(pairCount, largest) {
+    if (!this.learned) return 0;
+    return (pairCount + (ALPHA * largest) / this.learned) / (this.followed + ALPHA);
+  }
+
+  /** [word, count] of the most learned words, highest count first: next-word candidates. */
+  unigramsByCount() {
+    return this.index.mostLearnedByCount();
+  }
+
+  /** The k most learned words that fit prefix, ties to the first in code-point order: completion candidates. */
+  unigramCandidates(prefix, k) {
     const [lo, hi] = this.index.range(prefix);
-    const best = mostLearned(this.index.counts.subarray(lo, hi), k).map((i) => this.index.keys[lo + i]);
-    return [...fitting, ...best.filter((word) => !this.successors.has(word))];
+    return mostLearned(this.index.counts.subarray(lo, hi), k).map((i) => this.index.keys[lo + i]);
+  }
+
+  /** [word, count] of the context's successors, highest count first. */
+  *successorsByCount() {
+    if (!this.ranked) return;
+    for (const word of this.ranked.byCount) yield [word, this.successors.get(word).count];
+  }
+
+  fittingSuccessors(prefix) {
+    return this.ranked ? this.ranked.fitting(prefix) : [];
   }
 
   /** P_user of every learned word that fits prefix. */
@@ -448,12 +538,14 @@ class Scorer {
     if (!this.learned) return 0;
     const [lo, hi] = this.index.range(prefix);
     let pairs = 0;
-    for (const [word, count] of this.successors) if (startsWithPoints(word, prefix)) pairs += count;
+    for (const [, count] of this.fittingSuccessors(prefix)) pairs += count;
     let counts = 0;
     for (let i = lo; i < hi; i++) counts += this.index.counts[i];
     return (pairs + (ALPHA * counts) / this.learned) / (this.followed + ALPHA);
   }
 }
+
+const EMPTY_MAP = new Map();
 
 function bisectLeft(sorted, x, lo) {
   let hi = sorted.length;

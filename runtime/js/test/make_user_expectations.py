@@ -202,6 +202,18 @@ def suggest_run(predictor: Predictor, rng: random.Random) -> list[dict]:
         k = k_for(i)
         suggestions = predictor.suggest(text, k, user=user)
         ops.append({"op": "suggest", "text": text, "k": k, **row(suggestions), "unknown": list(suggestions.unknown_words)})
+    # A long-time user: 30,000 words learned, so frequent words have hundreds of successors and a bar reads only
+    # the few that can rank (suggest.py's mixed stops early; the JS one must show the same words).
+    start = rng.randrange(len(words) - 30_000)
+    learned = " ".join(words[start : start + 30_000])
+    user.learn(learned)
+    ops.append({"op": "learn", "text": learned})
+    for context in ["the", "of", "a", "to", "is", "and", "in", "for"]:
+        for partial in ["", "", "t", "s", "co", "a"]:
+            k = rng.choice([1, 3, 3, 12])
+            text = f"{rng.choice(words)} {context} {partial}"
+            suggestions = predictor.suggest(text, k, user=user)
+            ops.append({"op": "suggest", "text": text, "k": k, **row(suggestions), "unknown": list(suggestions.unknown_words)})
     return ops
 
 

@@ -1,0 +1,55 @@
+// What a keyboard pays per keystroke in Node (JS twin of export/bench/keyboard.py): a session's suggest for the
+// next word and for later letters of a word, and feeding the word, alone and with a user model that has learned
+// the text's first half; typing words of its last tenth. p50 µs per kind of keystroke, as JSON.
+//   node scripts/bench-keyboard.js SEQUENCE_MODEL.onnx TEXT_FILE [WORDS]
+import { readFileSync } from 'node:fs';
+import { Predictor, UserModel } from '../src/node.js';
+
+const [model, textPath, wordsArg] = process.argv.slice(2);
+if (!model || !textPath) {
+  console.error('usage: node scripts/bench-keyboard.js SEQUENCE_MODEL.onnx TEXT_FILE [WORDS]');
+  process.exit(2);
+}
+const text = readFileSync(textPath, 'utf8');
+const predictor = await Predictor.load(model);
+const known = new Set(predictor.words);
+const typed = (text.slice(Math.floor((text.length * 9) / 10)).toLowerCase().match(/[a-z]+/g) ?? [])
+  .filter((word) => known.has(word))
+  .slice(0, Number(wordsArg ?? 400));
+const user = new UserModel();
+user.learn(text.slice(0, Math.floor(text.length / 2)));
+
+const p50 = (times) => {
+  const sorted = [...times].sort((a, b) => a - b);
+  return +(sorted[Math.floor((sorted.length - 1) / 2)] * 1000).toFixed(1);
+};
+
+async function keystrokes(words, withUser) {
+  const session = await predictor.session(withUser ? { user } : {});
+  const nextWord = [];
+  const laterLetters = [];
+  const feed = [];
+  for (const word of words) {
+    let t0 = performance.now();
+    await session.suggest('', 3);
+    nextWord.push(performance.now() - t0);
+    for (let letters = 1; letters < word.length; letters++) {
+      t0 = performance.now();
+      await session.suggest(word.slice(0, letters), 3);
+      if (letters > 1) laterLetters.push(performance.now() - t0);
+    }
+    t0 = performance.now();
+    await session.feed(word);
+    feed.push(performance.now() - t0);
+  }
+  return { next_word_us: p50(nextWord), completion_us: p50(laterLetters), feed_word_us: p50(feed) };
+}
+
+await keystrokes(typed.slice(0, 50), true); // warm-up
+console.log(JSON.stringify({
+  model,
+  typed_words: typed.length,
+  user_model_entries: user.size,
+  alone: await keystrokes(typed, false),
+  with_user: await keystrokes(typed, true),
+}));
