@@ -106,6 +106,13 @@ def add_evaluate(subparsers, help_line: str) -> None:
         action="store_true",
         help="also type the tail with a user model learning each word (on the model and the last n-gram)",
     )
+    e.add_argument(
+        "--baseline-corpus",
+        metavar="FILE",
+        default=None,
+        help="fit the n-grams on FILE before its held-out tail instead (e.g. the model's own training text, when "
+        "--corpus is text of another kind)",
+    )
     e.set_defaults(func=run_evaluate)
 
 
@@ -204,6 +211,8 @@ def run_evaluate(args) -> int:
     corpus = load_corpus(args.corpus)
     progress = None if args.json else text_progress(sys.stderr)
     options = {"holdout": args.holdout, "orders": args.order, "shown": args.shown, "adapt": args.adapt}
+    if args.baseline_corpus is not None:
+        options["baseline_text"] = load_corpus(args.baseline_corpus).text
     report = evaluate(predictor, corpus.text, progress=progress, **options)
     if args.json:
         print(json.dumps(report))
@@ -223,6 +232,9 @@ def print_evaluation(report: dict, model: str, unit: str) -> None:
     shown = f"({report['shown']} shown)"
     print(f"{'':<45}{'top-k (ids, <unk> counts)':^27}{'':1}{'keyboard (real words)':^21}{'keystroke savings':>20}")
     print(f"{'':<34}{'perplexity':>11}{'top-1':>9}{'top-3':>9}{'top-5':>9}{'top-1':>12}{'top-3':>10}{shown:>20}")
+    if report.get("baseline_fitted_on") == "another text":
+        fitted = report["baseline_fitted_ids"]
+        print(f"the n-grams were fitted on --baseline-corpus ({fitted:,} words), not on this corpus")
     rows = [("model " + model, report["model"])] + [(row["name"], row) for row in report["baselines"]]
     for name, row in rows:
         ids = "".join(f"{row[key]:>9.2%}" for key in ("top1", "top3", "top5"))

@@ -55,13 +55,16 @@ def evaluate(
     orders=None,
     shown: int = DEFAULT_SHOWN,
     adapt: bool = False,
+    baseline_text: str | None = None,
     progress=None,
 ) -> dict:
     """Perplexity, top-k and keyboard metrics (`shown` suggestions in the bar) of the model on the held-out tail
     of `text`, beside interpolated Kneser-Ney n-grams of the given orders fitted on the rest with the same
     vocabulary. Default orders: the window kind's own context length; 4 and 5 for the sequence kind.
     adapt: also type the tail with a user model that learns each word (runtime/adapt.py), on the model and on
-    the last n-gram order."""
+    the last n-gram order.
+    baseline_text: fit the n-grams on the part of this text before its held-out tail instead (say, the model's own
+    training text, when `text` is of another kind: then neither has seen text like the tail)."""
     config = predictor.bundle.config
     holdout = config.validation_split if holdout is None else holdout
     if not 0 < holdout < 1:
@@ -72,8 +75,18 @@ def evaluate(
     keyboard = Keyboard(vocabulary_words(predictor), oov_id(predictor), shown)  # checks shown first
     adapter = predictor.suggester if adapt else None
     stream = word_stream(predictor.tokenizer, text)
+    fit_on = None
+    if baseline_text is not None:
+        baseline_ids = id_stream(predictor.tokenizer, baseline_text)[0]
+        fit_on = baseline_ids[: split_stream(len(baseline_ids), holdout)]
+        if len(fit_on) < 2:
+            raise InputError(f"the baseline text has {len(baseline_ids)} known words, too few to fit an n-gram")
     # The kind says how its tail is read: as windows (evaluate_windows_tail) or one text (evaluate_stream_tail).
-    return predictor.model.evaluate_tail(predictor, *stream, holdout, orders, keyboard, adapter, progress)
+    report = predictor.model.evaluate_tail(
+        predictor, *stream, holdout, orders, keyboard, adapter, progress, baseline_training=fit_on
+    )
+    report["baseline_fitted_on"] = "the corpus before its held-out tail" if fit_on is None else "another text"
+    return report
 
 
 def vocabulary_words(predictor) -> list[str]:
@@ -91,7 +104,9 @@ def oov_id(predictor) -> int | None:
 MAX_ORDER = 8
 
 
-def evaluate_windows_tail(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress):
+def evaluate_windows_tail(
+    predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress, baseline_training=None
+):
     config = predictor.bundle.config
     contexts, targets = make_windows(ids, config.seq_len)
     # Words dropped before a window's first id lie outside it; those before any later id lie inside.
@@ -106,16 +121,19 @@ def evaluate_windows_tail(predictor, ids, is_oov, dropped_before, words, holdout
     model = evaluate_windows(predictor.probabilities, contexts[split:], held_targets, progress=progress, keyboard=tally)
     # Each n-gram reads the order - 1 words before the target, as an n-gram shipped instead would.
     target_positions = np.arange(split, len(targets)) + config.seq_len - 1
-    training = ids[: split + config.seq_len - 1]
+    training = ids[: split + config.seq_len - 1] if baseline_training is None else baseline_training
     vocab_size = config.vocab_size
     baselines = _kneser_ney_rows(
         training, ids, words, target_positions, vocab_size, orders, keyboard, adapter, progress
     )
     keyboard_facts = _keyboard_facts(keyboard, held_targets, held_words)
-    return _report(model, baselines, int(np.count_nonzero(touched[split:])), split, keyboard_facts, "windows")
+    touched = int(np.count_nonzero(touched[split:]))
+    return _report(model, baselines, touched, split, len(training), keyboard_facts, "windows")
 
 
-def evaluate_stream_tail(predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress):
+def evaluate_stream_tail(
+    predictor, ids, is_oov, dropped_before, words, holdout, orders, keyboard, adapter, progress, baseline_training=None
+):
     """The sequence kind reads the held-out tail as one text from a reset, as an app would; the n-grams see
     the same words (the tail only, padded with the start id), so neither borrows context from training."""
     split = split_stream(len(ids), holdout)
@@ -128,10 +146,11 @@ def evaluate_stream_tail(predictor, ids, is_oov, dropped_before, words, holdout,
     model = evaluate_windows(lambda rows: reader(len(rows)), positions, held, progress=progress, keyboard=tally)
     every = np.arange(len(held))
     vocab_size = predictor.vocab_size
-    baselines = _kneser_ney_rows(ids[:split], held, held_words, every, vocab_size, orders, keyboard, adapter, progress)
+    training = ids[:split] if baseline_training is None else baseline_training
+    baselines = _kneser_ney_rows(training, held, held_words, every, vocab_size, orders, keyboard, adapter, progress)
     touched = is_oov[split:] | (dropped_before[split:] > 0)
     facts = _keyboard_facts(keyboard, held, held_words)
-    return _report(model, baselines, int(np.count_nonzero(touched)), split, facts, "words")
+    return _report(model, baselines, int(np.count_nonzero(touched)), split, len(training), facts, "words")
 
 
 def _kneser_ney_rows(training, stream, words, positions, vocab_size, orders, keyboard, adapter, progress) -> list[dict]:
@@ -168,7 +187,7 @@ def _keyboard_facts(keyboard: Keyboard, targets: np.ndarray, typed: list[str]) -
     }
 
 
-def _report(model: dict, baselines: list[dict], touched: int, split: int, keyboard_facts: dict, unit: str) -> dict:
+def _report(model, baselines, touched: int, split: int, fitted_ids: int, keyboard_facts: dict, unit: str) -> dict:
     n = model.pop("windows")
     return {
         "windows": n,  # held-out positions scored (the window kind: windows)
@@ -178,5 +197,6 @@ def _report(model: dict, baselines: list[dict], touched: int, split: int, keyboa
         "model": model,
         "baseline": baselines[0],  # the first order asked for (kept for readers of the previous report)
         "baselines": baselines,
-        "training_windows_for_baseline": split,
+        "training_windows_for_baseline": split,  # positions before the held-out tail
+        "baseline_fitted_ids": fitted_ids,  # ids the n-grams were fitted on (--baseline-corpus: of that text)
     }

@@ -186,12 +186,12 @@ class SequenceModel(KindModel):
         """The Kneser-Ney orders `nextword evaluate` compares with by default."""
         return (4, 5)  # a model of the whole text against the usual strong n-grams
 
-    def evaluate_tail(self, predictor, *args):
+    def evaluate_tail(self, predictor, *args, **options):
         """`nextword evaluate`'s held-out tail, read as this kind reads text (runtime/evaluate.py)."""
         # Imported here: evaluation code (n-grams, metrics) is loaded only by those who evaluate.
         from nextword.runtime.evaluate import evaluate_stream_tail
 
-        return evaluate_stream_tail(predictor, *args)
+        return evaluate_stream_tail(predictor, *args, **options)
 
     def probabilities(self, contexts: np.ndarray) -> np.ndarray:
         raise InputError(f"{self.source} is a sequence model: it reads a text's ids from its start, not windows")

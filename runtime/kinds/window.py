@@ -92,12 +92,12 @@ class WindowModel(KindModel):
         """The Kneser-Ney orders `nextword evaluate` compares with by default."""
         return (self.config.seq_len,)  # the n-gram of the model's own window
 
-    def evaluate_tail(self, predictor, *args):
+    def evaluate_tail(self, predictor, *args, **options):
         """`nextword evaluate`'s held-out tail, read as this kind reads text (runtime/evaluate.py)."""
         # Imported here: evaluation code (n-grams, metrics) is loaded only by those who evaluate.
         from nextword.runtime.evaluate import evaluate_windows_tail
 
-        return evaluate_windows_tail(predictor, *args)
+        return evaluate_windows_tail(predictor, *args, **options)
 
     # --- what this kind does not have ------------------------------------------------------------------
     def stream_reader(self, ids):

@@ -364,3 +364,41 @@ def write_text(text: str) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
         f.write(text)
     return f.name
+
+
+def test_baselines_fitted_on_another_text(sequence_exported_dir, sequence_corpus, cli):
+    """--baseline-corpus: the model's row is unchanged, and each n-gram is the one fitted on the other text before
+    its held-out tail (the domain-shift comparison: neither has seen text like the tail)."""
+    from nextword.runtime.evaluate import id_stream, word_stream
+    from nextword.runtime.kneser_ney import KneserNey
+    from nextword.runtime.windows import split_stream
+
+    predictor = Predictor.load(sequence_exported_dir / "model.onnx")
+    text = sequence_corpus.read_text(encoding="utf-8")
+    other = " ".join(reversed(text.split()[: len(text.split()) // 2]))  # the same words in other n-grams
+    plain = evaluate(predictor, text, orders=(3,))
+    shifted = evaluate(predictor, text, orders=(3,), baseline_text=other)
+    assert shifted["model"] == plain["model"] and shifted["baseline_fitted_on"] == "another text"
+    other_ids = id_stream(predictor.tokenizer, other)[0]
+    fitted = other_ids[: split_stream(len(other_ids), predictor.bundle.config.validation_split)]
+    assert shifted["baseline_fitted_ids"] == len(fitted) != plain["baseline_fitted_ids"]
+    ids, _, _, typed = word_stream(predictor.tokenizer, text)
+    split = len(ids) - shifted["windows"]
+    held, held_typed = ids[split:], typed[split:]
+    words, oov = words_and_oov(predictor)
+    baseline = KneserNey.fit(fitted, predictor.vocab_size, order=3)
+    contexts = np.lib.stride_tricks.sliding_window_view(np.concatenate([[0, 0], held]).astype(held.dtype), 3)[:, :-1]
+    expected = literal_keyboard(baseline.probs_batch(contexts), held, held_typed, words, oov)
+    assert keyboard_part(shifted["baseline"]) == pytest.approx(expected, abs=1e-12)
+    assert keyboard_part(shifted["baseline"]) != keyboard_part(plain["baseline"])
+    code, out, _ = cli(
+        "evaluate",
+        sequence_exported_dir / "model.onnx",
+        "--corpus",
+        sequence_corpus,
+        "--baseline-corpus",
+        write_text(other),
+        "--order",
+        "3",
+    )
+    assert code == 0 and any("fitted on --baseline-corpus" in line for line in out)
