@@ -92,26 +92,17 @@ class Suggester:
         count first and no further than one could still rank: what is skipped could not reach the top k, so the
         bar is the one scoring every candidate gives (and the JS runtime's, which does)."""
         probs, prefix = model.probs(state), self.normalize(partial)
-        if partial:
-            fitting = self.index.completions(prefix)
-            model_ids = top_ids(probs, fitting, k).tolist()
-            model_mass = float(probs[fitting].sum(dtype=np.float64))
-        else:
-            ranked, _ = model.top(state, min(k + len(self.hidden), model.vocab_size - 1))
-            model_ids = [i for i in ranked if i not in self.hidden][:k]
-            model_mass = 1.0
+        model_ids, model_mass = self.model_top(model, state, probs, prefix, k)
         # A word outside the model's top k has at most the k-th one's probability (none, when fewer words fit).
         floor = float(probs[model_ids[-1]]) if len(model_ids) == k else 0.0
         with user.reading(previous) as scorer:
             user_mass = scorer.mass(prefix) if partial else 1.0
             weight = scorer.weight if user_mass > 0 else 0.0
             weight = 1.0 if model_mass <= 0 else weight
-            word_index, words, hidden = self.tokenizer.word_index, len(self.words), self.hidden
 
             def score(word: str) -> float:
-                word_id = word_index.get(word)
-                seen = word_id is not None and word_id < words and word_id not in hidden
-                model_part = float(probs[word_id]) / model_mass if seen and model_mass > 0 else 0.0
+                word_id = self.id_of(word)
+                model_part = float(probs[word_id]) / model_mass if word_id is not None and model_mass > 0 else 0.0
                 user_part = scorer.prob(word) / user_mass if user_mass > 0 else 0.0
                 return (1.0 - weight) * model_part + weight * user_part
 
@@ -155,6 +146,15 @@ class Suggester:
             top = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
             shown = [(user.form(word) or self.casing.get(word, word), p) for word, p in top if p > 0]
         return [(display(form, {}, capitalize=capitalize), p) for form, p in shown]
+
+    def model_top(self, model, state, probs, prefix: str, k: int) -> tuple[list[int], float]:
+        """(the model's k likeliest bar words that fit prefix, their share of the distribution's mass): what the
+        user's distribution is mixed with. Between words the mass is the whole distribution's, 1."""
+        if prefix:
+            fitting = self.index.completions(prefix)
+            return top_ids(probs, fitting, k).tolist(), float(probs[fitting].sum(dtype=np.float64))
+        ranked, _ = model.top(state, min(k + len(self.hidden), model.vocab_size - 1))
+        return [i for i in ranked if i not in self.hidden][:k], 1.0
 
     def id_of(self, word: str) -> int | None:
         """The model's id of a word it can show, or None."""

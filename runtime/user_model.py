@@ -486,8 +486,7 @@ class _Scorer:
         if not self.learned:
             return 0.0
         pair = self.successors.get(word)
-        count = self.index.count_of.get(word, 0.0)
-        return ((pair[0] if pair else 0) + ALPHA * count / self.learned) / (self.followed + ALPHA)
+        return ((pair[0] if pair else 0) + ALPHA * self.index.count(word) / self.learned) / (self.followed + ALPHA)
 
     def prob_at_most(self, pair_count: int, largest: float) -> float:
         """An upper bound of prob() for a word followed pair_count times whose own count is at most `largest`:

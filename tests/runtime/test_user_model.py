@@ -276,21 +276,13 @@ def test_a_contexts_successors_stay_in_count_order_as_pairs_are_learned():
 def brute_force_mix(predictor: Predictor, text: str, k: int, user: UserModel) -> list[str]:
     """What Suggester.mixed must return: every candidate scored (the model's top k, every successor that fits,
     the most learned words), none skipped."""
-    import numpy as np
-    from nextword.runtime.completion import top_ids
     from nextword.runtime.suggest import previous_word, split_partial
 
     suggester, model = predictor.suggester, predictor.model
     finished, partial = split_partial(text, predictor.tokenizer)
     state = model.begin(predictor.encode_words(finished)[0], full=True)
     probs, prefix = model.probs(state), suggester.normalize(partial)
-    if partial:
-        fitting = suggester.index.completions(prefix)
-        model_ids = top_ids(probs, fitting, k).tolist()
-        model_mass = float(probs[fitting].sum(dtype=np.float64))
-    else:
-        ranked, _ = model.top(state, min(k + len(suggester.hidden), model.vocab_size - 1))
-        model_ids, model_mass = [i for i in ranked if i not in suggester.hidden][:k], 1.0
+    model_ids, model_mass = suggester.model_top(model, state, probs, prefix, k)  # the model's side, as mixed reads it
     with user.reading(previous_word(finished)) as scorer:
         user_mass = scorer.mass(prefix) if partial else 1.0
         weight = 1.0 if model_mass <= 0 else (scorer.weight if user_mass > 0 else 0.0)
