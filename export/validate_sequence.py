@@ -47,9 +47,9 @@ def compare_sequence(
     reports = []
 
     steps = Report(file, "steps-of-1", len(stream))
-    probs, top_probs, top_ids, states = run_steps(backend, stream[None, :], zero, steps)
-    if probs is not None:
-        finish(steps, probs[0], top_probs[0], top_ids[0], expected, quantized)
+    steps_probs, top_probs, top_ids, states = run_steps(backend, stream[None, :], zero, steps)
+    if steps_probs is not None:
+        finish(steps, steps_probs[0], top_probs[0], top_ids[0], expected, quantized)
     reports.append(steps)
 
     if not isinstance(backend.input_shape[1], int) or backend.input_shape[1] < 1:  # n is dynamic: feed chunks
@@ -63,11 +63,19 @@ def compare_sequence(
                     chunks.failures.append(f"state after chunks differs from steps of 1 by {diff:.2e}")
         reports.append(chunks)
 
-    # The same backend, after a whole stream: the zero state and the start id must be a fresh start again.
+    # The same backend, after a whole stream: the zero state and the start id must be a fresh start again. A
+    # quantized file's fresh start is its own first run (steps of 1 already scored those positions against Keras),
+    # so it must reproduce that run within the float tolerance; its agreement with Keras over only 64 positions
+    # could not measure the 99 % gate anyway (one miss in 64 is 98.4 %).
     reset = Report(file, "reset", RESET_POSITIONS)
+    fresh_start = expected[:RESET_POSITIONS]
+    if quantized and steps_probs is not None:
+        fresh_start, quantized_reset = steps_probs[0][:RESET_POSITIONS], False
+    else:
+        quantized_reset = quantized
     probs, top_probs, top_ids, _ = run_steps(backend, stream[None, :RESET_POSITIONS], zero, reset)
     if probs is not None:
-        finish(reset, probs[0], top_probs[0], top_ids[0], expected[:RESET_POSITIONS], quantized)
+        finish(reset, probs[0], top_probs[0], top_ids[0], fresh_start, quantized_reset)
     reports.append(reset)
 
     batch = Report(file, f"batch-{len(edges)}", edges.size)

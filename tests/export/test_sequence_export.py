@@ -167,3 +167,39 @@ def test_a_tied_config_refuses_an_untied_model(sequence_keras_dir):
     tied = dataclasses.replace(trained.config, tie_embeddings=True, units=trained.config.embedding_dim)
     with pytest.raises(InputError, match="sequence architecture"):
         check_architecture(trained.model, tied)
+
+
+class StaleAfterFirstStream:
+    """A backend that, once it has run a stream, ignores a zero state: a file whose state survives a reset."""
+
+    def __init__(self, backend):
+        self.backend, self.roles, self.input_shape = backend, backend.roles, backend.input_shape
+        self.last, self.ran = None, False
+
+    def step(self, ids, state, *, full=False):
+        if self.ran and not state.any() and self.last is not None and len(state) == len(self.last):
+            state = self.last
+        top_probs, top_ids, self.last, probs = self.backend.step(ids, state, full=full)
+        if ids.shape[1] == 1 and self.last is not None:
+            self.ran = True
+        return top_probs, top_ids, self.last, probs
+
+
+def test_a_quantized_reset_must_reproduce_the_files_own_fresh_start(sequence_exported_dir, sequence_keras_dir):
+    """A quantized file's reset is compared with its own first run, exactly: a reset that is a fresh start passes
+    with identical figures, one that keeps the old state fails, although both would be near Keras' top-1."""
+    from nextword.export.pipeline import keras_sequence_probs, runtime_backend, sequence_validation_inputs
+    from nextword.export.validate_sequence import compare_sequence
+    from nextword.runtime.corpus import load_corpus
+    from nextword.train.folder import load_training_dir
+
+    trained = load_training_dir(sequence_keras_dir)
+    corpus = load_corpus(sequence_keras_dir.parent / "sequence-corpus.txt")
+    inputs = sequence_validation_inputs(trained, corpus)
+    expected = {name: keras_sequence_probs(trained.model, ids) for name, ids in inputs.items()}
+    backend = runtime_backend((sequence_exported_dir / "model.onnx").read_bytes(), "model.onnx")
+    args = (inputs["held-out"][0], expected["held-out"][0], inputs["edges"], expected["edges"])
+    good = {r.inputs: r for r in compare_sequence("model.onnx", backend, *args, quantized=True)}
+    assert good["reset"].passed and good["reset"].max_abs_diff == 0.0 and good["reset"].top1_agreement == 1.0
+    stale = {r.inputs: r for r in compare_sequence("model.onnx", StaleAfterFirstStream(backend), *args, quantized=True)}
+    assert not stale["reset"].passed and any("max abs diff" in f for f in stale["reset"].failures)
