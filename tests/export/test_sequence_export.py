@@ -79,21 +79,26 @@ class DriftingState:
         return top_probs, top_ids, state_out * 1.01, probs
 
 
-def test_a_state_mismatch_fails_validation(sequence_exported_dir, sequence_keras_dir):
+def validation_arguments(sequence_exported_dir, sequence_keras_dir):
+    """The ONNX file's backend, and compare_sequence's inputs with Keras' outputs for them, as export makes them."""
     from nextword.export.pipeline import keras_sequence_probs, runtime_backend, sequence_validation_inputs
-    from nextword.export.validate import raise_on_failures
-    from nextword.export.validate_sequence import compare_sequence
+    from nextword.runtime.corpus import load_corpus
     from nextword.train.folder import load_training_dir
 
     trained = load_training_dir(sequence_keras_dir)
-    from nextword.runtime.corpus import load_corpus
-
     corpus = load_corpus(sequence_keras_dir.parent / "sequence-corpus.txt")
     inputs = sequence_validation_inputs(trained, corpus)
     expected = {name: keras_sequence_probs(trained.model, ids) for name, ids in inputs.items()}
     assert inputs["held-out"][0, 0] == START_ID and inputs["held-out"].shape[1] >= 1001
     backend = runtime_backend((sequence_exported_dir / "model.onnx").read_bytes(), "model.onnx")
-    args = (inputs["held-out"][0], expected["held-out"][0], inputs["edges"], expected["edges"])
+    return backend, (inputs["held-out"][0], expected["held-out"][0], inputs["edges"], expected["edges"])
+
+
+def test_a_state_mismatch_fails_validation(sequence_exported_dir, sequence_keras_dir):
+    from nextword.export.validate import raise_on_failures
+    from nextword.export.validate_sequence import compare_sequence
+
+    backend, args = validation_arguments(sequence_exported_dir, sequence_keras_dir)
     good = compare_sequence("model.onnx", backend, *args, quantized=False)
     assert all(r.passed for r in good)
     bad = compare_sequence("model.onnx", DriftingState(backend), *args, quantized=False)
@@ -188,17 +193,9 @@ class StaleAfterFirstStream:
 def test_a_quantized_reset_must_reproduce_the_files_own_fresh_start(sequence_exported_dir, sequence_keras_dir):
     """A quantized file's reset is compared with its own first run, exactly: a reset that is a fresh start passes
     with identical figures, one that keeps the old state fails, although both would be near Keras' top-1."""
-    from nextword.export.pipeline import keras_sequence_probs, runtime_backend, sequence_validation_inputs
     from nextword.export.validate_sequence import compare_sequence
-    from nextword.runtime.corpus import load_corpus
-    from nextword.train.folder import load_training_dir
 
-    trained = load_training_dir(sequence_keras_dir)
-    corpus = load_corpus(sequence_keras_dir.parent / "sequence-corpus.txt")
-    inputs = sequence_validation_inputs(trained, corpus)
-    expected = {name: keras_sequence_probs(trained.model, ids) for name, ids in inputs.items()}
-    backend = runtime_backend((sequence_exported_dir / "model.onnx").read_bytes(), "model.onnx")
-    args = (inputs["held-out"][0], expected["held-out"][0], inputs["edges"], expected["edges"])
+    backend, args = validation_arguments(sequence_exported_dir, sequence_keras_dir)
     good = {r.inputs: r for r in compare_sequence("model.onnx", backend, *args, quantized=True)}
     assert good["reset"].passed and good["reset"].max_abs_diff == 0.0 and good["reset"].top1_agreement == 1.0
     stale = {r.inputs: r for r in compare_sequence("model.onnx", StaleAfterFirstStream(backend), *args, quantized=True)}
