@@ -132,17 +132,13 @@ def test_distributed_needs_tf_config(tmp_path, corpus_file):
     assert result.returncode == 2 and b"needs TF_CONFIG" in result.stderr
 
 
-# The in-memory path's weights before the streaming path was added (same text, configs, seed), on this machine's
-# TensorFlow 2.21 / Keras 3.15 CPU build: a change to `nextword train` without the new flags shows up here.
-# The sequence digest was renewed twice: when its LSTM became train/model.py's DropConnectLSTM (its input
-# projection is one matmul for all steps, which rounds differently; BEFORE_SUMS still held to 1e-6 relative),
-# and when its epochs began to keep whole batches only (train/sequence.py chunk_batches: other batches, other
-# weights).
-BEFORE = {
-    "window": "4794888dbad9e855b3c2c0eab046028207ec2d1f9e113a75504cd5c6d7b9e6b2",
-    "sequence": "216798516a09eace212f423142a770d001127716f0267e66806f2212fa996b7b",
-}
-BEFORE_SUMS = {  # per-tensor sums: the same check, loose enough for another CPU's rounding
+# The in-memory path's weights before the streaming path was added (same text, configs, seed), as per-tensor sums:
+# a change to `nextword train` without the new flags shows up here. They were once also held to a sha256 of the
+# weights, which stopped matching on a clean install on another machine (an AMD EPYC, same wheels: TensorFlow
+# 2.21, Keras 3.15.1, numpy 2.4.6) while every sum still agreed to 1e-4: oneDNN picks its kernels per CPU, so
+# bitwise equality is a property of one machine, not of the code. The sums were renewed with the sequence
+# model's DropConnectLSTM and with its whole-batch epochs (train/sequence.py chunk_batches).
+BEFORE_SUMS = {  # loose enough for another CPU's rounding
     "window": [48.091567, 0.243953, 0.786647, 10.969307, -5.460423, 1.090379, -1722.934992, -215.316914],
     "sequence": [67.212122, 15.134122, 1.91648, 14.166841, -15.865678, -38.033683],
 }
@@ -158,5 +154,3 @@ def test_in_memory_path_gives_the_weights_it_gave_before(kind, tmp_path, embedde
     weights = load_training_dir(tmp_path / "t").model.get_weights()
     sums = [float(np.asarray(w, np.float64).sum()) for w in weights]
     np.testing.assert_allclose(sums, BEFORE_SUMS[kind], rtol=1e-4, atol=1e-4)
-    digest = hashlib.sha256(b"".join(np.asarray(w, np.float32).tobytes() for w in weights)).hexdigest()
-    assert digest == BEFORE[kind]
