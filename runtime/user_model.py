@@ -14,12 +14,9 @@ and c(v) the times v was followed by a learned word:
     next words:   P(w) = (1 - weight) * P_model(w) + weight * P_user(w | v)
     completions:  the same mix of the two distributions each restricted to the words the typed letters allow
 
-The file ("nextword-user 1"): a header line, a sha256 line over the body, then a JSON body of columns
-{"tick": T, "words": [...], "forms": [...], "counts": [...], "ticks": [...], "pair_words": [...],
-"pair_next": [...], "pair_counts": [...], "pair_ticks": [...]}: `words` the lowercase keys, `forms` how the user
-writes each ("" when as the key), `ticks` when each was last learned, pairs as indices into `words`. Reading is
-as strict as a model file's: any damage is a CorruptUserModelError. At most `max_entries` words + pairs are
-kept; past it, the rarest and, among equals, the oldest go first.
+The file (runtime/user_file.py has the format): written atomically, read as strictly as a model file (any damage is
+a CorruptUserModelError). At most `max_entries` words + pairs are kept; past it, the rarest and, among equals,
+the oldest go first.
 
 One UserModel may be shared between threads: every method takes its lock.
 """
@@ -27,8 +24,6 @@ One UserModel may be shared between threads: every method takes its lock.
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 import os
 import re
 import tempfile
@@ -38,22 +33,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from nextword.runtime import strict_json
+from nextword.runtime import user_file
 from nextword.runtime.casing import SENTENCE_ENDS
-from nextword.runtime.errors import InputError, NextwordError
+from nextword.runtime.errors import InputError
 from nextword.runtime.tokenizer import DEFAULT_FILTERS
+from nextword.runtime.user_file import LONE_SURROGATE, MAX_COUNT, MAX_WORD_CHARS, CorruptUserModelError
 
-MAGIC = "nextword-user"
-VERSION = 1
 ALPHA = 2.0  # how many bigram observations the unigram backoff is worth
 WEIGHT = 0.5  # the user's share of the mix once the evidence is large
 HALF_WEIGHT_AT = 10  # learned words at which the user's share is half of WEIGHT
 DEFAULT_MAX_ENTRIES = 100_000
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024  # 100k entries are ~4 MB
-MAX_WORD_CHARS = 64
-MAX_COUNT = 2**31 - 1
 UNIGRAM_CANDIDATES = 32  # the user's most learned words, always considered as next words
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a Python str holds surrogates only unpaired
 WORD = re.compile(f"[^\\s{re.escape(DEFAULT_FILTERS)}]+")
 
 
@@ -63,10 +54,6 @@ def clip(word: str) -> str:
     while len(word.lower()) > MAX_WORD_CHARS:
         word = word[:-1]
     return word
-
-
-class CorruptUserModelError(NextwordError):
-    """A user-model file that is damaged, truncated, hostile or of another version."""
 
 
 class UserModel:
@@ -84,6 +71,7 @@ class UserModel:
             self._words: dict[str, list] = {}  # word -> [form, count, tick]
             self._pairs: dict[str, dict[str, list]] = {}  # word -> next word -> [count, tick]
             self._followed: dict[str, int] = {}  # c(v): times v was followed by a learned word
+            self._unread: _UnreadPairs | None = None  # a loaded file's contexts, moved into _pairs when first used
             self._pair_count = 0
             self._learned = 0  # N
             self._tick = 0
@@ -128,7 +116,9 @@ class UserModel:
         if self._index is not None:
             self._index.bump(word)
         if self._last is not None:
-            successors = self._pairs.setdefault(self._last, {})
+            successors = self._successors(self._last)
+            if successors is None:
+                successors = self._pairs[self._last] = {}
             pair = successors.get(word)
             if pair is None:
                 pair = successors[word] = [0, 0]
@@ -153,7 +143,29 @@ class UserModel:
             self._drop_words({key})
             return True
 
+    def _successors(self, prev: str) -> dict[str, list] | None:
+        """prev's learned next words (word -> [count, tick]), read from the loaded file on first use."""
+        successors = self._pairs.get(prev)
+        if successors is None and self._unread is not None:
+            successors = self._unread.take(prev)
+            if successors is not None:
+                self._pairs[prev] = successors
+                self._followed[prev] = sum(pair[0] for pair in successors.values())
+        return successors
+
+    def _read_all(self) -> None:
+        """Every context into _pairs, in the order an eager read gives (the file's, then those new since): what
+        walks every pair (forget, evict, save) sees, and saves, the same as the JS runtime."""
+        if self._unread is None:
+            return
+        pairs = {}
+        for prev in self._unread.contexts:
+            pairs[prev] = self._successors(prev)
+        self._pairs = pairs | self._pairs
+        self._unread = None
+
     def _drop_words(self, keys: set[str]) -> None:
+        self._read_all()
         for key in keys:
             self._learned -= self._words.pop(key)[1]
             self._pair_count -= len(self._pairs.pop(key, {}))
@@ -173,6 +185,7 @@ class UserModel:
         """Past max_entries, drop the rarest and oldest entries down to 90 % of it (amortized: not every word)."""
         if len(self._words) + self._pair_count <= self.max_entries:
             return
+        self._read_all()
         entries = [(entry[1], entry[2], 0, word, "") for word, entry in self._words.items()]
         entries += [
             (pair[0], pair[1], 1, prev, word) for prev, pairs in self._pairs.items() for word, pair in pairs.items()
@@ -211,7 +224,7 @@ class UserModel:
         with self._lock:
             if self._index is None:
                 self._index = _UserIndex(self._words)
-            successors = self._pairs.get(previous) if previous else None
+            successors = self._successors(previous) if previous else None
             ranked = None
             if successors:
                 ranked = self._ranked.get(previous)
@@ -225,13 +238,11 @@ class UserModel:
     def save(self, path: str | os.PathLike) -> None:
         """Write the model to path atomically: a crash mid-save leaves the previous file whole."""
         with self._lock:
+            self._read_all()
             words = list(self._words)
             position = {word: i for i, word in enumerate(words)}
             pairs = [(prev, word, *pair) for prev, nexts in self._pairs.items() for word, pair in nexts.items()]
-            columns = {
-                "tick": self._tick,
-                "words": words,
-                "forms": [entry[0] if entry[0] != word else "" for word, entry in self._words.items()],
+            ints = {
                 "counts": [entry[1] for entry in self._words.values()],
                 "ticks": [entry[2] for entry in self._words.values()],
                 "pair_words": [position[prev] for prev, *_ in pairs],
@@ -239,8 +250,8 @@ class UserModel:
                 "pair_counts": [count for *_, count, _ in pairs],
                 "pair_ticks": [last for *_, last in pairs],
             }
-            body = json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        data = f"{MAGIC} {VERSION}\nsha256:{hashlib.sha256(body).hexdigest()}\n".encode() + body
+            forms = [entry[0] if entry[0] != word else "" for word, entry in self._words.items()]
+            data = user_file.encode(self._tick, words, forms, ints)
         path = Path(path)
         try:
             with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
@@ -299,84 +310,48 @@ def _collector_paused():
 
 
 def _read_into(user: UserModel, data: bytes, max_entries: int) -> None:
-    header, _, rest = data.partition(b"\n")
-    digest_line, _, body = rest.partition(b"\n")
-    if not header.startswith(MAGIC.encode() + b" "):
-        raise CorruptUserModelError("not a nextword user model")
-    if header != f"{MAGIC} {VERSION}".encode():
-        version = header[len(MAGIC) + 1 :][:12]
-        raise CorruptUserModelError(f"user model version {version!r}; this runtime reads {VERSION}")
-    if digest_line != f"sha256:{hashlib.sha256(body).hexdigest()}".encode():
-        raise CorruptUserModelError("its checksum does not match (truncated or edited)")
-    try:
-        # Strict UTF-8, as the JS runtime's TextDecoder reads it: json.loads on bytes would also take UTF-16, a BOM
-        # and encoded surrogates, and a word holding a lone surrogate could never be saved again.
-        doc = strict_json.loads(body.decode("utf-8"), "its body")
-    except UnicodeDecodeError:
-        raise CorruptUserModelError("its body is not UTF-8") from None
-    except InputError as exc:
-        raise CorruptUserModelError(str(exc)) from None
-    if not isinstance(doc, dict) or set(doc) != set(COLUMNS) | {"tick"}:
-        raise CorruptUserModelError(f"its body is not an object of tick and {', '.join(COLUMNS)}")
-    tick = doc["tick"]
-    if not _count(tick, 0) or not all(isinstance(doc[name], list) for name in COLUMNS):
-        raise CorruptUserModelError("its tick or columns have the wrong type")
-    words, forms = doc["words"], doc["forms"]
-    n_words, n_pairs = len(words), len(doc["pair_words"])
-    if n_words + n_pairs > max_entries:
-        raise CorruptUserModelError(f"it holds {n_words + n_pairs} entries, over max_entries {max_entries}")
-    if any(len(doc[name]) != n_words for name in COLUMNS[:4]) or any(len(doc[name]) != n_pairs for name in COLUMNS[4:]):
-        raise CorruptUserModelError("its columns differ in length")
-    # Whole columns at a time: a 100k-entry file must load in tens of milliseconds.
-    if not set(map(type, words)) <= {str} or not set(map(type, forms)) <= {str}:
-        raise CorruptUserModelError("a word or form is not a string")
-    if WORDS_COLUMN.fullmatch("\n".join(words) + "\n" if words else "") is None:
-        raise CorruptUserModelError(f"a word is empty, longer than {MAX_WORD_CHARS} or holds a separator")
-    if LONE_SURROGATE.search("".join(words)) or LONE_SURROGATE.search("".join(forms)):
-        raise CorruptUserModelError("a word or form holds a lone surrogate (an escape JSON allows, UTF-8 cannot save)")
-    if len(set(words)) != n_words:
-        raise CorruptUserModelError("a word appears twice")
-    if any(form and form.lower() != word for word, form in zip(words, forms)):
-        raise CorruptUserModelError("a form does not lowercase to its word")
-    for name, high in (("counts", MAX_COUNT), ("ticks", tick), ("pair_counts", MAX_COUNT), ("pair_ticks", tick)):
-        _check_column(doc, name, 0 if name.endswith("ticks") else 1, high)
-    pair_words, pair_next = (_check_column(doc, name, 0, n_words - 1) for name in ("pair_words", "pair_next"))
-    if len(np.unique(pair_words * max(n_words, 1) + pair_next)) != n_pairs:
-        raise CorruptUserModelError("a pair appears twice")
-    counts = doc["counts"]
-    user._words = dict(
-        zip(words, map(list, zip([form or word for word, form in zip(words, forms)], counts, doc["ticks"])))
-    )
+    tick, words, forms, ints = user_file.decode(data, max_entries)
+    counts, ticks = ints["counts"].tolist(), ints["ticks"].tolist()
+    written = [form or word for word, form in zip(words, forms)] if forms.count("") != len(forms) else words
+    user._words = dict(zip(words, map(list, zip(written, counts, ticks))))
     user._learned = sum(counts)
-    pairs, followed = {}, {}
-    for prev, nxt, count, last in zip(doc["pair_words"], doc["pair_next"], doc["pair_counts"], doc["pair_ticks"]):
-        prev = words[prev]
-        successors = pairs.get(prev)
-        if successors is None:
-            successors = pairs[prev] = {}
-            followed[prev] = 0
-        successors[words[nxt]] = [count, last]
-        followed[prev] += count
-    user._pairs, user._followed = pairs, followed
-    user._pair_count, user._tick = n_pairs, tick
+    user._pair_count, user._tick = len(ints["pair_words"]), tick
+    if user._pair_count:
+        # The pairs stay in the file's columns until a context is read: building ~2 objects per pair up front
+        # was most of a 100k-entry load (45 of 50 ms).
+        user._unread = _UnreadPairs(words, ints)
 
 
-COLUMNS = ("words", "forms", "counts", "ticks", "pair_words", "pair_next", "pair_counts", "pair_ticks")
-WORDS_COLUMN = re.compile(f"(?:[^\\s{re.escape(DEFAULT_FILTERS)}]{{1,{MAX_WORD_CHARS}}}\n)*")
+class _UnreadPairs:
+    """A loaded file's pairs grouped by context, each turned into a successor table when first asked for."""
 
+    def __init__(self, words: list[str], ints: dict[str, np.ndarray]):
+        prevs = ints["pair_words"]
+        self.order = np.argsort(prevs, kind="stable")  # by context; within one, the file's order
+        self.ends = np.cumsum(np.bincount(prevs, minlength=len(words)))  # context i's rows end here in order
+        self.position = dict(zip(words, range(len(words))))
+        self.taken: set[str] = set()
+        self.words, self.ints = words, ints
 
-def _check_column(doc: dict, name: str, low: int, high: int) -> np.ndarray:
-    """A column of integers in [low, high] (bool and float are not integers here), as int64 for further checks."""
-    values = doc[name]
-    if not set(map(type, values)) <= {int}:  # C speed: a 100k-entry file loads in tens of milliseconds
-        raise CorruptUserModelError(f"its {name} are not all integers")
-    if values and not (low <= min(values) and max(values) <= high):
-        raise CorruptUserModelError(f"its {name} are out of range")
-    return np.array(values, dtype=np.int64)
+    @property
+    def contexts(self) -> list[str]:
+        """Every context of the file, in the order of its first pair there."""
+        prevs = self.ints["pair_words"]
+        present, first = np.unique(prevs, return_index=True)
+        return [self.words[i] for i in present[np.argsort(first)].tolist()]
 
-
-def _count(value, low: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_COUNT
+    def take(self, prev: str) -> dict[str, list] | None:
+        i = self.position.get(prev)
+        if i is None or prev in self.taken:
+            return None
+        start, end = (int(self.ends[i - 1]) if i else 0), int(self.ends[i])
+        if start == end:
+            return None
+        self.taken.add(prev)
+        rows = self.order[start:end]
+        nexts, counts, ticks = (self.ints[name][rows].tolist() for name in ("pair_next", "pair_counts", "pair_ticks"))
+        words = self.words
+        return {words[n]: [count, last] for n, count, last in zip(nexts, counts, ticks)}
 
 
 class _UserIndex:

@@ -3,8 +3,10 @@ a NextwordError, never crash, hang or take memory out of proportion. Stops by it
 
     python tests/hardening/fuzz_user_model.py --files 10000 --seed 0
 
-Half the mutants are re-signed (a fresh sha256 line), so the damage reaches the JSON and column checks rather
-than stopping at the checksum.
+Both file versions are fuzzed: the binary version 2 that save() writes and the JSON version 1 of older releases.
+A third of the mutants are byte edits, a third the same re-signed (a fresh sha256 line, so the damage reaches the
+parser and column checks rather than stopping at the checksum), a third structural: whole columns swapped,
+emptied, doubled or retyped, then written out again in the file's own version.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import resource
 import sys
 import time
 
+import numpy as np
+from nextword.runtime import user_file
 from nextword.runtime.errors import NextwordError
 from nextword.runtime.user_model import UserModel
 
@@ -24,18 +28,30 @@ SLOW_SECONDS = 1.0  # a load slower than this counts as a hang
 TOKENS = [b"1e400", b"-1", b"true", b"null", b'"\\u0000"', b"[[[[", b'"a b"', b"99999999999"]  # JSON that misleads
 
 
-def seed_file() -> bytes:
+def seed_files() -> list[bytes]:
+    """The same small model as version 2 (what save writes) and as version 1 (its JSON columns)."""
     user = UserModel()
     user.learn("Meet me at Kensington. I love Kensington gardens, said Ann. Ann met me at noon")
     path = "/tmp/nextword-fuzz-seed.nwuser"
     user.save(path)
     with open(path, "rb") as f:
-        return f.read()
+        binary = f.read()
+    return [binary, as_version_1(binary)]
 
 
-def resign(data: bytes) -> bytes:
-    body = data.partition(b"\n")[2].partition(b"\n")[2]
-    return b"nextword-user 1\nsha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+def as_version_1(data: bytes) -> bytes:
+    """A version 2 file written as the JSON version 1 an older release saved."""
+    tick, words, forms, ints = user_file.decode(data, 100_000)
+    columns = {"tick": tick, "words": words, "forms": forms} | {name: ints[name].tolist() for name in ints}
+    return resign(json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode(), version=1)
+
+
+def resign(data: bytes, version: int | None = None) -> bytes:
+    """data's body with a fresh checksum line, under its own version line (or the one given)."""
+    header, _, rest = data.partition(b"\n")
+    line = f"nextword-user {version}".encode() if version else header
+    body = rest.partition(b"\n")[2] if version is None else data
+    return line + b"\nsha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -59,14 +75,29 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 
 
 def structural(data: bytes, rng: random.Random) -> bytes:
-    """Edits that keep the JSON valid: swapped, emptied, lengthened or retyped columns."""
-    body = json.loads(data.partition(b"\n")[2].partition(b"\n")[2])
-    name = rng.choice(sorted(body))
-    value = body[name]
-    body[name] = rng.choice(
-        [[], value * 2 if isinstance(value, list) else value, "x", 3, [True], [2.5], [-1], None, {"a": 1}]
-    )
-    return resign(json.dumps(body).encode())
+    """Edits that keep the file's layout valid: one column swapped, emptied, doubled or retyped."""
+    if data.startswith(b"nextword-user 1"):
+        body = json.loads(data.partition(b"\n")[2].partition(b"\n")[2])
+        name = rng.choice(sorted(body))
+        value = body[name]
+        body[name] = rng.choice(
+            [[], value * 2 if isinstance(value, list) else value, "x", 3, [True], [2.5], [-1], None, {"a": 1}]
+        )
+        return resign(json.dumps(body).encode(), version=1)
+    tick, words, forms, ints = user_file.decode(data, 1000)
+    columns = {"words": words, "forms": forms} | {name: ints[name].tolist() for name in ints}
+    name = rng.choice(sorted(columns))
+    other = rng.choice(sorted(columns))
+    value = columns[name]
+    big = [2**32 - 1] if name not in ("words", "forms") else ["x" * 200]
+    columns[name] = rng.choice([[], value * 2, value[::-1], value[:-1], big, columns[other]])
+    if name in ("words", "forms") and not all(isinstance(v, str) for v in columns[name]):
+        columns[name] = [str(v) for v in columns[name]]
+    if name not in ("words", "forms") and not all(isinstance(v, int) for v in columns[name]):
+        columns[name] = [len(v) for v in columns[name]]
+    tick = rng.choice([tick, 0, 2**32 - 1, tick + 1])
+    ints = {key: np.array(columns[key]) % 2**32 for key in user_file.INTEGER_COLUMNS}
+    return user_file.encode(tick, columns["words"], columns["forms"], {k: v.tolist() for k, v in ints.items()})
 
 
 def main(argv=None) -> int:
@@ -75,11 +106,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    seed = seed_file()
+    seeds = seed_files()
     counts = {"files": 0, "loaded": 0, "refused": 0, "untyped": 0, "hangs": 0}
     slowest = 0.0
     for i in range(args.files):
-        kind = i % 3
+        kind, seed = i % 3, seeds[i // 3 % 2]
         data = mutate(seed, rng) if kind == 0 else resign(mutate(seed, rng)) if kind == 1 else structural(seed, rng)
         start = time.perf_counter()
         try:

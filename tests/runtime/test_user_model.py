@@ -3,10 +3,13 @@ and keeps them in a versioned, checksummed file written atomically and read as s
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 
+import numpy as np
 import pytest
+from nextword.runtime import user_file
 from nextword.runtime.errors import InputError, NextwordError
 from nextword.runtime.predictor import Predictor
 from nextword.runtime.user_model import CorruptUserModelError, UserModel
@@ -130,7 +133,7 @@ def body(**changes) -> bytes:
     "data, said",
     [
         (b"", "not a nextword user model"),
-        (b"nextword-user 2\nsha256:00\n{}", "version"),
+        (b"nextword-user 3\nsha256:00\n{}", "version"),
         (b"nextword-user 1\nsha256:00\n{}", "checksum"),
         (resigned(b"[]"), "not an object"),
         (body(extra=1), "not an object"),
@@ -164,6 +167,95 @@ def test_hostile_user_files_are_typed_refusals(data, said):
     with pytest.raises(CorruptUserModelError, match=said) as info:
         UserModel.from_bytes(data)
     assert "\n" not in str(info.value)
+
+
+def binary(tick=2, words=("a", "b"), forms=("", "B"), **ints) -> bytes:
+    """A valid version 2 file of two words and one pair, with some columns changed."""
+    columns = {"counts": [1, 1], "ticks": [1, 2], "pair_words": [0], "pair_next": [1], "pair_counts": [1]}
+    return user_file.encode(tick, list(words), list(forms), columns | {"pair_ticks": [2]} | ints)
+
+
+def resigned_v2(body: bytes) -> bytes:
+    return b"nextword-user 2\nsha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+
+
+def v2_body(data: bytes) -> bytes:
+    return data.partition(b"\n")[2].partition(b"\n")[2]
+
+
+def head_says(n_words: int, n_pairs: int) -> bytes:
+    """binary()'s body with its word and pair counts replaced (the arrays left as they are)."""
+    body = bytearray(v2_body(binary()))
+    body[4:12] = np.array([n_words, n_pairs], "<u4").tobytes()
+    return resigned_v2(bytes(body))
+
+
+@pytest.mark.parametrize(
+    "data, said",
+    [
+        (resigned_v2(b"\x00" * 19), "shorter than its 20-byte head"),
+        (resigned_v2(v2_body(binary())[:-1]), "its head says"),
+        (resigned_v2(v2_body(binary()) + b"\n"), "its head says"),
+        (head_says(2**32 - 1, 0), "over max_entries"),  # a memory bomb is refused before anything is allocated
+        (head_says(3, 0), "its head says"),
+        (binary(words=("a", "a")), "appears twice"),
+        (binary(words=("a b", "b")), "holds a separator"),
+        (binary(words=("a", "")), "empty"),
+        (binary(words=("a" * 65, "b")), "longer than"),
+        (binary(forms=("", "C")), "does not lowercase"),
+        (binary(forms=("", "B\nx")), "differ in length"),
+        (binary(counts=[0, 1]), "counts are out of range"),
+        (binary(counts=[2**31, 1]), "counts are out of range"),
+        (binary(ticks=[1, 3]), "ticks are out of range"),
+        (binary(tick=2**31), "tick is out of range"),
+        (binary(pair_next=[2]), "pair_next are out of range"),
+        (binary(pair_words=[0, 0], pair_next=[1, 1], pair_counts=[1, 1], pair_ticks=[1, 1]), "pair appears twice"),
+        (
+            resigned_v2(v2_body(binary(words=("a", "bcd"), forms=("", ""))).replace(b"bcd", b"\xed\xa0\x80")),
+            "not UTF-8",
+        ),
+        (resigned_v2(v2_body(binary()).replace(b"B\n", b"Bx")), "do not end a line"),
+    ],
+)
+def test_hostile_binary_user_files_are_typed_refusals(data, said):
+    assert UserModel.from_bytes(binary()).words == {"a": 1, "b": 1}  # the unchanged file is good
+    with pytest.raises(CorruptUserModelError, match=said) as info:
+        UserModel.from_bytes(data)
+    assert "\n" not in str(info.value)
+
+
+def test_a_version_1_file_still_loads_and_saves_as_version_2(tmp_path):
+    """Nothing a user taught is lost on upgrade: the JSON file of the last release reads into the same model."""
+    old = body()
+    user = UserModel.from_bytes(old)
+    assert user.words == {"a": 1, "b": 1} and user.form("b") == "B" and len(user) == 3
+    user.save(tmp_path / "u")
+    assert (tmp_path / "u").read_bytes() == binary()
+
+
+@pytest.mark.parametrize("then", ["learn", "suggest", "forget", "evict"])
+def test_a_loaded_model_reads_its_pairs_when_used_and_saves_as_if_read_whole(tmp_path, predictor, then):
+    """The pairs stay in the file's columns until a context is read: each path must see, and save, the model a
+    user that never went through the file has."""
+
+    def use(user: UserModel):
+        bar = words_of(predictor.suggest("the", 3, user=user)) if then == "suggest" else None
+        user.learn("the cat ran on. the owl sat on a mat")
+        if then == "forget":
+            assert user.forget("owl")
+        if then == "evict":
+            user.max_entries = len(user) - 1
+            user.learn("")  # learning checks the bound
+        return bar, len(user), user.words
+
+    fresh = UserModel()
+    fresh.learn("the cat sat. the dog sat on the mat. a cat ran.")  # ended: the file keeps no last word
+    fresh.save(tmp_path / "before")
+    loaded = UserModel.load(tmp_path / "before")
+    assert use(loaded) == use(fresh)
+    loaded.save(tmp_path / "loaded")
+    fresh.save(tmp_path / "fresh")
+    assert (tmp_path / "loaded").read_bytes() == (tmp_path / "fresh").read_bytes()
 
 
 def test_a_word_whose_lowercase_is_longer_is_clipped_so_the_file_loads(tmp_path):

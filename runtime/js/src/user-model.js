@@ -16,7 +16,7 @@ import { DEFAULT_FILTERS } from './tokenizer/tokenizer.js';
 import { WHITESPACE } from './tokenizer/unicode-tables.js';
 
 export const USER_MAGIC = 'nextword-user';
-export const USER_VERSION = 1;
+export const USER_VERSION = 2; // written; versions 1 (JSON, older releases) and 2 (binary) are read
 export const ALPHA = 2.0; // how many bigram observations the unigram backoff is worth
 export const WEIGHT = 0.5; // the user's share of the mix once the evidence is large
 export const HALF_WEIGHT_AT = 10; // learned words at which the user's share is half of WEIGHT
@@ -26,6 +26,9 @@ export const MAX_WORD_CHARS = 64; // code points
 const MAX_COUNT = 2 ** 31 - 1;
 const UNIGRAM_CANDIDATES = 32; // the user's most learned words, always considered as next words
 const COLUMNS = ['words', 'forms', 'counts', 'ticks', 'pair_words', 'pair_next', 'pair_counts', 'pair_ticks'];
+const INTEGER_COLUMNS = COLUMNS.slice(2);
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const HEAD = 5; // version 2: tick, n_words, n_pairs, words_bytes, forms_bytes (runtime/user_file.py has the format)
 const FILTER_POINTS = new Set([...DEFAULT_FILTERS].map((ch) => ch.codePointAt(0)));
 
 /** A user-model file that is damaged, truncated, hostile or of another version. */
@@ -234,7 +237,8 @@ export class UserModel {
     return new Scorer(this._index, successors, ranked, this._followed.get(previous) ?? 0, this._learned, this.weight());
   }
 
-  /** The file's bytes ("nextword-user 1", a sha256 line, a JSON body of columns): Python's save() writes these. */
+  /** The file's bytes ("nextword-user 2", a sha256 line, the binary body of runtime/user_file.py): Python's save()
+   *  writes these. */
   async toBytes() {
     const words = [...this._words.keys()];
     const position = new Map(words.map((word, i) => [word, i]));
@@ -243,19 +247,18 @@ export class UserModel {
       for (const [word, { count, tick }] of successors) pairs.push([position.get(prev), position.get(word), count, tick]);
     }
     const entries = [...this._words.values()];
-    const columns = {
-      tick: this._tick,
-      words,
-      forms: entries.map(({ form }, i) => (form !== words[i] ? form : '')),
-      counts: entries.map(({ count }) => count),
-      ticks: entries.map(({ tick }) => tick),
-      pair_words: pairs.map((pair) => pair[0]),
-      pair_next: pairs.map((pair) => pair[1]),
-      pair_counts: pairs.map((pair) => pair[2]),
-      pair_ticks: pairs.map((pair) => pair[3]),
-    };
-    const body = new TextEncoder().encode(JSON.stringify(columns));
-    const head = new TextEncoder().encode(`${USER_MAGIC} ${USER_VERSION}\nsha256:${await sha256Hex(body)}\n`);
+    const encoder = new TextEncoder();
+    const wordsText = encoder.encode(words.map((word) => `${word}\n`).join(''));
+    const formsText = encoder.encode(entries.map(({ form }, i) => `${form !== words[i] ? form : ''}\n`).join(''));
+    const numbers = [this._tick, words.length, pairs.length, wordsText.length, formsText.length];
+    numbers.push(...entries.map(({ count }) => count), ...entries.map(({ tick }) => tick));
+    for (let column = 0; column < 4; column++) for (const pair of pairs) numbers.push(pair[column]);
+    const body = new Uint8Array(4 * numbers.length + wordsText.length + formsText.length);
+    const view = new DataView(body.buffer);
+    numbers.forEach((n, i) => view.setUint32(4 * i, n, true));
+    body.set(wordsText, 4 * numbers.length);
+    body.set(formsText, 4 * numbers.length + wordsText.length);
+    const head = encoder.encode(`${USER_MAGIC} ${USER_VERSION}\nsha256:${await sha256Hex(body)}\n`);
     const out = new Uint8Array(head.length + body.length);
     out.set(head);
     out.set(body, head.length);
@@ -294,10 +297,70 @@ async function readInto(user, data, maxEntries) {
   const body = nl2 < 0 ? new Uint8Array(0) : rest.subarray(nl2 + 1);
   const latin = (bytes) => String.fromCharCode(...bytes.subarray(0, 80));
   if (!latin(header).startsWith(`${USER_MAGIC} `)) throw corrupt('not a nextword user model');
-  if (header.length !== `${USER_MAGIC} ${USER_VERSION}`.length || latin(header) !== `${USER_MAGIC} ${USER_VERSION}`) {
-    throw corrupt(`user model version ${JSON.stringify(latin(header.subarray(USER_MAGIC.length + 1, USER_MAGIC.length + 13)))}; this runtime reads ${USER_VERSION}`);
+  const version = header.length === USER_MAGIC.length + 2 ? latin(header).slice(-1) : null;
+  if (version !== '1' && version !== '2') {
+    throw corrupt(`user model version ${JSON.stringify(latin(header.subarray(USER_MAGIC.length + 1, USER_MAGIC.length + 13)))}; this runtime reads 1 and 2`);
   }
   if (digestLine.length !== 71 || latin(digestLine) !== `sha256:${await sha256Hex(body)}`) throw corrupt('its checksum does not match (truncated or edited)');
+  const columns = version === '1' ? columnsV1(body, maxEntries) : columnsV2(body, maxEntries);
+  checkColumns(columns);
+  const { tick, words, forms, ints } = columns;
+  words.forEach((word, i) => user._words.set(word, { form: forms[i] || word, count: ints.counts[i], tick: ints.ticks[i] }));
+  user._learned = ints.counts.reduce((sum, count) => sum + count, 0);
+  ints.pair_words.forEach((prevAt, i) => {
+    const prev = words[prevAt];
+    let successors = user._pairs.get(prev);
+    if (!successors) {
+      user._pairs.set(prev, (successors = new Map()));
+      user._followed.set(prev, 0);
+    }
+    successors.set(words[ints.pair_next[i]], { count: ints.pair_counts[i], tick: ints.pair_ticks[i] });
+    user._followed.set(prev, user._followed.get(prev) + ints.pair_counts[i]);
+  });
+  user._pairCount = ints.pair_words.length;
+  user._tick = tick;
+}
+
+/** Version 2: the binary columns, their lengths checked against the head before anything is read. */
+function columnsV2(body, maxEntries) {
+  if (body.length < 4 * HEAD) throw corrupt(`its body is ${body.length} bytes, shorter than its ${4 * HEAD}-byte head`);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const [tick, nWords, nPairs, wordsBytes, formsBytes] = Array.from({ length: HEAD }, (_, i) => view.getUint32(4 * i, true));
+  if (nWords + nPairs > maxEntries) throw corrupt(`it holds ${nWords + nPairs} entries, over max_entries ${maxEntries}`);
+  const nInts = 2 * nWords + 4 * nPairs;
+  const expected = 4 * (HEAD + nInts) + wordsBytes + formsBytes;
+  if (body.length !== expected) throw corrupt(`its body is ${body.length} bytes; its head says ${expected}`);
+  const ints = {};
+  let at = 4 * HEAD;
+  INTEGER_COLUMNS.forEach((name, c) => {
+    const n = c < 2 ? nWords : nPairs;
+    // A copy is aligned for Uint32Array (the file's uint32s are little-endian, as every JS host is but a rare
+    // big-endian one, which reads them one by one).
+    ints[name] = LITTLE_ENDIAN ? new Uint32Array(body.slice(at, at + 4 * n).buffer) : Uint32Array.from({ length: n }, (_, i) => view.getUint32(at + 4 * i, true));
+    at += 4 * n;
+  });
+  let wordsText;
+  let formsText;
+  try {
+    // ignoreBOM: a BOM stays in the text, as Python's decoder keeps it.
+    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    wordsText = decoder.decode(body.subarray(at, at + wordsBytes));
+    formsText = decoder.decode(body.subarray(at + wordsBytes));
+  } catch {
+    throw corrupt('its words are not UTF-8');
+  }
+  const words = wordsText ? wordsText.slice(0, -1).split('\n') : [];
+  if ((wordsText && !wordsText.endsWith('\n')) || !words.every(validWord)) {
+    throw corrupt(`a word is empty, longer than ${MAX_WORD_CHARS} or holds a separator`);
+  }
+  if (formsText && !formsText.endsWith('\n')) throw corrupt('its forms do not end a line');
+  const forms = formsText ? formsText.slice(0, -1).split('\n') : [];
+  if (words.length !== nWords || forms.length !== nWords) throw corrupt('its columns differ in length');
+  return { tick, words, forms, ints };
+}
+
+/** Version 1 (older releases): the same columns as one JSON object, typed as Python's json reads them. */
+function columnsV1(body, maxEntries) {
   let text;
   try {
     // ignoreBOM: a BOM stays in the text, and JSON refuses it, as Python does.
@@ -318,7 +381,7 @@ async function readInto(user, data, maxEntries) {
     throw corrupt(`its body is not an object of tick and ${COLUMNS.join(', ')}`);
   }
   const { tick } = doc;
-  if (!isInteger(tick, ['tick'], isFloat) || tick < 0 || tick > MAX_COUNT || !COLUMNS.every((name) => Array.isArray(doc[name]))) {
+  if (!isInteger(tick, ['tick'], isFloat) || !COLUMNS.every((name) => Array.isArray(doc[name]))) {
     throw corrupt('its tick or columns have the wrong type');
   }
   const { words, forms } = doc;
@@ -333,38 +396,31 @@ async function readInto(user, data, maxEntries) {
   if (words.some(hasLoneSurrogate) || forms.some(hasLoneSurrogate)) {
     throw corrupt('a word or form holds a lone surrogate (an escape JSON allows, UTF-8 cannot save)');
   }
+  for (const name of INTEGER_COLUMNS) {
+    if (!doc[name].every((value, i) => isInteger(value, [name, i], isFloat))) throw corrupt(`its ${name} are not all integers`);
+    if (doc[name].some((value) => value < 0 || value > MAX_COUNT)) throw corrupt(`its ${name} are out of range`);
+  }
+  return { tick, words, forms, ints: Object.fromEntries(INTEGER_COLUMNS.map((name) => [name, doc[name]])) };
+}
+
+/** What both versions must hold: unique words and pairs, forms of their words, counts and ticks in range. */
+function checkColumns({ tick, words, forms, ints }) {
+  const nWords = words.length;
+  if (tick < 0 || tick > MAX_COUNT) throw corrupt('its tick is out of range');
   if (new Set(words).size !== nWords) throw corrupt('a word appears twice');
   if (forms.some((form, i) => form && pyLower(form) !== words[i])) throw corrupt('a form does not lowercase to its word');
-  for (const [name, high] of [['counts', MAX_COUNT], ['ticks', tick], ['pair_counts', MAX_COUNT], ['pair_ticks', tick]]) {
-    checkColumn(doc, name, name.endsWith('ticks') ? 0 : 1, high, isFloat);
+  const limits = { counts: [1, MAX_COUNT], ticks: [0, tick], pair_words: [0, nWords - 1], pair_next: [0, nWords - 1], pair_counts: [1, MAX_COUNT], pair_ticks: [0, tick] };
+  for (const [name, [low, high]] of Object.entries(limits)) {
+    if (ints[name].some((value) => value < low || value > high)) throw corrupt(`its ${name} are out of range`);
   }
-  for (const name of ['pair_words', 'pair_next']) checkColumn(doc, name, 0, nWords - 1, isFloat);
-  const seen = new Set(doc.pair_words.map((prev, i) => prev * Math.max(nWords, 1) + doc.pair_next[i]));
-  if (seen.size !== nPairs) throw corrupt('a pair appears twice');
-  words.forEach((word, i) => user._words.set(word, { form: forms[i] || word, count: doc.counts[i], tick: doc.ticks[i] }));
-  user._learned = doc.counts.reduce((sum, count) => sum + count, 0);
-  doc.pair_words.forEach((prevAt, i) => {
-    const prev = words[prevAt];
-    let successors = user._pairs.get(prev);
-    if (!successors) {
-      user._pairs.set(prev, (successors = new Map()));
-      user._followed.set(prev, 0);
-    }
-    successors.set(words[doc.pair_next[i]], { count: doc.pair_counts[i], tick: doc.pair_ticks[i] });
-    user._followed.set(prev, user._followed.get(prev) + doc.pair_counts[i]);
-  });
-  user._pairCount = nPairs;
-  user._tick = tick;
+  const seen = new Set();
+  const { pair_words: prevs, pair_next: nexts } = ints;
+  for (let i = 0; i < prevs.length; i++) seen.add(prevs[i] * Math.max(nWords, 1) + nexts[i]); // a Number: no wrap
+  if (seen.size !== prevs.length) throw corrupt('a pair appears twice');
 }
 
 // An integer as Python's json reads one: a number written without a fraction or an exponent (not true, not 1.0).
 const isInteger = (value, path, isFloat) => Number.isInteger(value) && !isFloat(path);
-
-function checkColumn(doc, name, low, high, isFloat) {
-  const values = doc[name];
-  if (!values.every((value, i) => isInteger(value, [name, i], isFloat))) throw corrupt(`its ${name} are not all integers`);
-  if (values.some((value) => value < low || value > high)) throw corrupt(`its ${name} are out of range`);
-}
 
 function validWord(word) {
   let n = 0;

@@ -3,9 +3,9 @@
 - learning: scripts of learn / forget / clear calls (corpus text, names, sentence ends, long words, words whose
   lowercase is longer, Unicode casing, a lone surrogate that must be refused), the size after each call and the
   saved file's bytes at checkpoints, once with the default cap and once with a cap of 40 entries (evictions);
-- files: user files as the Python reader judges them (hand-made hostile ones and mutants of the fuzzer,
-  tests/hardening/fuzz_user_model.py, half re-signed): refused with which class, or read, with the bytes a save
-  of what was read gives;
+- files: user files of both versions (the binary 2 that save writes, the JSON 1 of older releases) as the Python
+  reader judges them (hand-made hostile ones, mutants of the fuzzer, tests/hardening/fuzz_user_model.py, half
+  re-signed, and column edits): refused with which class, or read, with the bytes a save of what was read gives;
 - suggest: predictor.suggest(text, k, user=...) on both kinds while the user model learns, and typing sessions
   of the sequence kind with the user committing each word after typing it (as evaluate --adapt simulates).
 
@@ -25,12 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root: tests.hardening
 
+import numpy as np
 from make_expectations import corpus_words
-from nextword.runtime import Predictor
+from nextword.runtime import Predictor, user_file
 from nextword.runtime.errors import InputError, NextwordError
 from nextword.runtime.user_model import UserModel
 from suggest_fixtures import k_for, make_suggest_texts, row
-from tests.hardening.fuzz_user_model import mutate, resign
+
+from tests.hardening.fuzz_user_model import as_version_1, mutate, resign
 
 INVENTED = ["Zorblat", "Kensington", "Ann", "McLeod", "iPhone", "NASA", "Straße", "ΟΔΟΣ", "İstanbul", "naïve"]
 ODD = [
@@ -54,9 +56,9 @@ N_SUGGEST = 600
 N_SESSIONS = 30
 
 
-def signed(body: bytes) -> bytes:
-    """A user file around body with a valid header and checksum: the damage reaches the JSON and column checks."""
-    return resign(b"\n\n" + body)
+def signed(body: bytes, version: int = 1) -> bytes:
+    """A user file around body with a valid header and checksum: the damage reaches the parser and column checks."""
+    return resign(body, version=version)
 
 
 def b64(data: bytes) -> str:
@@ -120,12 +122,34 @@ def verdict(data: bytes, max_entries: int = 100_000) -> dict:
 
 
 def hostile_files(seeds: list[bytes], rng: random.Random) -> list[dict]:
-    good = seeds[0]
+    made = json_hostile_files(as_version_1(seeds[0])) + binary_hostile_files(seeds[0])
+    files = [{"b64": b64(data), **verdict(data)} for data in made]
+    files.append({"b64": b64(seeds[0]), "max_entries": 5, **verdict(seeds[0], 5)})
+    seeds = seeds + [as_version_1(seed) for seed in seeds]
+    for i in range(N_MUTANTS):
+        data = mutate(rng.choice(seeds), rng)
+        data = resign(data) if i % 2 else data
+        files.append({"b64": b64(data), **verdict(data)})
+    for _ in range(N_MUTANTS // 2):
+        seed = rng.choice(seeds)
+        tick, words, forms, ints = user_file.decode(seed, 100_000)
+        columns = {"tick": tick, "words": words, "forms": forms} | {name: ints[name].tolist() for name in ints}
+        columns = edit_columns(columns, rng)
+        if seed.startswith(b"nextword-user 1"):
+            data = signed(json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode())
+        else:  # the binary file holds uint32s: an edit past them wraps, as a careless C writer's would
+            ints = {name: (np.array(columns[name], np.int64) % 2**32).tolist() for name in user_file.INTEGER_COLUMNS}
+            data = user_file.encode(columns["tick"] % 2**32, columns["words"], columns["forms"], ints)
+        files.append({"b64": b64(data), **verdict(data)})
+    return files
+
+
+def json_hostile_files(good: bytes) -> list[bytes]:
     head, body = good[: good.index(b"{")], good[good.index(b"{") :]
     columns = json.loads(body)
     made = [
         b"",
-        b"nextword-user 2\n" + good.partition(b"\n")[2],
+        b"nextword-user 3\n" + good.partition(b"\n")[2],
         head + body[:-5],
         signed(b"\xef\xbb\xbf" + body),
         signed(body.decode().encode("utf-16")),
@@ -147,28 +171,66 @@ def hostile_files(seeds: list[bytes], rng: random.Random) -> list[dict]:
         {"pair_next": [len(columns["words"])] + columns["pair_next"][1:]},
         {"tick": 0},
     ):
-        made.append(signed(json.dumps(columns | change, separators=(",", ":")).encode().replace(b"\\\\ud800", b"\\ud800")))
-    files = [{"b64": b64(data), **verdict(data)} for data in made]
-    files.append({"b64": b64(good), "max_entries": 5, **verdict(good, 5)})
-    for i in range(N_MUTANTS):
-        data = mutate(rng.choice(seeds), rng)
-        data = resign(data) if i % 2 else data
-        files.append({"b64": b64(data), **verdict(data)})
-    for _ in range(N_MUTANTS // 2):
-        seed = rng.choice(seeds)
-        data = signed(edit_columns(json.loads(seed[seed.index(b"{") :]), rng))
-        files.append({"b64": b64(data), **verdict(data)})
-    return files
+        made.append(
+            signed(json.dumps(columns | change, separators=(",", ":")).encode().replace(b"\\\\ud800", b"\\ud800"))
+        )
+    return made
+
+
+def binary_hostile_files(good: bytes) -> list[bytes]:
+    """Version 2 files whose head, lengths, text or columns lie (tests/runtime/test_user_model.py has each case)."""
+    body = good.partition(b"\n")[2].partition(b"\n")[2]
+    tick, words, forms, ints = user_file.decode(good, 100_000)
+    ints = {name: ints[name].tolist() for name in ints}
+
+    def head(**fields) -> bytes:
+        numbers = np.frombuffer(body[:20], "<u4").copy()
+        for name, value in fields.items():
+            numbers[["tick", "n_words", "n_pairs", "words_bytes", "forms_bytes"].index(name)] = value
+        return signed(numbers.tobytes() + body[20:], version=2)
+
+    def encoded(**changes) -> bytes:
+        columns = {"tick": tick, "words": words, "forms": forms} | ints | changes
+        return user_file.encode(columns["tick"], columns["words"], columns["forms"], {n: columns[n] for n in ints})
+
+    first = words[0]
+    return [
+        signed(body[:19], version=2),
+        signed(body[:-1], version=2),
+        signed(body + b"\n", version=2),
+        head(n_words=2**32 - 1),
+        head(n_pairs=len(ints["pair_words"]) + 1),
+        head(words_bytes=0),
+        head(tick=2**31),
+        signed(body.replace(first.encode() + b"\n", b"\xff" * len(first.encode()) + b"\n", 1), version=2),  # not UTF-8
+        encoded(words=[words[1]] + words[1:]),
+        encoded(words=["a b"] + words[1:]),
+        encoded(words=["x" * 65] + words[1:]),
+        encoded(words=["x" * 64] + words[1:]),
+        encoded(words=["ΑΣ"] + words[1:], forms=["ας"] + forms[1:]),
+        encoded(forms=["QQ"] + forms[1:]),
+        encoded(forms=[forms[0] + "\n"] + forms[1:]),
+        encoded(counts=[0] + ints["counts"][1:]),
+        encoded(counts=[2**31] + ints["counts"][1:]),
+        encoded(ticks=[tick + 1] + ints["ticks"][1:]),
+        encoded(pair_next=[len(words)] + ints["pair_next"][1:]),
+        encoded(
+            **{name: ints[name][:1] + ints[name] for name in ("pair_words", "pair_next", "pair_counts", "pair_ticks")}
+        ),
+        encoded(tick=0),
+    ]
 
 
 POOL = ["a", "Z", " ", ".", "\t", "İ", "ς", "Σ", "😀", "\x85", "\ufeff", "\u00ad", "ß", "0"]
 
 
-def edit_columns(columns: dict, rng: random.Random) -> bytes:
+def edit_columns(columns: dict, rng: random.Random) -> dict:
     """Valid JSON with the columns edited as a careless writer might: a count, tick or index moved, a word or
     form changed by one character, an entry dropped or repeated; read or refused by the deeper checks."""
     for _ in range(rng.randint(1, 3)):
-        name = rng.choice(["tick", "words", "forms", "counts", "ticks", "pair_words", "pair_next", "pair_counts", "pair_ticks"])
+        name = rng.choice(
+            ["tick", "words", "forms", "counts", "ticks", "pair_words", "pair_next", "pair_counts", "pair_ticks"]
+        )
         if name == "tick":
             columns["tick"] += rng.choice([-1, 1, -columns["tick"], 2**31])
             continue
@@ -187,7 +249,7 @@ def edit_columns(columns: dict, rng: random.Random) -> bytes:
             word = column[at]
             cut = rng.randint(0, len(word))
             column[at] = word[:cut] + rng.choice(POOL) + word[cut + rng.randint(0, 1) :]
-    return json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode()
+    return columns
 
 
 def suggest_run(predictor: Predictor, rng: random.Random) -> list[dict]:
@@ -201,7 +263,9 @@ def suggest_run(predictor: Predictor, rng: random.Random) -> list[dict]:
             ops.append({"op": "learn", "text": learned})
         k = k_for(i)
         suggestions = predictor.suggest(text, k, user=user)
-        ops.append({"op": "suggest", "text": text, "k": k, **row(suggestions), "unknown": list(suggestions.unknown_words)})
+        ops.append(
+            {"op": "suggest", "text": text, "k": k, **row(suggestions), "unknown": list(suggestions.unknown_words)}
+        )
     # A long-time user: 30,000 words learned, so frequent words have hundreds of successors and a bar reads only
     # the few that can rank (suggest.py's mixed stops early; the JS one must show the same words).
     start = rng.randrange(len(words) - 30_000)
@@ -213,7 +277,9 @@ def suggest_run(predictor: Predictor, rng: random.Random) -> list[dict]:
             k = rng.choice([1, 3, 3, 12])
             text = f"{rng.choice(words)} {context} {partial}"
             suggestions = predictor.suggest(text, k, user=user)
-            ops.append({"op": "suggest", "text": text, "k": k, **row(suggestions), "unknown": list(suggestions.unknown_words)})
+            ops.append(
+                {"op": "suggest", "text": text, "k": k, **row(suggestions), "unknown": list(suggestions.unknown_words)}
+            )
     return ops
 
 
@@ -250,11 +316,13 @@ def main() -> None:
     rng = random.Random(20)
     scripts = {"default": learning_script(rng, 100_000), "capped": learning_script(rng, 40)}
     seeds = [base64.b64decode(op["bytes"]) for ops in scripts.values() for op in ops if op["op"] == "save"]
-    seeds = [seed for seed in seeds if b'"words":[]' not in seed] or seeds
+    seeds = [seed for seed in seeds if len(UserModel.from_bytes(seed).words) > 1] or seeds
     expected = {
         "learning": scripts,
         "files": hostile_files(seeds, rng),
-        "suggest": {kind: suggest_run(Predictor.load(path), rng) for kind, path in (("window", window), ("sequence", sequence))},
+        "suggest": {
+            kind: suggest_run(Predictor.load(path), rng) for kind, path in (("window", window), ("sequence", sequence))
+        },
         "sessions": typing_runs(Predictor.load(sequence), rng),
     }
     out.write_text(json.dumps(expected))
