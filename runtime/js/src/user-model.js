@@ -88,6 +88,7 @@ export class UserModel {
     this._words = new Map(); // word -> {form, count, tick}
     this._pairs = new Map(); // word -> Map(next word -> {count, tick})
     this._followed = new Map(); // c(v): times v was followed by a learned word
+    this._unread = null; // a loaded file's contexts (UnreadPairs), moved into _pairs when first used
     this._pairCount = 0;
     this._learned = 0; // N
     this._tick = 0;
@@ -132,7 +133,7 @@ export class UserModel {
     this._learned += 1;
     this._index?.bump(word);
     if (this._last !== null) {
-      let successors = this._pairs.get(this._last);
+      let successors = this._successors(this._last);
       if (!successors) this._pairs.set(this._last, (successors = new Map()));
       let pair = successors.get(word);
       if (!pair) {
@@ -157,7 +158,33 @@ export class UserModel {
     return true;
   }
 
+  /** prev's learned next words (Map word -> {count, tick}), read from the loaded file on first use. */
+  _successors(prev) {
+    let successors = this._pairs.get(prev);
+    if (!successors && this._unread) {
+      successors = this._unread.take(prev);
+      if (successors) {
+        this._pairs.set(prev, successors);
+        let followed = 0;
+        for (const { count } of successors.values()) followed += count;
+        this._followed.set(prev, followed);
+      }
+    }
+    return successors;
+  }
+
+  /** Every context into _pairs, in the order an eager read gives (the file's, then those new since), as Python's. */
+  _readAll() {
+    if (!this._unread) return;
+    const pairs = new Map();
+    for (const prev of this._unread.contexts()) pairs.set(prev, this._successors(prev));
+    for (const [prev, successors] of this._pairs) if (!pairs.has(prev)) pairs.set(prev, successors);
+    this._pairs = pairs;
+    this._unread = null;
+  }
+
   #dropWords(keys) {
+    this._readAll();
     for (const key of keys) {
       this._learned -= this._words.get(key).count;
       this._words.delete(key);
@@ -186,6 +213,7 @@ export class UserModel {
   /** Past maxEntries, drop the rarest and oldest entries down to 90 % of it (amortized: not every word). */
   #evict() {
     if (this._words.size + this._pairCount <= this.maxEntries) return;
+    this._readAll();
     const entries = [];
     for (const [word, { count, tick }] of this._words) entries.push([count, tick, 0, word, '']);
     for (const [prev, successors] of this._pairs) {
@@ -228,7 +256,7 @@ export class UserModel {
    *  tables, so it is used at once, with no await between (nothing can learn meanwhile). */
   scorer(previous) {
     this._index ??= new UserIndex(this._words);
-    const successors = (previous && this._pairs.get(previous)) || EMPTY_MAP;
+    const successors = (previous && this._successors(previous)) || EMPTY_MAP;
     let ranked = null;
     if (successors.size) {
       ranked = this._ranked.get(previous);
@@ -240,6 +268,7 @@ export class UserModel {
   /** The file's bytes ("nextword-user 2", a sha256 line, the binary body of runtime/user_file.py): Python's save()
    *  writes these. */
   async toBytes() {
+    this._readAll();
     const words = [...this._words.keys()];
     const position = new Map(words.map((word, i) => [word, i]));
     const pairs = [];
@@ -307,18 +336,58 @@ async function readInto(user, data, maxEntries) {
   const { tick, words, forms, ints } = columns;
   words.forEach((word, i) => user._words.set(word, { form: forms[i] || word, count: ints.counts[i], tick: ints.ticks[i] }));
   user._learned = ints.counts.reduce((sum, count) => sum + count, 0);
-  ints.pair_words.forEach((prevAt, i) => {
-    const prev = words[prevAt];
-    let successors = user._pairs.get(prev);
-    if (!successors) {
-      user._pairs.set(prev, (successors = new Map()));
-      user._followed.set(prev, 0);
-    }
-    successors.set(words[ints.pair_next[i]], { count: ints.pair_counts[i], tick: ints.pair_ticks[i] });
-    user._followed.set(prev, user._followed.get(prev) + ints.pair_counts[i]);
-  });
+  // The pairs stay in the file's columns until a context is read (as in Python): building a Map entry and an
+  // object per pair up front was most of a 100k-entry load.
+  if (ints.pair_words.length) user._unread = new UnreadPairs(words, ints);
   user._pairCount = ints.pair_words.length;
   user._tick = tick;
+}
+
+/** A loaded file's pairs grouped by context, each turned into a successor Map when first asked for. */
+class UnreadPairs {
+  constructor(words, ints) {
+    const prevs = ints.pair_words;
+    this.ends = new Uint32Array(words.length); // context i's rows end here in `order`
+    for (let i = 0; i < prevs.length; i++) this.ends[prevs[i]] += 1;
+    for (let i = 1; i < words.length; i++) this.ends[i] += this.ends[i - 1];
+    this.order = new Uint32Array(prevs.length); // by context; within one, the file's order (a counting sort)
+    const fill = new Uint32Array(words.length); // where context i's next row goes
+    for (let i = 1; i < words.length; i++) fill[i] = this.ends[i - 1];
+    for (let row = 0; row < prevs.length; row++) this.order[fill[prevs[row]]++] = row;
+    this.position = null; // word -> index, built on the first take
+    this.taken = new Set();
+    this.words = words;
+    this.ints = ints;
+  }
+
+  /** Every context of the file, in the order of its first pair there. */
+  contexts() {
+    const seen = new Set();
+    const out = [];
+    for (const i of this.ints.pair_words) {
+      if (!seen.has(i)) {
+        seen.add(i);
+        out.push(this.words[i]);
+      }
+    }
+    return out;
+  }
+
+  take(prev) {
+    this.position ??= new Map(this.words.map((word, i) => [word, i]));
+    const i = this.position.get(prev);
+    if (i === undefined || this.taken.has(prev)) return null;
+    const start = i ? this.ends[i - 1] : 0;
+    if (start === this.ends[i]) return null;
+    this.taken.add(prev);
+    const { pair_next: nexts, pair_counts: counts, pair_ticks: ticks } = this.ints;
+    const successors = new Map();
+    for (let at = start; at < this.ends[i]; at++) {
+      const row = this.order[at];
+      successors.set(this.words[nexts[row]], { count: counts[row], tick: ticks[row] });
+    }
+    return successors;
+  }
 }
 
 /** Version 2: the binary columns, their lengths checked against the head before anything is read. */

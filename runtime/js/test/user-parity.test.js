@@ -133,3 +133,23 @@ test('save is atomic and load refuses what is not a user file (Node)', async () 
   assert.throws(() => user.learn(7), TypeError);
   assert.throws(() => new UserModel({ maxEntries: 0 }), InputError);
 });
+
+test('a loaded model reads its pairs when used and saves as if read whole (as Python)', async () => {
+  for (const then of ['learn', 'read', 'forget', 'evict']) {
+    const use = (user) => {
+      const read = then === 'read' ? [...user.scorer('the').successors.keys()] : null;
+      user.learn('the cat ran on. the owl sat on a mat');
+      if (then === 'forget') assert.ok(user.forget('owl'));
+      if (then === 'evict') {
+        user.maxEntries = user.size - 1;
+        user.learn(''); // learning checks the bound
+      }
+      return [read, user.size, [...user.words]];
+    };
+    const fresh = new UserModel();
+    fresh.learn('the cat sat. the dog sat on the mat. a cat ran.'); // ended: the file keeps no last word
+    const loaded = await UserModel.fromBytes(await fresh.toBytes());
+    assert.deepEqual(use(loaded), use(fresh), then);
+    assert.deepEqual(await loaded.toBytes(), await fresh.toBytes(), then);
+  }
+});
