@@ -16,7 +16,7 @@ import numpy as np
 from nextword.runtime.casing import display, starts_sentence
 from nextword.runtime.completion import PrefixIndex, top_ids
 from nextword.runtime.errors import InputError
-from nextword.runtime.user_model import WORD, clip
+from nextword.runtime.user_model import ALPHA, WORD, clip
 
 
 def previous_word(finished: str) -> str | None:
@@ -51,6 +51,9 @@ class Suggester:
         skip = {oov_id} if oov_id is not None else set()
         self.index = PrefixIndex(words, skip)
         self.hidden = skip | {i for i, word in enumerate(words) if i and not word}  # ids with no word to show
+        self.shown_ids = {  # word -> id, for the words a bar can show: one look-up per candidate
+            word: i for word, i in tokenizer.word_index.items() if i < len(words) and i not in self.hidden
+        }
 
     def normalize(self, partial: str) -> str:
         return partial.lower() if self.tokenizer.lower else partial
@@ -96,25 +99,33 @@ class Suggester:
         # A word outside the model's top k has at most the k-th one's probability (none, when fewer words fit).
         floor = float(probs[model_ids[-1]]) if len(model_ids) == k else 0.0
         with user.reading(previous) as scorer:
-            user_mass = scorer.mass(prefix) if partial else 1.0
+            fits = list(scorer.fitting_successors(prefix)) if partial else []  # read once: mass and candidates
+            user_mass = scorer.mass(prefix, sum(count for _, count in fits)) if partial else 1.0
             weight = scorer.weight if user_mass > 0 else 0.0
             weight = 1.0 if model_mass <= 0 else weight
 
-            def score(word: str) -> float:
-                word_id = self.id_of(word)
-                model_part = float(probs[word_id]) / model_mass if word_id is not None and model_mass > 0 else 0.0
-                user_part = scorer.prob(word) / user_mass if user_mass > 0 else 0.0
-                return (1.0 - weight) * model_part + weight * user_part
-
+            # score(w) = (1 - weight) * P_model(w) / model_mass + weight * P_user(w | v) / user_mass, written out
+            # here with the tables bound to locals (the same operations as _Scorer.prob, in the same order: the
+            # JS runtime must get the same floats): a bar scores ~10 words, and calls were most of its cost.
+            successors, count_of, learned = scorer.successors, scorer.index.count_of, scorer.learned
+            shown_ids, prob_of, per_context = self.shown_ids, probs.item, scorer.followed + ALPHA
             scores, best = {}, []  # best: the k highest scores so far, highest first; the k-th is the one to beat
             model_bound = (1.0 - weight) * (floor / model_mass if model_mass > 0 else 0.0)
 
             def add(word: str) -> None:
                 nonlocal best
-                if word not in scores:
-                    scores[word] = value = score(word)
-                    if len(best) < k or value > best[-1]:
-                        best = sorted([*best, value], reverse=True)[:k]
+                if word in scores:
+                    return
+                word_id = shown_ids.get(word)
+                model_part = prob_of(word_id) / model_mass if word_id is not None and model_mass > 0 else 0.0
+                user_part = 0.0
+                if user_mass > 0 and learned:
+                    pair = successors.get(word)
+                    user_part = ((pair[0] if pair else 0) + ALPHA * count_of.get(word, 0.0) / learned) / per_context
+                    user_part = user_part / user_mass
+                scores[word] = value = (1.0 - weight) * model_part + weight * user_part
+                if len(best) < k or value > best[-1]:
+                    best = sorted([*best, value], reverse=True)[:k]
 
             def beaten(pair_count: int, count: float) -> bool:
                 """Whether a word outside the model's top k, with at most these counts, cannot reach the top k."""
@@ -127,7 +138,7 @@ class Suggester:
                 add(self.words[i])
             largest = scorer.index.largest
             if partial:  # the successors that fit are one range, and the most learned are k words: read them all
-                for word, pair_count in scorer.fitting_successors(prefix):
+                for word, pair_count in fits:
                     if not beaten(pair_count, largest):
                         add(word)
                 for word in scorer.unigram_candidates(prefix, k):
@@ -158,5 +169,4 @@ class Suggester:
 
     def id_of(self, word: str) -> int | None:
         """The model's id of a word it can show, or None."""
-        word_id = self.tokenizer.word_index.get(word)
-        return word_id if word_id is not None and word_id < len(self.words) and word_id not in self.hidden else None
+        return self.shown_ids.get(word)

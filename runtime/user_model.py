@@ -45,6 +45,7 @@ HALF_WEIGHT_AT = 10  # learned words at which the user's share is half of WEIGHT
 DEFAULT_MAX_ENTRIES = 100_000
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024  # 100k entries are ~4 MB
 UNIGRAM_CANDIDATES = 32  # the user's most learned words, always considered as next words
+PREFIX_CACHE = 4096  # typed prefixes whose completion figures are kept (past it, the cache starts again)
 WORD = re.compile(f"[^\\s{re.escape(DEFAULT_FILTERS)}]+")
 
 
@@ -217,22 +218,23 @@ class UserModel:
     def weight(self) -> float:
         return WEIGHT * self._learned / (self._learned + HALF_WEIGHT_AT)
 
-    @contextmanager
-    def reading(self, previous: str | None):
-        """P_user(w | previous) and the words worth scoring, for one suggestion (runtime/suggest.py); the lock is
-        held until the block ends, so the scorer reads the live tables without copying them."""
-        with self._lock:
-            if self._index is None:
-                self._index = _UserIndex(self._words)
-            successors = self._successors(previous) if previous else None
-            ranked = None
-            if successors:
-                ranked = self._ranked.get(previous)
-                if ranked is None:
-                    ranked = self._ranked[previous] = _Successors(successors)
-            yield _Scorer(
-                self._index, successors or {}, ranked, self._followed.get(previous, 0), self._learned, self.weight()
-            )
+    def reading(self, previous: str | None) -> _Reading:
+        """P_user(w | previous) and the words worth scoring, for one suggestion (runtime/suggest.py): `with
+        user.reading(previous) as scorer:`; the lock is held until the block ends, so the scorer reads the live
+        tables without copying them."""
+        return _Reading(self, previous)
+
+    def _scorer(self, previous: str | None) -> _Scorer:
+        if self._index is None:
+            self._index = _UserIndex(self._words)
+        successors = self._successors(previous) if previous else None
+        ranked = None
+        if successors:
+            ranked = self._ranked.get(previous)
+            if ranked is None:
+                ranked = self._ranked[previous] = _Successors(successors)
+        followed = self._followed.get(previous, 0)
+        return _Scorer(self._index, successors or {}, ranked, followed, self._learned, self.weight())
 
     # --- the file --------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
@@ -354,6 +356,27 @@ class _UnreadPairs:
         return {words[n]: [count, last] for n, count, last in zip(nexts, counts, ticks)}
 
 
+class _Reading:
+    """user.reading(previous): the lock, and a scorer while it is held (a class: a generator-based context manager
+    cost a completion ~4 µs)."""
+
+    __slots__ = ("user", "previous")
+
+    def __init__(self, user: UserModel, previous: str | None):
+        self.user, self.previous = user, previous
+
+    def __enter__(self) -> _Scorer:
+        self.user._lock.acquire()
+        try:
+            return self.user._scorer(self.previous)
+        except BaseException:
+            self.user._lock.release()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.user._lock.release()
+
+
 class _UserIndex:
     """The learned words in sorted order with their counts: words by prefix in two binary searches."""
 
@@ -365,6 +388,9 @@ class _UserIndex:
         order = np.argsort(-self.counts, kind="stable")[:UNIGRAM_CANDIDATES]
         self.top = [self.keys[i] for i in order]
         self.top_by_count: list[tuple[str, float]] | None = None  # the same words by count, sorted when read
+        # What completions read per typed prefix (the counts' sum over it; its most learned words per k), kept
+        # until a word with that prefix is learned: the short prefixes recur word after word.
+        self.by_prefix: dict[str, dict] = {}
 
     def most_learned_by_count(self) -> list[tuple[str, float]]:
         if self.top_by_count is None:
@@ -377,6 +403,8 @@ class _UserIndex:
     def bump(self, word: str) -> None:
         """One more of a known word: its count, and its place among the most learned."""
         self.counts[bisect_left(self.keys, word)] += 1
+        for end in range(1, len(word) + 1):
+            self.by_prefix.pop(word[:end], None)
         count = self.count_of[word] = self.count_of[word] + 1
         self.largest = max(self.largest, count)
         self.top_by_count = None
@@ -392,6 +420,32 @@ class _UserIndex:
     def range(self, prefix: str) -> tuple[int, int]:
         lo = bisect_left(self.keys, prefix)
         return lo, bisect_left(self.keys, prefix + "\U0010ffff", lo)
+
+    def _prefix_entry(self, prefix: str) -> dict:
+        entry = self.by_prefix.get(prefix)
+        if entry is None:
+            if len(self.by_prefix) >= PREFIX_CACHE:
+                self.by_prefix.clear()
+            entry = self.by_prefix[prefix] = {}
+        return entry
+
+    def total(self, prefix: str) -> float:
+        """The counts' sum over the words that start with prefix (an integer, exact in float64)."""
+        entry = self._prefix_entry(prefix)
+        total = entry.get("total")
+        if total is None:
+            lo, hi = self.range(prefix)
+            total = entry["total"] = float(self.counts[lo:hi].sum())
+        return total
+
+    def candidates(self, prefix: str, k: int) -> list[str]:
+        """The k most learned words that start with prefix, ties to the alphabetically first."""
+        entry = self._prefix_entry(prefix)
+        words = entry.get(k)
+        if words is None:
+            lo, hi = self.range(prefix)
+            words = entry[k] = [self.keys[lo + i] for i in most_learned(self.counts[lo:hi], k)]
+        return words
 
 
 def most_learned(counts: np.ndarray, k: int) -> list[int]:
@@ -476,8 +530,7 @@ class _Scorer:
 
     def unigram_candidates(self, prefix: str, k: int) -> list[str]:
         """The k most learned words that fit prefix, ties to the alphabetically first: completion candidates."""
-        lo, hi = self.index.range(prefix)
-        return [self.index.keys[lo + i] for i in most_learned(self.index.counts[lo:hi], k)]
+        return self.index.candidates(prefix, k)
 
     def successors_by_count(self):
         """(word, count) of the context's successors, highest count first."""
@@ -490,10 +543,11 @@ class _Scorer:
     def fitting_successors(self, prefix: str):
         return self.ranked.fitting(prefix) if self.ranked is not None else iter(())
 
-    def mass(self, prefix: str) -> float:
-        """P_user of every learned word that fits prefix."""
+    def mass(self, prefix: str, pairs: int | None = None) -> float:
+        """P_user of every learned word that fits prefix (`pairs`: the fitting successors' counts summed, when
+        the caller has read them already)."""
         if not self.learned:
             return 0.0
-        lo, hi = self.index.range(prefix)
-        pairs = sum(count for _, count in self.fitting_successors(prefix))
-        return (pairs + ALPHA * float(self.index.counts[lo:hi].sum()) / self.learned) / (self.followed + ALPHA)
+        if pairs is None:
+            pairs = sum(count for _, count in self.fitting_successors(prefix))
+        return (pairs + ALPHA * self.index.total(prefix) / self.learned) / (self.followed + ALPHA)

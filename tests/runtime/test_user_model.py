@@ -405,3 +405,19 @@ def test_skipping_successors_that_cannot_rank_gives_the_bar_scoring_every_one_gi
                 assert got == expected, (context, partial, k)
                 compared += 1
     assert compared == 14 * 4 * 3
+
+
+def test_completion_figures_kept_per_prefix_follow_every_learned_word():
+    """A completion reads, per typed prefix, the counts' sum and the most learned words: kept between bars, they
+    must be what a freshly built index gives after every learned word."""
+    from nextword.runtime.user_model import _UserIndex
+
+    rng = random.Random(2)
+    user = UserModel()
+    for step in range(600):
+        user.learn(rng.choice(["ta", "tb", "tc", "tab", "tba", "tz", "ua", f"t{step % 7}"]))
+        with user.reading(None) as scorer:
+            fresh = _UserIndex(user._words)
+            for prefix in ["t", "ta", "tb", "u", "x"]:
+                assert scorer.index.total(prefix) == fresh.total(prefix), (step, prefix)
+                assert scorer.index.candidates(prefix, 2) == fresh.candidates(prefix, 2), (step, prefix)
