@@ -107,6 +107,7 @@ class Suggester:
             # score(w) = (1 - weight) * P_model(w) / model_mass + weight * P_user(w | v) / user_mass, written out
             # here with the tables bound to locals (the same operations as _Scorer.prob, in the same order: the
             # JS runtime must get the same floats): a bar scores ~10 words, and calls were most of its cost.
+            # _Scorer.prob stays the reference: tests score every candidate with it and compare the bars.
             successors, count_of, learned = scorer.successors, scorer.index.count_of, scorer.learned
             shown_ids, prob_of, per_context = self.shown_ids, probs.item, scorer.followed + ALPHA
             scores, best = {}, []  # best: the k highest scores so far, highest first; the k-th is the one to beat
