@@ -280,7 +280,9 @@ export class UserModel {
     const wordsText = encoder.encode(words.map((word) => `${word}\n`).join(''));
     const formsText = encoder.encode(entries.map(({ form }, i) => `${form !== words[i] ? form : ''}\n`).join(''));
     const numbers = [this._tick, words.length, pairs.length, wordsText.length, formsText.length];
-    numbers.push(...entries.map(({ count }) => count), ...entries.map(({ tick }) => tick));
+    // Loops, not push(...array): a spread of 100k arguments can overflow the call stack.
+    for (const { count } of entries) numbers.push(count);
+    for (const { tick } of entries) numbers.push(tick);
     for (let column = 0; column < 4; column++) for (const pair of pairs) numbers.push(pair[column]);
     const body = new Uint8Array(4 * numbers.length + wordsText.length + formsText.length);
     const view = new DataView(body.buffer);

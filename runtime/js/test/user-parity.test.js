@@ -153,3 +153,12 @@ test('a loaded model reads its pairs when used and saves as if read whole (as Py
     assert.deepEqual(await loaded.toBytes(), await fresh.toBytes(), then);
   }
 });
+
+test('a full user model (100,000 entries, every one a word) saves and reads back', async () => {
+  const user = new UserModel();
+  user.learn(Array.from({ length: 100_000 }, (_, i) => `w${i}`).join('. ') + '.');
+  assert.equal(user.size, 100_000);
+  const again = await UserModel.fromBytes(await user.toBytes());
+  assert.equal(again.size, 100_000);
+  assert.equal(again.words.get('w99999'), 1);
+});
