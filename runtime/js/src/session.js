@@ -71,7 +71,7 @@ export class Session {
   async #feed(text) {
     const [ids, unknown] = this.predictor.encode(text);
     if (ids.length) await this.#feedIds(ids);
-    this.unknownWords.push(...unknown);
+    for (const word of unknown) this.unknownWords.push(word); // no spread: a long text may hold 100k+ of them
     if (!isBlank(text)) {
       this.sentenceStart = startsSentence(text);
       this.previous = previousWord(text);

@@ -29,4 +29,12 @@ describe('one session, overlapping feeds', { skip }, () => {
     assert.equal(results[1].status, 'rejected');
     assert.deepEqual(Array.from(mixed.state), Array.from(inOrder.state));
   });
+
+  test('a text of 200,000 unknown words is fed and counted (no call-stack overflow)', async () => {
+    const predictor = await Predictor.load(model);
+    const session = await predictor.session();
+    await session.feed(Array.from({ length: 200_000 }, (_, i) => `zzq${i}`).join(' '));
+    assert.equal(session.unknownWords.length, 200_000);
+    await predictor.release();
+  });
 });

@@ -108,7 +108,7 @@ function checkIntConstants(nodes, constants, source) {
       const values = constants.get(name);
       if (!values || !values.length) return;
       const low = n.opType === 'Slice' && position === ONNX_SLICE_ENDS ? 1 : ONNX_MIN_INT_CONSTANT;
-      const min = Math.min(...values);
+      const min = values.reduce((a, b) => Math.min(a, b), Infinity); // no spread: a hostile list may be long
       if (min < low) {
         throw new UnsafeModelError(`${source}: ONNX ${n.opType} reads the integer constant ${min} as input ${position}; nextword's graphs hold none below ${low} there`);
       }
