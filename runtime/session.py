@@ -29,6 +29,9 @@ class Session:
         self.predictor = predictor  # text, words and k
         self.model = model  # the sequence kind (runtime/kinds/sequence.py): steps
         self.user = user  # a UserModel suggest() mixes in (runtime/user_model.py), or None
+        # Set by the first bar that needed the whole distribution (a completion): from then on each step fetches
+        # it in the same engine call, instead of running the step again at the next word's first letter.
+        self.fetches_full = False
         self.reset()
 
     def reset(self) -> None:
@@ -45,6 +48,7 @@ class Session:
         other.predictor, other.model, other.step = self.predictor, self.model, self.step
         other.unknown_words, other.words_fed = self.unknown_words, self.words_fed
         other.sentence_start, other.previous, other.user = self.sentence_start, self.previous, self.user
+        other.fetches_full = self.fetches_full
         return other
 
     @property
@@ -86,8 +90,9 @@ class Session:
             return
         if min(ids) < 1 or max(ids) >= vocab_size:
             raise InputError(f"ids must be in [1, {vocab_size})")
-        # With a user model every bar reads the whole distribution: fetch it with the step (one engine call).
-        self.step = self.model.advance(self.step, ids, full=self.user is not None)
+        # With a user model every bar reads the whole distribution, and so does a completion: once one was asked
+        # for, fetch it with the step (one engine call).
+        self.step = self.model.advance(self.step, ids, full=self.user is not None or self.fetches_full)
         self.words_fed += len(ids)
         self.sentence_start = False
         self.previous = None  # ids carry no written word
@@ -106,6 +111,7 @@ class Session:
         suggester = self.predictor.suggester
         partial = suggester.check_partial(partial)
         if suggester.needs_distribution(partial, k, len(self.step.top_ids)) or self.user is not None:
+            self.fetches_full = True
             self.step = self.model.full(self.step)  # kept: the next letter of the same word costs no engine call
         return self.predictor.suggestions(
             self.step, partial, k, self.sentence_start, self.unknown_words, self.user, self.previous

@@ -56,7 +56,7 @@ def session_keystrokes(predictor: Predictor, words: list[str], user=None) -> dic
         feed.append(clock() - t0)
     return {
         "next_word_us": p50_us(next_word),
-        "first_letter_us": p50_us(first_letter),  # may fetch the step's whole distribution (one engine call)
+        "first_letter_us": p50_us(first_letter),  # the first word's fetches the distribution (one engine call)
         "completion_host_us": p50_us(later_letters),
         "feed_word_us": p50_us(feed),
         "word_then_next_us": p50_us(word_then_next),

@@ -56,6 +56,23 @@ def test_predict_without_new_words_calls_no_engine(predictor, engine_calls):
     assert engine_calls[0] == before + 1
 
 
+def test_once_a_word_was_completed_each_step_brings_its_distribution(predictor, engine_calls):
+    """A keyboard completes most words: after its first completion, a session fetches the whole distribution with
+    each step, so the next word's first letter costs no second engine call (and the bars are the same)."""
+    session, text = predictor.session(), "the value"
+    session.feed(text)
+    assert not session.fetches_full
+    assert session.suggest("o", 3) == predictor.suggest(text + " o", 3)  # the first completion: the step again
+    for word in ["of", "the", "list"]:
+        session.feed(word)
+        text += " " + word
+        before = engine_calls[0]
+        bar = session.suggest("a", 3)
+        assert engine_calls[0] == before, word  # the step that fed the word brought its distribution
+        assert bar == predictor.suggest(text + " a", 3)
+    assert session.copy().fetches_full
+
+
 def test_copies_branch_independently(predictor):
     session = predictor.session()
     session.feed("the value")

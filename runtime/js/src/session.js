@@ -27,6 +27,9 @@ export class Session {
     this.unknownWords = [];
     this.wordsFed = 0;
     this.sentenceStart = true; // whether the next word starts a sentence (display casing capitalizes it)
+    // Set by the first bar that needed the whole distribution (a completion): from then on each step fetches it
+    // with the step, in the same engine call, instead of running the step again at the next word's first letter.
+    this.fetchesFull = false;
   }
 
   /** Forget the text: back to the state after the start id (computed once per Predictor). */
@@ -41,8 +44,8 @@ export class Session {
   /** An independent session at the same point of the same text (steps are never written to: O(1)). */
   copy() {
     const other = new Session(this.predictor, this.user);
-    const { step, wordsFed, sentenceStart, previous } = this;
-    Object.assign(other, { step, unknownWords: [...this.unknownWords], wordsFed, sentenceStart, previous });
+    const { step, wordsFed, sentenceStart, previous, fetchesFull } = this;
+    Object.assign(other, { step, unknownWords: [...this.unknownWords], wordsFed, sentenceStart, previous, fetchesFull });
     return other;
   }
 
@@ -84,8 +87,9 @@ export class Session {
     if (ids.some((id) => !Number.isInteger(id) || id < 1 || id >= this.predictor.vocabSize)) {
       throw new InputError(`ids must be integers in [1, ${this.predictor.vocabSize})`);
     }
-    // With a user model every bar reads the whole distribution: fetch it with the step (one engine call), as Python.
-    this.step = (await this.model.feedRows(this.step.state, [ids], { full: this.user !== null }))[0];
+    // With a user model every bar reads the whole distribution, and so does a completion: once one was asked for,
+    // fetch it with the step (one engine call), as Python.
+    this.step = (await this.model.feedRows(this.step.state, [ids], { full: this.user !== null || this.fetchesFull }))[0];
     this.wordsFed += ids.length;
     this.sentenceStart = false;
     this.previous = null; // ids carry no written word
@@ -105,6 +109,7 @@ export class Session {
     const suggester = this.predictor.suggester;
     partial = suggester.checkPartial(partial);
     if (suggester.needsDistribution(partial, k, this.model.topK) || this.user) {
+      this.fetchesFull = true;
       this.step = await this.model.full(this.step); // kept: the next letter of the same word costs no engine call
     }
     const step = this.step;

@@ -37,4 +37,28 @@ describe('one session, overlapping feeds', { skip }, () => {
     assert.equal(session.unknownWords.length, 200_000);
     await predictor.release();
   });
+
+  test('once a word was completed, each step brings its distribution: no second engine call (as Python)', async () => {
+    const predictor = await Predictor.load(model);
+    const session = await predictor.session();
+    let calls = 0;
+    const feedRows = session.model.feedRows.bind(session.model);
+    session.model.feedRows = (...args) => {
+      calls += 1;
+      return feedRows(...args);
+    };
+    await session.feed('the value');
+    assert.equal(session.fetchesFull, false);
+    await session.suggest('o', 3); // the first completion: the step again
+    assert.ok(session.fetchesFull);
+    for (const word of ['of', 'the', 'list']) {
+      await session.feed(word);
+      const before = calls;
+      await session.suggest('a', 3);
+      assert.equal(calls, before, word);
+    }
+    assert.ok(session.copy().fetchesFull);
+    await predictor.release();
+  });
 });
+
