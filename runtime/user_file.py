@@ -50,8 +50,12 @@ def encode(tick: int, words: list[str], forms: list[str], ints: dict[str, list[i
     forms_text = "".join(form + "\n" for form in forms).encode("utf-8")
     head = [tick, len(words), len(ints["pair_words"]), len(words_text), len(forms_text)]
     numbers = np.array(head + [n for name in INTEGER_COLUMNS for n in ints[name]], dtype="<u4")
-    body = numbers.tobytes() + words_text + forms_text
-    return f"{MAGIC} {VERSION}\nsha256:{hashlib.sha256(body).hexdigest()}\n".encode() + body
+    return sign(numbers.tobytes() + words_text + forms_text)
+
+
+def sign(body: bytes, version: int = VERSION) -> bytes:
+    """A file of that version around body: its header line and its checksum line."""
+    return f"{MAGIC} {version}\nsha256:{hashlib.sha256(body).hexdigest()}\n".encode() + body
 
 
 def decode(data: bytes, max_entries: int) -> tuple[int, list[str], list[str], dict[str, np.ndarray]]:

@@ -43,15 +43,14 @@ def as_version_1(data: bytes) -> bytes:
     """A version 2 file written as the JSON version 1 an older release saved."""
     tick, words, forms, ints = user_file.decode(data, 100_000)
     columns = {"tick": tick, "words": words, "forms": forms} | {name: ints[name].tolist() for name in ints}
-    return resign(json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode(), version=1)
+    return user_file.sign(json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode(), version=1)
 
 
-def resign(data: bytes, version: int | None = None) -> bytes:
-    """data's body with a fresh checksum line, under its own version line (or the one given)."""
+def resign(data: bytes) -> bytes:
+    """data's body with a fresh checksum line, under its own (maybe damaged) version line."""
     header, _, rest = data.partition(b"\n")
-    line = f"nextword-user {version}".encode() if version else header
-    body = rest.partition(b"\n")[2] if version is None else data
-    return line + b"\nsha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+    body = rest.partition(b"\n")[2]
+    return header + b"\nsha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -83,7 +82,7 @@ def structural(data: bytes, rng: random.Random) -> bytes:
         body[name] = rng.choice(
             [[], value * 2 if isinstance(value, list) else value, "x", 3, [True], [2.5], [-1], None, {"a": 1}]
         )
-        return resign(json.dumps(body).encode(), version=1)
+        return user_file.sign(json.dumps(body).encode(), version=1)
     tick, words, forms, ints = user_file.decode(data, 1000)
     columns = {"words": words, "forms": forms} | {name: ints[name].tolist() for name in ints}
     name = rng.choice(sorted(columns))

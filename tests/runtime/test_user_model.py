@@ -3,7 +3,6 @@ and keeps them in a versioned, checksummed file written atomically and read as s
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 
@@ -115,9 +114,7 @@ def saved(tmp_path) -> bytes:
 
 
 def resigned(body: bytes) -> bytes:
-    import hashlib
-
-    return b"nextword-user 1\nsha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+    return user_file.sign(body, version=1)
 
 
 def body(**changes) -> bytes:
@@ -176,7 +173,7 @@ def binary(tick=2, words=("a", "b"), forms=("", "B"), **ints) -> bytes:
 
 
 def resigned_v2(body: bytes) -> bytes:
-    return b"nextword-user 2\nsha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+    return user_file.sign(body, version=2)
 
 
 def v2_body(data: bytes) -> bytes:

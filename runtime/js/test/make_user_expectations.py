@@ -58,7 +58,7 @@ N_SESSIONS = 30
 
 def signed(body: bytes, version: int = 1) -> bytes:
     """A user file around body with a valid header and checksum: the damage reaches the parser and column checks."""
-    return resign(body, version=version)
+    return user_file.sign(body, version)
 
 
 def b64(data: bytes) -> str:
