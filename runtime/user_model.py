@@ -470,9 +470,14 @@ class _Successors:
         for i, word in enumerate(self.by_count):
             self.first.setdefault(successors[word][0], i)
         self.spelled = sorted(successors)
+        # What a completion reads per typed prefix (the fitting successors' count sum, and the same words highest
+        # count first), kept until one of them is learned again: the context recurs, and so do short prefixes.
+        self.by_prefix: dict[str, tuple[int, list[tuple[str, int]]]] = {}
 
     def bump(self, word: str, before: int) -> None:
         """word's count went from `before` to before + 1: move it to the front of its old run (O(1))."""
+        for end in range(1, len(word) + 1):
+            self.by_prefix.pop(word[:end], None)
         if before == 0:
             self.at[word] = len(self.by_count)
             self.by_count.append(word)
@@ -497,6 +502,16 @@ class _Successors:
             yield word, self.counts[word][0]
             at += 1
 
+    def fitting_by_count(self, prefix: str) -> tuple[int, list[tuple[str, int]]]:
+        """(their counts' sum, (word, count) highest count first) of the successors that start with prefix."""
+        entry = self.by_prefix.get(prefix)
+        if entry is None:
+            if len(self.by_prefix) >= PREFIX_CACHE:
+                self.by_prefix.clear()
+            fits = sorted(self.fitting(prefix), key=lambda word_count: -word_count[1])
+            entry = self.by_prefix[prefix] = (sum(count for _, count in fits), fits)
+        return entry
+
 
 class _Scorer:
     """P_user(w | v) for one context, and the words worth scoring."""
@@ -517,13 +532,6 @@ class _Scorer:
         pair = self.successors.get(word)
         return ((pair[0] if pair else 0) + ALPHA * self.index.count(word) / self.learned) / (self.followed + ALPHA)
 
-    def prob_at_most(self, pair_count: int, largest: float) -> float:
-        """An upper bound of prob() for a word followed pair_count times whose own count is at most `largest`:
-        the same operations on larger operands, so IEEE rounding keeps it an upper bound exactly."""
-        if not self.learned:
-            return 0.0
-        return (pair_count + ALPHA * largest / self.learned) / (self.followed + ALPHA)
-
     def unigrams_by_count(self) -> list[tuple[str, float]]:
         """(word, count) of the UNIGRAM_CANDIDATES most learned words, highest count first: next-word candidates."""
         return self.index.most_learned_by_count()
@@ -542,6 +550,10 @@ class _Scorer:
 
     def fitting_successors(self, prefix: str):
         return self.ranked.fitting(prefix) if self.ranked is not None else iter(())
+
+    def fitting_by_count(self, prefix: str) -> tuple[int, list[tuple[str, int]]]:
+        """(their counts' sum, (word, count) highest count first) of the successors that fit prefix."""
+        return self.ranked.fitting_by_count(prefix) if self.ranked is not None else (0, [])
 
     def mass(self, prefix: str, pairs: int | None = None) -> float:
         """P_user of every learned word that fits prefix (`pairs`: the fitting successors' counts summed, when

@@ -360,6 +360,12 @@ def test_a_contexts_successors_stay_in_count_order_as_pairs_are_learned():
                 assert list(scorer.fitting_successors("w1")) == sorted(
                     (w, pair[0]) for w, pair in scorer.successors.items() if w.startswith("w1")
                 )
+        with user.reading("the") as scorer:  # what a completion reads per prefix, kept between bars
+            for prefix in ("w", "w1", "w2", "w10", "a", "x"):
+                total, fits = scorer.fitting_by_count(prefix)
+                fresh = {w: pair[0] for w, pair in scorer.successors.items() if w.startswith(prefix)}
+                assert dict(fits) == fresh and total == sum(fresh.values()), (step, prefix)
+                assert [count for _, count in fits] == sorted(fresh.values(), reverse=True)
 
 
 def brute_force_mix(predictor: Predictor, text: str, k: int, user: UserModel) -> list[str]:
