@@ -16,6 +16,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 
+import numpy as np
 from nextword.runtime import allowlist
 from nextword.runtime.errors import CorruptModelError, UnsafeModelError
 from nextword.runtime.limits import (
@@ -26,7 +27,7 @@ from nextword.runtime.limits import (
     check_shape_constants,
     check_tensor,
 )
-from nextword.runtime.onnx_scan import WIRE_LEN, WIRE_VARINT, _fields, _varint
+from nextword.runtime.onnx_scan import WIRE_LEN, WIRE_VARINT, _fields, _varint, start_field_budget
 
 # onnx.proto field numbers
 _MODEL_OPSET_IMPORT, _MODEL_GRAPH, _MODEL_TRAINING_INFO, _MODEL_FUNCTIONS = 8, 7, 20, 25
@@ -65,6 +66,7 @@ class Node:
 def check_onnx_graph(buf: bytes, config, limits: Limits = DEFAULT_LIMITS, source: str = "model") -> None:
     """`config`: the bundled TrainConfig (its kind picks the allowlist, its layers bound the nodes)."""
     data = memoryview(buf)
+    start_field_budget()
     try:
         _check_model(data, config, limits, source)
     except (UnicodeDecodeError, struct.error) as exc:
@@ -229,7 +231,7 @@ def _attribute(data, span, node: Node, types, source) -> None:
         if number == _ATTR_NAME:
             name = _text(data, _span(number, wire, value))
         elif number == _ATTR_I and wire == WIRE_VARINT:
-            integer = value - (1 << 64) if value >= 1 << 63 else value
+            integer = _signed(value)
         elif number in (_ATTR_G, _ATTR_GRAPHS):
             raise CorruptModelError(f"{source}: ONNX {node.op_type} has a subgraph attribute; nextword writes none")
         elif number in (_ATTR_T, _ATTR_TENSORS, _ATTR_SPARSE, _ATTR_SPARSES):
@@ -241,28 +243,36 @@ def _attribute(data, span, node: Node, types, source) -> None:
 
 
 def _tensor(data, span, types, source) -> tuple[str, int, list[int], list[int] | None]:
-    name, dtype, dims, ints, raw = "", 0, [], [], None
+    name, dtype, dim_fields, int_fields, raw = "", 0, [], [], None
     for number, wire, value in _fields(data, *span):
         if number == _TENSOR_NAME:
             name = _text(data, _span(number, wire, value))
         elif number == _TENSOR_DATA_TYPE and wire == WIRE_VARINT:
             dtype = value
         elif number == _TENSOR_DIMS:
-            dims += _varints(data, number, wire, value)
+            dim_fields.append((number, wire, value))
         elif number in (_TENSOR_INT32_DATA, _TENSOR_INT64_DATA):
-            ints += [v - (1 << 64) if v >= 1 << 63 else v for v in _varints(data, number, wire, value)]
+            int_fields.append((number, wire, value))
         elif number == _TENSOR_RAW:
             raw = _span(number, wire, value)
     if dtype not in types:
         raise CorruptModelError(
             f"{source}: ONNX tensor {name!r:.60} has type {dtype}, which nextword's graphs never use"
         )
-    dims = [d - (1 << 64) if d >= 1 << 63 else d for d in dims]
-    if len(dims) > MAX_SHAPE_RANK or any(d < 0 for d in dims):
+    # Counted before any is decoded: a packed list is one field, however many millions of values it holds.
+    rank = sum(_count_varints(data, *f) for f in dim_fields)
+    if rank > MAX_SHAPE_RANK:
+        raise CorruptModelError(f"{source}: ONNX tensor {name!r:.60} has {rank} dims")
+    dims = [_signed(d) for f in dim_fields for d in _varints(data, *f)]
+    if any(d < 0 for d in dims):
         raise CorruptModelError(f"{source}: ONNX tensor {name!r:.60} has dims {dims[:10]}")
+    stored = sum(_count_varints(data, *f) for f in int_fields)
+    if stored and stored != math.prod(dims):
+        raise CorruptModelError(f"{source}: ONNX tensor {name!r:.60} stores {stored} integers for its dims {dims}")
     small_int = dtype in (allowlist.INT32, allowlist.INT64) and math.prod(dims) <= MAX_SHAPE_CONSTANT
     if not small_int:
         return name, dtype, dims, None
+    ints = [_signed(v) for f in int_fields for v in _varints(data, *f)]
     if raw is not None:
         size = 4 if dtype == allowlist.INT32 else 8
         chunk = bytes(data[raw[0] : raw[1]])
@@ -329,6 +339,21 @@ def _varints(data, number, wire, value) -> list[int]:
         item, start = _varint(data, start, end)
         out.append(item)
     return out
+
+
+def _count_varints(data, number, wire, value) -> int:
+    """How many varints a field holds, without decoding them: each ends at a byte below 0x80."""
+    if wire == WIRE_VARINT:
+        return 1
+    start, end = _span(number, wire, value)
+    if start < end and data[end - 1] >= 0x80:
+        raise CorruptModelError("corrupt or truncated protobuf: a varint runs past the end")
+    return int(np.count_nonzero(np.frombuffer(data[start:end], dtype=np.uint8) < 0x80))
+
+
+def _signed(value: int) -> int:
+    """A varint read as protobuf's int64: two's complement past 2^63."""
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def _span(number: int, wire: int, value) -> tuple[int, int]:

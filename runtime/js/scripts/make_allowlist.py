@@ -1,5 +1,5 @@
 """Write runtime/js/src/allowlist.js from the Python loader's tables: the operator allowlists (runtime/allowlist.py),
-the limits and graph bounds (runtime/limits.py), the graph readers' constants (onnx_graph.py, tflite_graph.py), the
+the limits and graph bounds (runtime/limits.py), the graph readers' constants (onnx_graph.py, onnx_scan.py, tflite_graph.py), the
 bundled config's field types and required fields (config.py, tokenizer.py) and the output checks' tolerances
 (kinds/base.py). Both runtimes must refuse the same files, so these numbers have one
 source; tests/runtime/test_js_allowlist.py fails when the committed file differs from this output.
@@ -21,6 +21,7 @@ from nextword.runtime import (
     limits,
     model_check,
     onnx_graph,
+    onnx_scan,
     predictor,
     tflite_graph,
     tokenizer,
@@ -79,6 +80,7 @@ def constants() -> dict:
         "ONNX_INT32": allowlist.INT32,
         "ONNX_INT64": allowlist.INT64,
         "ONNX_MAX_SHAPE_RANK": onnx_graph.MAX_SHAPE_RANK,
+        "ONNX_MAX_FIELDS": onnx_scan.MAX_FIELDS,
         "ONNX_MAX_SHAPE_CONSTANT": onnx_graph.MAX_SHAPE_CONSTANT,
         "ONNX_LSTM_WEIGHT_DIMS": onnx_graph.LSTM_WEIGHT_DIMS,
         "ONNX_WEIGHT_PLUMBING": onnx_graph.WEIGHT_PLUMBING,

@@ -14,6 +14,7 @@ export const ONNX_SIZE_ATTRIBUTES = Object.freeze({ "DynamicQuantizeLSTM.hidden_
 export const ONNX_INT32 = 6;
 export const ONNX_INT64 = 7;
 export const ONNX_MAX_SHAPE_RANK = 8;
+export const ONNX_MAX_FIELDS = 100000;
 export const ONNX_MAX_SHAPE_CONSTANT = 8;
 export const ONNX_LSTM_WEIGHT_DIMS = Object.freeze({ "DynamicQuantizeLSTM": Object.freeze([2, 1]), "LSTM": Object.freeze([1, 2]) });
 export const ONNX_WEIGHT_PLUMBING = Object.freeze(["Cast", "DequantizeLinear"]);

@@ -6,7 +6,8 @@ Each MODEL (an exported model.onnx or model.tflite of either kind) is edited whe
 would edit it (tests/hardening/mutations.py and structure.py do the editing): operators nextword never writes (an
 ONNX Loop of 2^62 turns, a 2 GiB ConstantOfShape, a TFLite WHILE), numbers that would make an engine allocate
 gigabytes (a 2 GiB Expand shape, a tensor dimension of 10^9), a Slice end of -2 (which empties the top-k rows and
-killed onnxruntime-node with SIGFPE), a 100,000-node chain, a bundled config that
+killed onnxruntime-node with SIGFPE), a 100,000-node chain, a 2-element tensor holding a million values (packed) or
+200,000 fields (one per value), a bundled config that
 contradicts the graph, and bundle fields Python reads strictly (8.0 for an int, index_word keys "01" / "+1" / " 1",
 a float in word_index, no layers, tie_embeddings with embedding_dim != units, seq_len 1,000,000). OUT/manifest.json
 lists every file with its `expect`ed class (null: the unedited original, which must load). Every refusal here
@@ -134,6 +135,22 @@ def _onnx_int64(name: bytes, values: list[int]) -> bytes:
     return mutations.len_field(5, tensor)
 
 
+def onnx_int64_data(count: int, *, packed: bool):
+    """An unused initializer of dims [2] whose int64_data spells out `count` values: packed, one field holding
+    them all; unpacked, one field per value. Before this release the Python reader took 58 s to accept 20 million
+    unpacked ones (a 40 MB file), and the JS one hung past 5 minutes."""
+
+    def edit(base) -> bytes:
+        if packed:
+            values = mutations.len_field(7, b"\x01" * count)
+        else:
+            values = mutations.varint_field(7, 1) * count
+        tensor = mutations.varint_field(1, 2) + mutations.varint_field(2, 7) + mutations.len_field(8, b"hostile") + values
+        return _onnx_append(base.data, mutations.len_field(5, tensor))
+
+    return edit
+
+
 def _onnx_node(op: bytes, inputs: list[bytes], outputs: list[bytes]) -> bytes:
     fields = [mutations.len_field(1, i) for i in inputs] + [mutations.len_field(2, o) for o in outputs]
     return mutations.len_field(1, b"".join(fields) + mutations.len_field(4, op))
@@ -244,6 +261,8 @@ ONNX = {
     "external-data": (onnx_external_data, UNSAFE),
     "slice-end-minus-2": (onnx_slice_end(-2), UNSAFE),
     "slice-end-minus-1": (onnx_slice_end(-1), UNSAFE),
+    "int64-data-1m-values-for-2": (onnx_int64_data(1_000_000, packed=True), CORRUPT),
+    "int64-data-200k-fields": (onnx_int64_data(200_000, packed=False), UNSAFE),
 }
 TFLITE = {
     "while": (tflite_while, CORRUPT),

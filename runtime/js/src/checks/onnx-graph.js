@@ -10,7 +10,7 @@ import {
   ONNX_MIN_INT_CONSTANT, ONNX_OPERATORS, ONNX_SLICE_ENDS, ONNX_SHAPE_INPUTS, ONNX_SHAPE_PLUMBING, ONNX_SIZE_ATTRIBUTES, ONNX_TENSOR_TYPES, ONNX_WEIGHT_PLUMBING,
 } from '../allowlist.js';
 import { CorruptModelError, UnsafeModelError } from '../errors.js';
-import { fields, varint, WIRE_LEN, WIRE_VARINT } from '../formats/onnx.js';
+import { fields, startFieldBudget, varint, WIRE_LEN, WIRE_VARINT } from '../formats/onnx.js';
 import { checkNodeCount, checkPlanned, checkShapeConstants, checkTensor, lstmLayers } from './limits.js';
 
 // onnx.proto field numbers
@@ -31,6 +31,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** config: the bundled config (its kind picks the allowlist, its layers bound the nodes). Throws a ModelFormatError. */
 export function checkOnnxGraph(data, config, limits, source) {
+  startFieldBudget();
   const graphs = [];
   for (const [number, wire, value] of fields(data, 0, data.length)) {
     if (number === MODEL_FUNCTIONS || number === MODEL_TRAINING_INFO) {
@@ -200,23 +201,32 @@ function attribute(data, [start, end], n, types, source) {
 function tensor(data, [start, end], types, source) {
   let name = '';
   let dtype = 0;
-  let dims = [];
-  let ints = [];
+  const dimFields = [];
+  const intFields = [];
   let raw = null;
   for (const [number, wire, value] of fields(data, start, end)) {
     if (number === TENSOR_NAME) name = text(data, span(number, wire, value), source);
     else if (number === TENSOR_DATA_TYPE && wire === WIRE_VARINT) dtype = Number(value);
-    else if (number === TENSOR_DIMS) dims = dims.concat(varints(data, number, wire, value));
-    else if (number === TENSOR_INT32_DATA || number === TENSOR_INT64_DATA) ints = ints.concat(varints(data, number, wire, value).map(signed));
+    else if (number === TENSOR_DIMS) dimFields.push([number, wire, value]);
+    else if (number === TENSOR_INT32_DATA || number === TENSOR_INT64_DATA) intFields.push([number, wire, value]);
     else if (number === TENSOR_RAW) raw = span(number, wire, value);
   }
   if (!types.has(dtype)) throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} has type ${dtype}, which nextword's graphs never use`);
-  dims = dims.map(signed);
-  if (dims.length > ONNX_MAX_SHAPE_RANK || dims.some((d) => d < 0)) {
+  // Counted before any is decoded: a packed list is one field, however many millions of values it holds.
+  const rank = intFieldsCount(data, dimFields);
+  if (rank > ONNX_MAX_SHAPE_RANK) throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} has ${rank} dims`);
+  const dims = decodeAll(data, dimFields);
+  if (dims.some((d) => d < 0)) {
     throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} has dims ${JSON.stringify(dims.slice(0, 10))}`);
   }
-  const smallInt = (dtype === ONNX_INT32 || dtype === ONNX_INT64) && dims.reduce((a, d) => a * d, 1) <= ONNX_MAX_SHAPE_CONSTANT;
+  const elements = dims.reduce((a, d) => a * d, 1);
+  const stored = intFieldsCount(data, intFields);
+  if (stored && stored !== elements) {
+    throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} stores ${stored} integers for its dims ${JSON.stringify(dims)}`);
+  }
+  const smallInt = (dtype === ONNX_INT32 || dtype === ONNX_INT64) && elements <= ONNX_MAX_SHAPE_CONSTANT;
   if (!smallInt) return { name, dtype, dims, ints: null };
+  let ints = decodeAll(data, intFields);
   if (raw !== null) {
     const size = dtype === ONNX_INT32 ? 4 : 8;
     const length = raw[1] - raw[0];
@@ -225,6 +235,27 @@ function tensor(data, [start, end], types, source) {
     ints = Array.from({ length: length / size }, (_, i) => (size === 4 ? view.getInt32(4 * i, true) : Number(view.getBigInt64(8 * i, true))));
   }
   return { name, dtype, dims, ints };
+}
+
+// How many varints the fields hold, without decoding them: each ends at a byte below 0x80.
+function intFieldsCount(data, list) {
+  let count = 0;
+  for (const [number, wire, value] of list) {
+    if (wire === WIRE_VARINT) {
+      count += 1;
+      continue;
+    }
+    const [from, to] = span(number, wire, value);
+    if (from < to && data[to - 1] >= 0x80) throw new CorruptModelError('corrupt or truncated protobuf: a varint runs past the end');
+    for (let i = from; i < to; i++) if (data[i] < 0x80) count += 1;
+  }
+  return count;
+}
+
+function decodeAll(data, list) {
+  const out = [];
+  for (const [number, wire, value] of list) for (const item of varints(data, number, wire, value)) out.push(signed(item));
+  return out;
 }
 
 function valueInfo(data, [start, end], types, source) {

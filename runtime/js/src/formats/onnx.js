@@ -1,7 +1,9 @@
 // Read an untrusted ONNX file's metadata_props before any engine sees it, and refuse tensors stored as
 // external data (an engine would open paths the file names). A port of runtime/onnx_scan.py: a minimal
 // protobuf wire-format walk that descends only into fields that can lead to a TensorProto and skips the
-// rest by length, so each byte is read once. Every length is checked against its enclosing message.
+// rest by length, so each byte is read once. Every length is checked against its enclosing message, and a
+// pass over a file reads at most ONNX_MAX_FIELDS fields (Python: onnx_scan.py MAX_FIELDS has why).
+import { ONNX_MAX_FIELDS } from '../allowlist.js';
 import { CorruptModelError, UnsafeModelError } from '../errors.js';
 
 export const WIRE_VARINT = 0;
@@ -30,9 +32,17 @@ const CHILDREN = {
   tensor: {},
 };
 
+let fieldsLeft = ONNX_MAX_FIELDS; // in the current pass over a file (one thread: JS runs one pass at a time)
+
+/** Start a pass over a file: readOnnxMetadata and checkOnnxGraph each do. */
+export function startFieldBudget() {
+  fieldsLeft = ONNX_MAX_FIELDS;
+}
+
 /** Map key -> value of a serialized ModelProto's metadata_props, after checking it is well-formed and self-contained. */
 export function readOnnxMetadata(bytes, { maxValueBytes }) {
   const data = asBytes(bytes);
+  startFieldBudget();
   const metadata = new Map();
   const seen = new Set();
   for (const [field, wire, value] of fields(data, 0, data.length)) {
@@ -91,6 +101,9 @@ function expectLen(field, wire, value) {
 // length-delimited fields, null for fixed-width ones.
 export function* fields(data, pos, end) {
   while (pos < end) {
+    if (--fieldsLeft < 0) {
+      throw new UnsafeModelError(`ONNX model holds more than ${ONNX_MAX_FIELDS.toLocaleString('en-US')} protobuf fields; nextword's files hold a few thousand`);
+    }
     let tag;
     [tag, pos] = varint(data, pos, end);
     const field = Number(tag >> 3n);
