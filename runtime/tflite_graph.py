@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+import numpy as np
 from nextword.runtime import allowlist
 from nextword.runtime.errors import CorruptModelError, UnsafeModelError, VocabularyMismatchError
 from nextword.runtime.limits import (
@@ -26,8 +27,9 @@ from nextword.runtime.limits import (
     check_planned,
     check_shape_constants,
     check_tensor,
+    max_graph_nodes,
 )
-from nextword.runtime.tflite_metadata import CheckedReader
+from nextword.runtime.tflite_metadata import CheckedReader, check_entries
 
 # Field numbers in the TFLite schema (schema.fbs).
 _MODEL_OPERATOR_CODES, _MODEL_SUBGRAPHS, _MODEL_BUFFERS, _MODEL_SIGNATURE_DEFS = 1, 2, 4, 7
@@ -61,13 +63,18 @@ COUNTED_BY_OPTIONS = {49: (35, "outputs"), 83: (59, "inputs"), 88: (64, "outputs
 SPLIT = 49
 GATHER = 36  # the embedding lookup: table [vocab_size, embedding_dim]
 MAX_SHAPE_RANK = 8
+MAX_SUBGRAPHS = 64  # nextword writes 1 (and one signature)
+MAX_SIGNATURE_TENSORS = 64
+ENTRIES_PER_OPERATOR = 4
+SHARED_CONSTANT_BYTES = 1 << 20
 
 
 @dataclass
 class Tensor:
     type: int
     shape: list[int]
-    constant: bytes | None  # the data of a constant tensor
+    constant: memoryview | None  # the data of a constant tensor
+    smallest: int | None = None  # an int32 constant's smallest value, once read
 
 
 def check_graph(buf: bytes, config, limits: Limits = DEFAULT_LIMITS, source: str = "model") -> None:
@@ -83,12 +90,13 @@ def check_graph(buf: bytes, config, limits: Limits = DEFAULT_LIMITS, source: str
 def _check_model(reader: CheckedReader, config, limits: Limits, source: str) -> None:
     kind = config.kind
     model = reader.indirect(0)
+    entries = max_entries(config)
     codes = [
         _builtin_code(reader, code, number)
-        for number, code in enumerate(reader.table_vector(model, _MODEL_OPERATOR_CODES))
+        for number, code in enumerate(reader.table_vector(model, _MODEL_OPERATOR_CODES, entries, "operator codes"))
     ]
-    buffers = reader.table_vector(model, _MODEL_BUFFERS)
-    subgraphs = reader.table_vector(model, _MODEL_SUBGRAPHS)
+    buffers = reader.table_vector(model, _MODEL_BUFFERS, entries, "buffers")
+    subgraphs = reader.table_vector(model, _MODEL_SUBGRAPHS, MAX_SUBGRAPHS, "subgraphs")
     if len(subgraphs) != allowlist.TFLITE_SUBGRAPHS[kind]:
         raise CorruptModelError(
             f"TFLite model has {len(subgraphs)} subgraphs; a {kind} model has {allowlist.TFLITE_SUBGRAPHS[kind]}"
@@ -105,13 +113,13 @@ def _builtin_code(reader: CheckedReader, code: int, number: int) -> int:
 
 
 def _check_signature_defs(reader: CheckedReader, model: int, subgraphs: list[int]) -> None:
-    for signature in reader.table_vector(model, _MODEL_SIGNATURE_DEFS):
+    for signature in reader.table_vector(model, _MODEL_SIGNATURE_DEFS, MAX_SUBGRAPHS, "signatures"):
         index = reader.scalar(signature, _SIGNATURE_SUBGRAPH_INDEX, "<I")
         if index >= len(subgraphs):
             raise CorruptModelError(f"TFLite signature names subgraph {index}; the model has {len(subgraphs)}")
-        count = len(reader.table_vector(subgraphs[index], _SUBGRAPH_TENSORS))
+        count = reader.vector(subgraphs[index], _SUBGRAPH_TENSORS, 4)[1]
         for field in (_SIGNATURE_INPUTS, _SIGNATURE_OUTPUTS):
-            for entry in reader.table_vector(signature, field):
+            for entry in reader.table_vector(signature, field, MAX_SIGNATURE_TENSORS, "signature tensors"):
                 _check_index(reader.scalar(entry, _TENSOR_MAP_INDEX, "<I"), count, "signature tensor")
 
 
@@ -119,20 +127,25 @@ def _check_subgraph(
     reader, subgraph: int, codes: list[int], buffers: list[int], config, limits, source, *, file_bytes: int
 ) -> None:
     kind = config.kind
-    operators = reader.table_vector(subgraph, _SUBGRAPH_OPERATORS)
     cells = config.lstm_layers * config.words_per_call
-    check_node_count(len(operators), cells, "operators", source)  # before any is read
+    check_node_count(reader.vector(subgraph, _SUBGRAPH_OPERATORS, 4)[1], cells, "operators", source)  # unread
+    operators = reader.table_vector(subgraph, _SUBGRAPH_OPERATORS, max_graph_nodes(cells), "operators")
+    entries = max_entries(config)
     tensors = [
         _tensor(reader, t, buffers, kind, number)
-        for number, t in enumerate(reader.table_vector(subgraph, _SUBGRAPH_TENSORS))
+        for number, t in enumerate(reader.table_vector(subgraph, _SUBGRAPH_TENSORS, entries, "tensors"))
     ]
+    # Tensors may share a buffer (the window kind's files share a few small constants): what is read of them stays
+    # about the file's size, however many tensors name its largest buffer.
+    if sum(len(t.constant) for t in tensors if t.constant is not None) > file_bytes + SHARED_CONSTANT_BYTES:
+        raise UnsafeModelError(f"{source}: the TFLite tensors' constants add up to more than the file holds")
     planned = sum(
         check_tensor(f"#{number}", t.shape, allowlist.TFLITE_ITEMSIZE[t.type], limits, source)
         for number, t in enumerate(tensors)
     )
     check_planned(planned, limits, source, file_bytes)
-    graph_inputs = _indexes(reader, subgraph, _SUBGRAPH_INPUTS)
-    for index in graph_inputs + _indexes(reader, subgraph, _SUBGRAPH_OUTPUTS):
+    graph_inputs = _indexes(reader, subgraph, _SUBGRAPH_INPUTS, entries, "graph inputs")
+    for index in graph_inputs + _indexes(reader, subgraph, _SUBGRAPH_OUTPUTS, entries, "graph outputs"):
         _check_index(index, len(tensors), "subgraph input/output")
     written = set(graph_inputs)
     producers: dict[int, tuple[int, list[int]]] = {}
@@ -144,7 +157,8 @@ def _check_subgraph(
                 f"TFLite operator {number} uses opcode {code_index}; the model defines {len(codes)}"
             )
         code = codes[code_index]
-        inputs, outputs = _indexes(reader, operator, _OPERATOR_INPUTS), _indexes(reader, operator, _OPERATOR_OUTPUTS)
+        inputs = _indexes(reader, operator, _OPERATOR_INPUTS, entries, "operator inputs")
+        outputs = _indexes(reader, operator, _OPERATOR_OUTPUTS, entries, "operator outputs")
         optional = OPTIONAL_INPUTS.get(code, frozenset())
         for position, index in enumerate(inputs):
             if not (index == NO_TENSOR and position in optional):
@@ -195,7 +209,8 @@ def _check_subgraph(
     for number, operator in enumerate(operators):
         code = codes[reader.scalar(operator, _OPERATOR_OPCODE_INDEX, "<I")]
         if code in allowlist.TFLITE_SHAPE_INPUTS:
-            shape_input = _indexes(reader, operator, _OPERATOR_INPUTS)[allowlist.TFLITE_SHAPE_INPUTS[code]]
+            inputs = _indexes(reader, operator, _OPERATOR_INPUTS, entries, "operator inputs")
+            shape_input = inputs[allowlist.TFLITE_SHAPE_INPUTS[code]]
             values = _shape_constants(shape_input, tensors, producers)
             check_shape_constants(values, f"TFLite operator {number} (builtin {code})", limits, source)
 
@@ -231,10 +246,11 @@ def _check_int_constants(inputs: list[int], tensors: list[Tensor], number: int, 
             continue
         tensor = tensors[index]
         if tensor.type == allowlist.I32 and tensor.constant and len(tensor.constant) % 4 == 0:
-            values = struct.unpack(f"<{len(tensor.constant) // 4}i", tensor.constant)
-            if min(values) < 0:
+            if tensor.smallest is None:  # once per tensor, however many operators read it; no list of ints
+                tensor.smallest = int(np.frombuffer(tensor.constant, dtype="<i4").min())
+            if tensor.smallest < 0:
                 raise UnsafeModelError(
-                    f"TFLite operator {number} (builtin {code}) reads the int32 constant {min(values)}; "
+                    f"TFLite operator {number} (builtin {code}) reads the int32 constant {tensor.smallest}; "
                     "nextword's graphs hold no negative ones"
                 )
 
@@ -250,9 +266,9 @@ def _tensor(reader: CheckedReader, table: int, buffers: list[int], kind: str, nu
     for field, what in ((_TENSOR_SPARSITY, "sparse"), (_TENSOR_VARIANT_TENSORS, "a variant")):
         if reader.field(table, field) is not None:
             raise CorruptModelError(f"TFLite tensor {number} is {what} tensor, which nextword never writes")
-    shape = _ints(reader, table, _TENSOR_SHAPE)
-    signature = _ints(reader, table, _TENSOR_SHAPE_SIGNATURE)
-    if len(shape) > MAX_SHAPE_RANK or any(d < 0 for d in shape) or any(d < -1 for d in signature):
+    shape = _ints(reader, table, _TENSOR_SHAPE, MAX_SHAPE_RANK, f"tensor {number}")
+    signature = _ints(reader, table, _TENSOR_SHAPE_SIGNATURE, MAX_SHAPE_RANK, f"tensor {number}'s shape signature")
+    if any(d < 0 for d in shape) or any(d < -1 for d in signature):
         raise CorruptModelError(
             f"TFLite tensor {number} has shape {shape[:10]}: negative or rank over {MAX_SHAPE_RANK}"
         )
@@ -263,7 +279,7 @@ def _tensor(reader: CheckedReader, table: int, buffers: list[int], kind: str, nu
     if buffer != 0:  # buffer 0 is the schema's "no data" sentinel
         start, length = reader.vector(buffers[buffer], _BUFFER_DATA, 1)
         if length:
-            constant = bytes(reader.data[start : start + length])
+            constant = reader.data[start : start + length]  # a view: tensors may share one buffer
         elif reader.scalar(buffers[buffer], _BUFFER_OFFSET, "<Q") > 1:
             constant = b""  # data stored after the flatbuffer (the >2 GB layout): a constant all the same
     return Tensor(tensor_type, shape, constant)
@@ -286,13 +302,25 @@ def _shape_constants(index: int, tensors: list[Tensor], producers: dict, depth: 
     return [v for i in chosen if i != NO_TENSOR for v in _shape_constants(i, tensors, producers, depth + 1)]
 
 
-def _ints(reader: CheckedReader, table: int, number: int) -> list[int]:
-    return _indexes(reader, table, number)
-
-
-def _indexes(reader: CheckedReader, table: int, number: int) -> list[int]:
+def _ints(reader: CheckedReader, table: int, number: int, limit: int, what: str) -> list[int]:
+    """A shape: at most `limit` dims, counted before they are unpacked."""
     start, length = reader.vector(table, number, 4)
+    if length > limit:
+        raise CorruptModelError(f"TFLite {what} has {length:,} dims; nextword's tensors have at most {limit}")
     return list(struct.unpack_from(f"<{length}i", reader.data, start)) if length else []
+
+
+def _indexes(reader: CheckedReader, table: int, number: int, limit: int, what: str) -> list[int]:
+    """An int32 vector field, refused past `limit` entries before it is unpacked."""
+    start, length = reader.vector(table, number, 4)
+    check_entries(length, limit, what)
+    return list(struct.unpack_from(f"<{length}i", reader.data, start)) if length else []
+
+
+def max_entries(config) -> int:
+    """The most tensors, buffers, operator codes or indexes in one list a nextword graph of this config may have:
+    4 per operator it may hold (its files have 1.7 tensors and 1.8 buffers per operator)."""
+    return ENTRIES_PER_OPERATOR * max_graph_nodes(config.lstm_layers * config.words_per_call)
 
 
 def _check_counted(reader: CheckedReader, operator: int, code: int, inputs: int, outputs: int, number: int) -> None:

@@ -24,6 +24,12 @@ _METADATA_BUFFER = 1
 _BUFFER_DATA = 0
 _BUFFER_OFFSET = 1
 _BUFFER_SIZE = 2
+MAX_METADATA_ENTRIES = 1024  # nextword writes 4
+
+
+def check_entries(length: int, limit: int, what: str) -> None:
+    if length > limit:
+        raise UnsafeModelError(f"TFLite {what} lists {length:,} entries; nextword's files list at most {limit:,}")
 
 
 def read_metadata(buf: bytes, *, max_value_bytes: int) -> dict[str, bytes]:
@@ -42,8 +48,7 @@ def _read_entries(reader: CheckedReader, max_value_bytes: int) -> dict[str, byte
     model = reader.indirect(0)
     if not 8 <= model < reader.size:
         raise CorruptModelError(f"TFLite root table offset {model} is outside the file")
-    metadata = reader.table_vector(model, _MODEL_METADATA)
-    buffers = reader.table_vector(model, _MODEL_BUFFERS)
+    metadata = reader.table_vector(model, _MODEL_METADATA, MAX_METADATA_ENTRIES, "metadata")
     entries: dict[str, bytes] = {}
     total = 0
     for entry in metadata:
@@ -51,9 +56,11 @@ def _read_entries(reader: CheckedReader, max_value_bytes: int) -> dict[str, byte
         if name in entries:
             raise CorruptModelError(f"duplicate metadata key {name!r} in TFLite model")
         index = reader.scalar(entry, _METADATA_BUFFER, "<I")
-        if index >= len(buffers):
-            raise CorruptModelError(f"metadata {name!r} points at buffer {index}, but the model has {len(buffers)}")
-        entries[name] = _buffer_bytes(reader, buffers[index], name, max_value_bytes)
+        buffer = reader.table_at(model, _MODEL_BUFFERS, index)
+        if buffer is None:
+            count = reader.vector(model, _MODEL_BUFFERS, 4)[1]
+            raise CorruptModelError(f"metadata {name!r} points at buffer {index}, but the model has {count}")
+        entries[name] = _buffer_bytes(reader, buffer, name, max_value_bytes)
         total += len(entries[name])
         if total > reader.size:
             # Honest files store each value once; entries sharing one big buffer would
@@ -130,10 +137,17 @@ class CheckedReader:
             raise CorruptModelError("TFLite model is truncated or corrupt (vector runs past the end)")
         return start, length
 
-    def table_vector(self, table: int, number: int) -> list[int]:
-        """Positions of the tables in a vector-of-tables field."""
+    def table_vector(self, table: int, number: int, limit: int, what: str) -> list[int]:
+        """Positions of the tables in a vector-of-tables field, refused past `limit` before any is read: the
+        entries are 4-byte offsets that may all name one table, so a file can list millions of them."""
         start, length = self.vector(table, number, 4)
+        check_entries(length, limit, what)
         return [self.indirect(start + 4 * i) for i in range(length)]
+
+    def table_at(self, table: int, number: int, index: int) -> int | None:
+        """The position of entry `index` of a vector-of-tables field (None past its end), the others unread."""
+        start, length = self.vector(table, number, 4)
+        return self.indirect(start + 4 * index) if index < length else None
 
     def string(self, table: int, number: int) -> str:
         start, length = self.vector(table, number, 1)

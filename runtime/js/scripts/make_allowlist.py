@@ -24,6 +24,7 @@ from nextword.runtime import (
     onnx_scan,
     predictor,
     tflite_graph,
+    tflite_metadata,
     tokenizer,
 )
 from nextword.runtime.kinds import base
@@ -98,6 +99,11 @@ def constants() -> dict:
         "TFLITE_SPLIT": tflite_graph.SPLIT,
         "TFLITE_GATHER": tflite_graph.GATHER,
         "TFLITE_MAX_SHAPE_RANK": tflite_graph.MAX_SHAPE_RANK,
+        "TFLITE_MAX_SUBGRAPHS": tflite_graph.MAX_SUBGRAPHS,
+        "TFLITE_MAX_SIGNATURE_TENSORS": tflite_graph.MAX_SIGNATURE_TENSORS,
+        "TFLITE_ENTRIES_PER_OPERATOR": tflite_graph.ENTRIES_PER_OPERATOR,
+        "TFLITE_SHARED_CONSTANT_BYTES": tflite_graph.SHARED_CONSTANT_BYTES,
+        "TFLITE_MAX_METADATA_ENTRIES": tflite_metadata.MAX_METADATA_ENTRIES,
         "DEFAULT_LIMITS": dataclasses.asdict(limits.DEFAULT_LIMITS),
         "GRAPH_FIXED_NODES": limits.GRAPH_FIXED_NODES,
         "GRAPH_NODES_PER_CELL": limits.GRAPH_NODES_PER_CELL,

@@ -5,12 +5,13 @@
 // tensor types and options, no variables, every index in range, operators within the bound set by the config's
 // LSTM cells, sizes within the limits, and unrolled LSTM cells (one SPLIT each) that are the bundled config's.
 import {
-  TFLITE_COUNTED_BY_OPTIONS, TFLITE_GATHER, TFLITE_I32, TFLITE_ITEMSIZE, TFLITE_MAX_SHAPE_RANK, TFLITE_OPERATORS,
-  TFLITE_OPTIONAL_INPUTS, TFLITE_SHAPE_INPUTS, TFLITE_SHAPE_PLUMBING, TFLITE_SPLIT, TFLITE_SUBGRAPHS, TFLITE_TENSOR_TYPES,
+  TFLITE_COUNTED_BY_OPTIONS, TFLITE_ENTRIES_PER_OPERATOR, TFLITE_GATHER, TFLITE_I32, TFLITE_ITEMSIZE, TFLITE_MAX_SHAPE_RANK,
+  TFLITE_MAX_SIGNATURE_TENSORS, TFLITE_MAX_SUBGRAPHS, TFLITE_OPERATORS, TFLITE_OPTIONAL_INPUTS, TFLITE_SHAPE_INPUTS,
+  TFLITE_SHAPE_PLUMBING, TFLITE_SHARED_CONSTANT_BYTES, TFLITE_SPLIT, TFLITE_SUBGRAPHS, TFLITE_TENSOR_TYPES,
 } from '../allowlist.js';
 import { CorruptModelError, UnsafeModelError, VocabularyMismatchError } from '../errors.js';
-import { CheckedReader } from '../formats/tflite.js';
-import { checkNodeCount, checkPlanned, checkShapeConstants, checkTensor, lstmLayers } from './limits.js';
+import { CheckedReader, checkEntries } from '../formats/tflite.js';
+import { checkNodeCount, checkPlanned, checkShapeConstants, checkTensor, lstmLayers, maxGraphNodes } from './limits.js';
 
 // Field numbers in the TFLite schema (schema.fbs).
 const MODEL_OPERATOR_CODES = 1; const MODEL_SUBGRAPHS = 2; const MODEL_BUFFERS = 4; const MODEL_SIGNATURE_DEFS = 7;
@@ -40,9 +41,10 @@ export function checkTfliteGraph(data, config, limits, source) {
 function checkModel(reader, config, limits, source) {
   const kind = config.kind;
   const model = reader.indirect(0);
-  const codes = reader.tableVector(model, MODEL_OPERATOR_CODES).map((code, number) => builtinCode(reader, code, number));
-  const buffers = reader.tableVector(model, MODEL_BUFFERS);
-  const subgraphs = reader.tableVector(model, MODEL_SUBGRAPHS);
+  const entries = maxEntries(config);
+  const codes = reader.tableVector(model, MODEL_OPERATOR_CODES, entries, 'operator codes').map((code, number) => builtinCode(reader, code, number));
+  const buffers = reader.tableVector(model, MODEL_BUFFERS, entries, 'buffers');
+  const subgraphs = reader.tableVector(model, MODEL_SUBGRAPHS, TFLITE_MAX_SUBGRAPHS, 'subgraphs');
   if (subgraphs.length !== TFLITE_SUBGRAPHS[kind]) {
     throw new CorruptModelError(`TFLite model has ${subgraphs.length} subgraphs; a ${kind} model has ${TFLITE_SUBGRAPHS[kind]}`);
   }
@@ -58,26 +60,31 @@ function builtinCode(reader, code, number) {
 }
 
 function checkSignatureDefs(reader, model, subgraphs) {
-  for (const signature of reader.tableVector(model, MODEL_SIGNATURE_DEFS)) {
+  for (const signature of reader.tableVector(model, MODEL_SIGNATURE_DEFS, TFLITE_MAX_SUBGRAPHS, 'signatures')) {
     const index = reader.scalar(signature, SIGNATURE_SUBGRAPH_INDEX, 4);
     if (index >= subgraphs.length) throw new CorruptModelError(`TFLite signature names subgraph ${index}; the model has ${subgraphs.length}`);
-    const count = reader.tableVector(subgraphs[index], SUBGRAPH_TENSORS).length;
+    const count = reader.vector(subgraphs[index], SUBGRAPH_TENSORS, 4)[1];
     for (const field of [SIGNATURE_INPUTS, SIGNATURE_OUTPUTS]) {
-      for (const entry of reader.tableVector(signature, field)) checkIndex(reader.scalar(entry, TENSOR_MAP_INDEX, 4), count, 'signature tensor');
+      for (const entry of reader.tableVector(signature, field, TFLITE_MAX_SIGNATURE_TENSORS, 'signature tensors')) checkIndex(reader.scalar(entry, TENSOR_MAP_INDEX, 4), count, 'signature tensor');
     }
   }
 }
 
 function checkSubgraph(reader, subgraph, codes, buffers, config, limits, source) {
   const kind = config.kind;
-  const operators = reader.tableVector(subgraph, SUBGRAPH_OPERATORS);
-  checkNodeCount(operators.length, lstmCells(config), 'operators', source); // before any is read
-  const tensors = reader.tableVector(subgraph, SUBGRAPH_TENSORS).map((t, number) => tensor(reader, t, buffers, kind, number));
+  checkNodeCount(reader.vector(subgraph, SUBGRAPH_OPERATORS, 4)[1], lstmCells(config), 'operators', source); // unread
+  const operators = reader.tableVector(subgraph, SUBGRAPH_OPERATORS, maxGraphNodes(lstmCells(config)), 'operators');
+  const entries = maxEntries(config);
+  const tensors = reader.tableVector(subgraph, SUBGRAPH_TENSORS, entries, 'tensors').map((t, number) => tensor(reader, t, buffers, kind, number));
+  // Tensors may share a buffer (the window kind's files share a few small constants): what is read of them stays
+  // about the file's size, however many tensors name its largest buffer.
+  const constantBytes = tensors.reduce((sum, t) => sum + (t.constant === null ? 0 : t.constant.length), 0);
+  if (constantBytes > reader.size + TFLITE_SHARED_CONSTANT_BYTES) throw new UnsafeModelError(`${source}: the TFLite tensors' constants add up to more than the file holds`);
   let planned = 0;
   tensors.forEach((t, number) => { planned += checkTensor(`#${number}`, t.shape, TFLITE_ITEMSIZE[t.type], limits, source); });
   checkPlanned(planned, limits, source, reader.size);
-  const graphInputs = indexes(reader, subgraph, SUBGRAPH_INPUTS);
-  for (const index of [...graphInputs, ...indexes(reader, subgraph, SUBGRAPH_OUTPUTS)]) checkIndex(index, tensors.length, 'subgraph input/output');
+  const graphInputs = indexes(reader, subgraph, SUBGRAPH_INPUTS, entries, 'graph inputs');
+  for (const index of [...graphInputs, ...indexes(reader, subgraph, SUBGRAPH_OUTPUTS, entries, 'graph outputs')]) checkIndex(index, tensors.length, 'subgraph input/output');
   const written = new Set(graphInputs);
   const producers = new Map(); // tensor -> [code, inputs]
   const cells = []; // the output shapes of each SPLIT
@@ -86,8 +93,8 @@ function checkSubgraph(reader, subgraph, codes, buffers, config, limits, source)
     const codeIndex = reader.scalar(operator, OPERATOR_OPCODE_INDEX, 4);
     if (codeIndex >= codes.length) throw new CorruptModelError(`TFLite operator ${number} uses opcode ${codeIndex}; the model defines ${codes.length}`);
     const code = codes[codeIndex];
-    const inputs = indexes(reader, operator, OPERATOR_INPUTS);
-    const outputs = indexes(reader, operator, OPERATOR_OUTPUTS);
+    const inputs = indexes(reader, operator, OPERATOR_INPUTS, entries, 'operator inputs');
+    const outputs = indexes(reader, operator, OPERATOR_OUTPUTS, entries, 'operator outputs');
     const optional = TFLITE_OPTIONAL_INPUTS[code] ?? [];
     inputs.forEach((index, position) => {
       if (!(index === NO_TENSOR && optional.includes(position))) checkIndex(index, tensors.length, `operator ${number} input ${position}`);
@@ -134,7 +141,7 @@ function checkSubgraph(reader, subgraph, codes, buffers, config, limits, source)
   operators.forEach((operator, number) => {
     const code = codes[reader.scalar(operator, OPERATOR_OPCODE_INDEX, 4)];
     if (Object.hasOwn(TFLITE_SHAPE_INPUTS, code)) {
-      const values = shapeConstants(indexes(reader, operator, OPERATOR_INPUTS)[TFLITE_SHAPE_INPUTS[code]], tensors, producers, 0);
+      const values = shapeConstants(indexes(reader, operator, OPERATOR_INPUTS, entries, 'operator inputs')[TFLITE_SHAPE_INPUTS[code]], tensors, producers, 0);
       checkShapeConstants(values, `TFLite operator ${number} (builtin ${code})`, limits, source);
     }
   });
@@ -186,9 +193,12 @@ function checkIntConstants(inputs, tensors, number, code) {
     if (index === NO_TENSOR) continue;
     const t = tensors[index];
     if (t.type === TFLITE_I32 && t.constant && t.constant.length && t.constant.length % 4 === 0) {
-      const view = new DataView(t.constant.buffer, t.constant.byteOffset, t.constant.length);
-      let min = 0;
-      for (let i = 0; i < t.constant.length; i += 4) min = Math.min(min, view.getInt32(i, true));
+      if (t.smallest === undefined) { // once per tensor, however many operators read it
+        const view = new DataView(t.constant.buffer, t.constant.byteOffset, t.constant.length);
+        t.smallest = 0;
+        for (let i = 0; i < t.constant.length; i += 4) t.smallest = Math.min(t.smallest, view.getInt32(i, true));
+      }
+      const min = t.smallest;
       if (min < 0) throw new UnsafeModelError(`TFLite operator ${number} (builtin ${code}) reads the int32 constant ${min}; nextword's graphs hold no negative ones`);
     }
   }
@@ -201,9 +211,9 @@ function tensor(reader, table, buffers, kind, number) {
   for (const [field, what] of [[TENSOR_SPARSITY, 'sparse'], [TENSOR_VARIANT_TENSORS, 'a variant']]) {
     if (reader.field(table, field) !== null) throw new CorruptModelError(`TFLite tensor ${number} is ${what} tensor, which nextword never writes`);
   }
-  const shape = indexes(reader, table, TENSOR_SHAPE);
-  const signature = indexes(reader, table, TENSOR_SHAPE_SIGNATURE);
-  if (shape.length > TFLITE_MAX_SHAPE_RANK || shape.some((d) => d < 0) || signature.some((d) => d < -1)) {
+  const shape = dims(reader, table, TENSOR_SHAPE, `tensor ${number}`);
+  const signature = dims(reader, table, TENSOR_SHAPE_SIGNATURE, `tensor ${number}'s shape signature`);
+  if (shape.some((d) => d < 0) || signature.some((d) => d < -1)) {
     throw new CorruptModelError(`TFLite tensor ${number} has shape ${JSON.stringify(shape.slice(0, 10))}: negative or rank over ${TFLITE_MAX_SHAPE_RANK}`);
   }
   const buffer = reader.scalar(table, TENSOR_BUFFER, 4);
@@ -234,8 +244,23 @@ function shapeConstants(index, tensors, producers, depth) {
 }
 
 // An int32 vector field (indexes, shapes).
-function indexes(reader, table, number) {
+// A shape: at most TFLITE_MAX_SHAPE_RANK dims, counted before they are read.
+function dims(reader, table, number, what) {
+  const length = reader.vector(table, number, 4)[1];
+  if (length > TFLITE_MAX_SHAPE_RANK) throw new CorruptModelError(`TFLite ${what} has ${length.toLocaleString('en-US')} dims; nextword's tensors have at most ${TFLITE_MAX_SHAPE_RANK}`);
+  return indexes(reader, table, number, TFLITE_MAX_SHAPE_RANK, what);
+}
+
+// The most tensors, buffers, operator codes or indexes in one list a graph of this config may have (Python:
+// tflite_graph.max_entries).
+function maxEntries(config) {
+  return TFLITE_ENTRIES_PER_OPERATOR * maxGraphNodes(lstmCells(config));
+}
+
+// An int32 vector field, refused past `limit` entries before it is read.
+function indexes(reader, table, number, limit, what) {
   const [start, length] = reader.vector(table, number, 4);
+  checkEntries(length, limit, what);
   const out = new Array(length);
   for (let i = 0; i < length; i++) out[i] = reader.read(start + 4 * i, 4, true);
   return out;

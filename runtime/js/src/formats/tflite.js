@@ -2,10 +2,17 @@
 // runtime/tflite_metadata.py). Generated flatbuffer accessors trust every offset; this walks only
 // root -> metadata -> buffers and checks each offset against the file before reading it, so hostile
 // bytes give a CorruptModelError, never a RangeError from DataView or a read of the wrong bytes.
+import { TFLITE_MAX_METADATA_ENTRIES } from '../allowlist.js';
 import { CorruptModelError, UnsafeModelError } from '../errors.js';
 import { asBytes } from './onnx.js';
 
 export const TFLITE_IDENTIFIER = 'TFL3';
+
+export function checkEntries(length, limit, what) {
+  if (length > limit) {
+    throw new UnsafeModelError(`TFLite ${what} lists ${length.toLocaleString('en-US')} entries; nextword's files list at most ${limit.toLocaleString('en-US')}`);
+  }
+}
 
 // Field numbers in the TFLite schema (schema.fbs); a field's vtable slot is 4 + 2 * number.
 const MODEL_BUFFERS = 4;
@@ -22,18 +29,19 @@ export function readTfliteMetadata(bytes, { maxValueBytes }) {
   if (reader.size < 8 || !hasIdentifier(reader.data)) throw new CorruptModelError('not a TFLite model (file identifier is not TFL3)');
   const model = reader.indirect(0);
   if (!(model >= 8 && model < reader.size)) throw new CorruptModelError(`TFLite root table offset ${model} is outside the file`);
-  const metadata = reader.tableVector(model, MODEL_METADATA);
-  const buffers = reader.tableVector(model, MODEL_BUFFERS);
+  const metadata = reader.tableVector(model, MODEL_METADATA, TFLITE_MAX_METADATA_ENTRIES, 'metadata');
   const entries = new Map();
   let total = 0;
   for (const entry of metadata) {
     const name = reader.string(entry, METADATA_NAME);
     if (entries.has(name)) throw new CorruptModelError(`duplicate metadata key ${JSON.stringify(name)} in TFLite model`);
     const index = reader.scalar(entry, METADATA_BUFFER, 4);
-    if (index >= buffers.length) {
-      throw new CorruptModelError(`metadata ${JSON.stringify(name)} points at buffer ${index}, but the model has ${buffers.length}`);
+    const buffer = reader.tableAt(model, MODEL_BUFFERS, index);
+    if (buffer === null) {
+      const count = reader.vector(model, MODEL_BUFFERS, 4)[1];
+      throw new CorruptModelError(`metadata ${JSON.stringify(name)} points at buffer ${index}, but the model has ${count}`);
     }
-    const value = bufferBytes(reader, buffers[index], name, maxValueBytes);
+    const value = bufferBytes(reader, buffer, name, maxValueBytes);
     entries.set(name, value);
     total += value.length;
     // Honest files store each value once; entries sharing one big buffer would multiply memory use.
@@ -120,11 +128,20 @@ export class CheckedReader {
     return [start, length];
   }
 
-  tableVector(table, number) {
+  /** The tables of a vector-of-tables field, refused past `limit` before any is read (4-byte offsets that may all
+   * name one table: a file can list millions). */
+  tableVector(table, number, limit, what) {
     const [start, length] = this.vector(table, number, 4);
+    checkEntries(length, limit, what);
     const out = [];
     for (let i = 0; i < length; i++) out.push(this.indirect(start + 4 * i));
     return out;
+  }
+
+  /** Entry `index` of a vector-of-tables field (null past its end), the others unread. */
+  tableAt(table, number, index) {
+    const [start, length] = this.vector(table, number, 4);
+    return index < length ? this.indirect(start + 4 * index) : null;
   }
 
   string(table, number) {
