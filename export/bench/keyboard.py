@@ -3,6 +3,7 @@ a user model; and the user model's file at 100k entries. `nextword bench` prints
 (keyboard_rows) beside the raw engine step; alone:
 
     python -m nextword.export.bench.keyboard runs/seq/export/model.onnx --corpus ../shared/data/tinyshakespeare.txt
+    ... --caches     # one bar timed with the caches hot, after an engine step, after reading 32 MB
 
 A keystroke inside a word (a completion) costs no engine call in a session: the step's whole distribution is
 kept from the word's first letter, so what is timed there is host work only. Figures are medians (µs) over the
@@ -114,6 +115,30 @@ def keystroke_figures(predictor: Predictor, text: str, words: int) -> dict:
     }
 
 
+def cache_figures(predictor: Predictor, text: str, context: str = "And the king said to the", n: int = 1500) -> dict:
+    """Why the user model's cost per keystroke is what it is: the same bar, timed with the caches hot, right
+    after an engine step (as in a session), and after reading 32 MB; with and without the user model."""
+    learned = UserModel()
+    learned.learn(text[: len(text) // 2])
+    bars = {"alone": predictor.session(), "with_user": predictor.session(user=learned)}
+    stepping, big = predictor.session(), np.ones(8_000_000, dtype=np.float32)
+    evict = {"hot": lambda: None, "after_engine_step": lambda: stepping.feed("the"), "after_32_mb": big.sum}
+    figures = {}
+    for partial in ("", "w"):
+        for name, session in bars.items():
+            session.feed(context)
+            session.suggest(partial, 3)
+            for state, before in evict.items():
+                samples = []
+                for _ in range(n):
+                    before()
+                    t0 = time.perf_counter_ns()
+                    session.suggest(partial, 3)
+                    samples.append(time.perf_counter_ns() - t0)
+                figures[f"{partial or 'next word'} {name} {state}"] = p50_us(samples)
+    return figures
+
+
 def keyboard_rows(paths: dict[str, Path], text: str, words: int, user_entries: int) -> dict:
     """`nextword bench`'s keyboard figures: per format, then the user file once (it holds no model)."""
     rows = {fmt: keystroke_figures(Predictor.load(path), text, words) for fmt, path in paths.items()}
@@ -135,8 +160,13 @@ def main(argv=None) -> int:
     parser.add_argument("model", type=Path)
     parser.add_argument("--corpus", default=None, help="text to type (default: the embedded corpus)")
     parser.add_argument("--words", type=int, default=WORDS)
+    parser.add_argument("--caches", action="store_true", help="time one bar hot, after an engine step, after 32 MB")
     args = parser.parse_args(argv)
-    print(json.dumps(keyboard_bench(args.model, load_corpus(args.corpus).text, args.words), indent=2))
+    text = load_corpus(args.corpus).text
+    if args.caches:
+        print(json.dumps(cache_figures(Predictor.load(args.model), text), indent=2))
+        return 0
+    print(json.dumps(keyboard_bench(args.model, text, args.words), indent=2))
     return 0
 
 
