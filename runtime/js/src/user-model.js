@@ -334,9 +334,10 @@ async function readInto(user, data, maxEntries) {
   }
   if (digestLine.length !== 71 || latin(digestLine) !== `sha256:${await sha256Hex(body)}`) throw corrupt('its checksum does not match (truncated or edited)');
   const columns = version === '1' ? columnsV1(body, maxEntries) : columnsV2(body, maxEntries);
-  checkColumns(columns);
   const { tick, words, forms, ints } = columns;
-  words.forEach((word, i) => user._words.set(word, { form: forms[i] || word, count: ints.counts[i], tick: ints.ticks[i] }));
+  // The words' Map is built before the checks: its size is the duplicate check (one set of strings, not two).
+  for (let i = 0; i < words.length; i++) user._words.set(words[i], { form: forms[i] || words[i], count: ints.counts[i], tick: ints.ticks[i] });
+  checkColumns(columns, user._words.size);
   user._learned = ints.counts.reduce((sum, count) => sum + count, 0);
   // The pairs stay in the file's columns until a context is read (as in Python): building a Map entry and an
   // object per pair up front was most of a 100k-entry load.
@@ -475,25 +476,41 @@ function columnsV1(body, maxEntries) {
 }
 
 /** What both versions must hold: unique words and pairs, forms of their words, counts and ticks in range. */
-function checkColumns({ tick, words, forms, ints }) {
+/** distinct: how many different words the words column holds. */
+function checkColumns({ tick, words, forms, ints }, distinct) {
   const nWords = words.length;
   if (tick < 0 || tick > MAX_COUNT) throw corrupt('its tick is out of range');
-  if (new Set(words).size !== nWords) throw corrupt('a word appears twice');
-  if (forms.some((form, i) => form && pyLower(form) !== words[i])) throw corrupt('a form does not lowercase to its word');
+  if (distinct !== nWords) throw corrupt('a word appears twice');
+  for (let i = 0; i < nWords; i++) {
+    if (forms[i] && pyLower(forms[i]) !== words[i]) throw corrupt('a form does not lowercase to its word');
+  }
   const limits = { counts: [1, MAX_COUNT], ticks: [0, tick], pair_words: [0, nWords - 1], pair_next: [0, nWords - 1], pair_counts: [1, MAX_COUNT], pair_ticks: [0, tick] };
   for (const [name, [low, high]] of Object.entries(limits)) {
-    if (ints[name].some((value) => value < low || value > high)) throw corrupt(`its ${name} are out of range`);
+    const column = ints[name];
+    for (let i = 0; i < column.length; i++) if (column[i] < low || column[i] > high) throw corrupt(`its ${name} are out of range`);
   }
-  const seen = new Set();
+  // Each pair as one Number (below 2^53: no wrap), sorted: a repeat sits next to its twin (a typed sort, no Set).
   const { pair_words: prevs, pair_next: nexts } = ints;
-  for (let i = 0; i < prevs.length; i++) seen.add(prevs[i] * Math.max(nWords, 1) + nexts[i]); // a Number: no wrap
-  if (seen.size !== prevs.length) throw corrupt('a pair appears twice');
+  const keys = new Float64Array(prevs.length);
+  for (let i = 0; i < prevs.length; i++) keys[i] = prevs[i] * Math.max(nWords, 1) + nexts[i];
+  keys.sort();
+  for (let i = 1; i < keys.length; i++) if (keys[i] === keys[i - 1]) throw corrupt('a pair appears twice');
 }
 
 // An integer as Python's json reads one: a number written without a fraction or an exponent (not true, not 1.0).
 const isInteger = (value, path, isFloat) => Number.isInteger(value) && !isFloat(path);
 
+// isWordPoint for the ASCII code points, looked up: most words are ASCII, and a load checks every word.
+const ASCII_WORD_POINT = Uint8Array.from({ length: 128 }, (_, cp) => (isWordPoint(cp) ? 1 : 0));
+
 function validWord(word) {
+  let ascii = word.length <= MAX_WORD_CHARS;
+  for (let i = 0; ascii && i < word.length; i++) {
+    const unit = word.charCodeAt(i);
+    if (unit >= 128) ascii = false;
+    else if (!ASCII_WORD_POINT[unit]) return false;
+  }
+  if (ascii) return word.length > 0;
   let n = 0;
   for (const ch of word) {
     if (!isWordPoint(ch.codePointAt(0)) || ++n > MAX_WORD_CHARS) return false;
