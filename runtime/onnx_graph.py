@@ -40,6 +40,12 @@ _TENSOR_DIMS, _TENSOR_DATA_TYPE, _TENSOR_INT32_DATA, _TENSOR_INT64_DATA, _TENSOR
 _VALUE_NAME, _VALUE_TYPE = 1, 2
 _TYPE_TENSOR, _TENSOR_TYPE_ELEM, _TENSOR_TYPE_SHAPE, _SHAPE_DIM, _DIM_VALUE = 1, 1, 2, 1, 1
 MAX_SHAPE_RANK = 8
+# Sizes far past what the exporter writes (its longest name is 55 bytes, its longest attribute 37, a node well under
+# 1 KiB), refused before onnxruntime parses them: it keeps several copies of what it reads, so 30 million ints in one
+# attribute of a 30 MB file took it 810 MB before it said the model was invalid.
+MAX_NAME_BYTES = 4096
+MAX_NODE_BYTES = 4096
+MAX_ATTRIBUTE_BYTES = 256
 MAX_SHAPE_CONSTANT = 8  # elements: an integer constant longer than this is not a shape
 # The integer constants nextword's graphs read (every export listed: float32, float16, dynamic, both kinds) are
 # Slice bounds, axes, TopK's k and shapes: none below -1 (a Slice start of -1, the last step), and every Slice end
@@ -109,7 +115,12 @@ def _check_graph(data, span, config, limits: Limits, source: str, *, file_bytes:
     for number, wire, value in _fields(data, *span):
         if number == _GRAPH_NODE:
             check_node_count(len(nodes) + 1, layers, "nodes", source)  # before parsing the rest of a long chain
-            nodes.append(_node(data, _span(number, wire, value), kind, types, constants, source))
+            span = _span(number, wire, value)
+            if span[1] - span[0] > MAX_NODE_BYTES:
+                raise CorruptModelError(
+                    f"{source}: ONNX node {len(nodes)} is {span[1] - span[0]:,} bytes; nextword's are under 1 KiB"
+                )
+            nodes.append(_node(data, span, kind, types, constants, source))
         elif number == _GRAPH_INITIALIZER:
             name, dtype, dims, ints = _tensor(data, _span(number, wire, value), types, source)
             planned += check_tensor(name, dims, allowlist.ONNX_ITEMSIZE[dtype], limits, source)
@@ -209,7 +220,13 @@ def _node(data, span, kind, types, constants, source) -> Node:
         elif number == _NODE_DOMAIN:
             node.domain = _text(data, _span(number, wire, value))
         elif number == _NODE_ATTRIBUTE:
-            _attribute(data, _span(number, wire, value), node, types, source)
+            span = _span(number, wire, value)
+            if span[1] - span[0] > MAX_ATTRIBUTE_BYTES:
+                raise CorruptModelError(
+                    f"{source}: ONNX {node.op_type or 'node'} has an attribute of {span[1] - span[0]:,} bytes; "
+                    f"nextword's are under {MAX_ATTRIBUTE_BYTES}"
+                )
+            _attribute(data, span, node, types, source)
     domain = "" if node.domain == "ai.onnx" else node.domain
     counts = allowlist.ONNX_OPERATORS[kind].get((domain, node.op_type))
     if counts is None:
@@ -363,4 +380,6 @@ def _span(number: int, wire: int, value) -> tuple[int, int]:
 
 
 def _text(data, span) -> str:
+    if span[1] - span[0] > MAX_NAME_BYTES:
+        raise CorruptModelError(f"ONNX name of {span[1] - span[0]:,} bytes; nextword's are under {MAX_NAME_BYTES}")
     return bytes(data[span[0] : span[1]]).decode("utf-8")

@@ -7,7 +7,8 @@ would edit it (tests/hardening/mutations.py and structure.py do the editing): op
 ONNX Loop of 2^62 turns, a 2 GiB ConstantOfShape, a TFLite WHILE), numbers that would make an engine allocate
 gigabytes (a 2 GiB Expand shape, a tensor dimension of 10^9), a Slice end of -2 (which empties the top-k rows and
 killed onnxruntime-node with SIGFPE), a 100,000-node chain, a 2-element tensor holding a million values (packed) or
-200,000 fields (one per value), 4,000 extra TFLite tensors, 1,000 naming one buffer, a shape of rank 100,000, a
+200,000 fields (one per value), a node of 100,000 bytes, an attribute of 300 ints, a name of 5,000 bytes, 4,000
+extra TFLite tensors, 1,000 naming one buffer, a shape of rank 100,000, a
 bundled config that
 contradicts the graph, and bundle fields Python reads strictly (8.0 for an int, index_word keys "01" / "+1" / " 1",
 a float in word_index, no layers, tie_embeddings with embedding_dim != units, seq_len 1,000,000). OUT/manifest.json
@@ -148,6 +149,29 @@ def onnx_int64_data(count: int, *, packed: bool):
             values = mutations.varint_field(7, 1) * count
         tensor = mutations.varint_field(1, 2) + mutations.varint_field(2, 7) + mutations.len_field(8, b"hostile") + values
         return _onnx_append(base.data, mutations.len_field(5, tensor))
+
+    return edit
+
+
+def onnx_attribute_ints(count: int):
+    """An attribute of `count` packed ints added to the first node: onnxruntime keeps several copies of what it
+    parses, and 30 million of them (a 30 MB file) took it 810 MB before it called the model invalid."""
+
+    def edit(base) -> bytes:
+        index = mutations.index_onnx(base.data)
+        node = next(f for f in index.fields if f.kind == "graph" and f.number == 1)
+        graph = next(f for f in index.fields if f.kind == "model" and f.number == 7)
+        attribute = mutations.len_field(1, b"perm") + mutations.len_field(8, b"\x01" * count) + mutations.varint_field(20, 7)
+        return mutations.splice(base.data, node.end, node.end, mutations.len_field(5, attribute), (graph, node))
+
+    return edit
+
+
+def onnx_long_name(size: int):
+    """An initializer named with `size` bytes (the exporter's longest name is 55)."""
+
+    def edit(base) -> bytes:
+        return _onnx_append(base.data, _onnx_int64(b"n" * size, [1]))
 
     return edit
 
@@ -293,6 +317,9 @@ ONNX = {
     "slice-end-minus-1": (onnx_slice_end(-1), UNSAFE),
     "int64-data-1m-values-for-2": (onnx_int64_data(1_000_000, packed=True), CORRUPT),
     "int64-data-200k-fields": (onnx_int64_data(200_000, packed=False), UNSAFE),
+    "node-of-100k-bytes": (onnx_attribute_ints(100_000), CORRUPT),
+    "attribute-of-300-ints": (onnx_attribute_ints(300), CORRUPT),
+    "name-of-5000-bytes": (onnx_long_name(5000), CORRUPT),
 }
 TFLITE = {
     "while": (tflite_while, CORRUPT),

@@ -6,7 +6,8 @@
 // tensor-valued attribute, as many nodes as the config's layers allow, only the exporter's tensor types, every
 // size within the limits, and LSTMs that are the bundled config's (count, hidden_size, W/R shapes).
 import {
-  ONNX_DOMAINS, ONNX_INT32, ONNX_INT64, ONNX_ITEMSIZE, ONNX_LSTM_WEIGHT_DIMS, ONNX_MAX_SHAPE_CONSTANT, ONNX_MAX_SHAPE_RANK,
+  ONNX_DOMAINS, ONNX_INT32, ONNX_INT64, ONNX_ITEMSIZE, ONNX_LSTM_WEIGHT_DIMS, ONNX_MAX_ATTRIBUTE_BYTES, ONNX_MAX_NAME_BYTES,
+  ONNX_MAX_NODE_BYTES, ONNX_MAX_SHAPE_CONSTANT, ONNX_MAX_SHAPE_RANK,
   ONNX_MIN_INT_CONSTANT, ONNX_OPERATORS, ONNX_SLICE_ENDS, ONNX_SHAPE_INPUTS, ONNX_SHAPE_PLUMBING, ONNX_SIZE_ATTRIBUTES, ONNX_TENSOR_TYPES, ONNX_WEIGHT_PLUMBING,
 } from '../allowlist.js';
 import { CorruptModelError, UnsafeModelError } from '../errors.js';
@@ -69,7 +70,9 @@ function checkGraph(data, [start, end], config, limits, source) {
   for (const [number, wire, value] of fields(data, start, end)) {
     if (number === GRAPH_NODE) {
       checkNodeCount(nodes.length + 1, layers, 'nodes', source); // before parsing the rest of a long chain
-      nodes.push(node(data, span(number, wire, value), kind, types, source));
+      const [from, to] = span(number, wire, value);
+      if (to - from > ONNX_MAX_NODE_BYTES) throw new CorruptModelError(`${source}: ONNX node ${nodes.length} is ${(to - from).toLocaleString('en-US')} bytes; nextword's are under 1 KiB`);
+      nodes.push(node(data, [from, to], kind, types, source));
     } else if (number === GRAPH_INITIALIZER) {
       const { name, dtype, dims, ints } = tensor(data, span(number, wire, value), types, source);
       planned += checkTensor(name, dims, ONNX_ITEMSIZE[dtype], limits, source);
@@ -164,7 +167,13 @@ function node(data, [start, end], kind, types, source) {
     else if (number === NODE_OUTPUT) n.outputs.push(text(data, span(number, wire, value), source));
     else if (number === NODE_OP_TYPE) n.opType = text(data, span(number, wire, value), source);
     else if (number === NODE_DOMAIN) n.domain = text(data, span(number, wire, value), source);
-    else if (number === NODE_ATTRIBUTE) attribute(data, span(number, wire, value), n, types, source);
+    else if (number === NODE_ATTRIBUTE) {
+      const [from, to] = span(number, wire, value);
+      if (to - from > ONNX_MAX_ATTRIBUTE_BYTES) {
+        throw new CorruptModelError(`${source}: ONNX ${n.opType || 'node'} has an attribute of ${(to - from).toLocaleString('en-US')} bytes; nextword's are under ${ONNX_MAX_ATTRIBUTE_BYTES}`);
+      }
+      attribute(data, [from, to], n, types, source);
+    }
   }
   const domain = n.domain === 'ai.onnx' ? '' : n.domain;
   const byDomain = ONNX_OPERATORS[kind];
@@ -327,6 +336,7 @@ function span(number, wire, value) {
 }
 
 function text(data, [start, end], source) {
+  if (end - start > ONNX_MAX_NAME_BYTES) throw new CorruptModelError(`${source}: ONNX name of ${(end - start).toLocaleString('en-US')} bytes; nextword's are under ${ONNX_MAX_NAME_BYTES}`);
   try {
     return decoder.decode(data.subarray(start, end));
   } catch {
