@@ -37,6 +37,7 @@ _NODE_INPUT, _NODE_OUTPUT, _NODE_OP_TYPE, _NODE_ATTRIBUTE, _NODE_DOMAIN = 1, 2, 
 _ATTR_NAME, _ATTR_I, _ATTR_T, _ATTR_G, _ATTR_TENSORS, _ATTR_GRAPHS = 1, 3, 5, 6, 10, 11
 _ATTR_SPARSE, _ATTR_SPARSES = 22, 23
 _TENSOR_DIMS, _TENSOR_DATA_TYPE, _TENSOR_INT32_DATA, _TENSOR_INT64_DATA, _TENSOR_NAME, _TENSOR_RAW = 1, 2, 5, 7, 8, 9
+_TENSOR_UINT64_DATA = 11
 _VALUE_NAME, _VALUE_TYPE = 1, 2
 _TYPE_TENSOR, _TENSOR_TYPE_ELEM, _TENSOR_TYPE_SHAPE, _SHAPE_DIM, _DIM_VALUE = 1, 1, 2, 1, 1
 MAX_SHAPE_RANK = 8
@@ -260,7 +261,7 @@ def _attribute(data, span, node: Node, types, source) -> None:
 
 
 def _tensor(data, span, types, source) -> tuple[str, int, list[int], list[int] | None]:
-    name, dtype, dim_fields, int_fields, raw = "", 0, [], [], None
+    name, dtype, dim_fields, int_fields, wide_fields, raw = "", 0, [], [], [], None
     for number, wire, value in _fields(data, *span):
         if number == _TENSOR_NAME:
             name = _text(data, _span(number, wire, value))
@@ -270,6 +271,8 @@ def _tensor(data, span, types, source) -> tuple[str, int, list[int], list[int] |
             dim_fields.append((number, wire, value))
         elif number in (_TENSOR_INT32_DATA, _TENSOR_INT64_DATA):
             int_fields.append((number, wire, value))
+        elif number == _TENSOR_UINT64_DATA:  # never read, but onnxruntime would parse each 1-byte value into 8
+            wide_fields.append((number, wire, value))
         elif number == _TENSOR_RAW:
             raw = _span(number, wire, value)
     if dtype not in types:
@@ -283,7 +286,7 @@ def _tensor(data, span, types, source) -> tuple[str, int, list[int], list[int] |
     dims = [_signed(d) for f in dim_fields for d in _varints(data, *f)]
     if any(d < 0 for d in dims):
         raise CorruptModelError(f"{source}: ONNX tensor {name!r:.60} has dims {dims[:10]}")
-    stored = sum(_count_varints(data, *f) for f in int_fields)
+    stored = sum(_count_varints(data, *f) for f in int_fields + wide_fields)
     if stored and stored != math.prod(dims):
         raise CorruptModelError(f"{source}: ONNX tensor {name!r:.60} stores {stored} integers for its dims {dims}")
     small_int = dtype in (allowlist.INT32, allowlist.INT64) and math.prod(dims) <= MAX_SHAPE_CONSTANT

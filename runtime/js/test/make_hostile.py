@@ -137,16 +137,16 @@ def _onnx_int64(name: bytes, values: list[int]) -> bytes:
     return mutations.len_field(5, tensor)
 
 
-def onnx_int64_data(count: int, *, packed: bool):
-    """An unused initializer of dims [2] whose int64_data spells out `count` values: packed, one field holding
-    them all; unpacked, one field per value. Before this release the Python reader took 58 s to accept 20 million
-    unpacked ones (a 40 MB file), and the JS one hung past 5 minutes."""
+def onnx_int64_data(count: int, *, packed: bool, field: int = 7):
+    """An unused initializer of dims [2] whose int64_data (field 7; 11 is uint64_data) spells out `count` values:
+    packed, one field holding them all; unpacked, one field per value. Before this release the Python reader took
+    58 s to accept 20 million unpacked ones (a 40 MB file), and the JS one hung past 5 minutes."""
 
     def edit(base) -> bytes:
         if packed:
-            values = mutations.len_field(7, b"\x01" * count)
+            values = mutations.len_field(field, b"\x01" * count)
         else:
-            values = mutations.varint_field(7, 1) * count
+            values = mutations.varint_field(field, 1) * count
         tensor = mutations.varint_field(1, 2) + mutations.varint_field(2, 7) + mutations.len_field(8, b"hostile") + values
         return _onnx_append(base.data, mutations.len_field(5, tensor))
 
@@ -317,6 +317,7 @@ ONNX = {
     "slice-end-minus-1": (onnx_slice_end(-1), UNSAFE),
     "int64-data-1m-values-for-2": (onnx_int64_data(1_000_000, packed=True), CORRUPT),
     "int64-data-200k-fields": (onnx_int64_data(200_000, packed=False), UNSAFE),
+    "uint64-data-1m-values-for-2": (onnx_int64_data(1_000_000, packed=True, field=11), CORRUPT),
     "node-of-100k-bytes": (onnx_attribute_ints(100_000), CORRUPT),
     "attribute-of-300-ints": (onnx_attribute_ints(300), CORRUPT),
     "name-of-5000-bytes": (onnx_long_name(5000), CORRUPT),

@@ -23,7 +23,7 @@ const NODE_INPUT = 1; const NODE_OUTPUT = 2; const NODE_OP_TYPE = 4; const NODE_
 const ATTR_NAME = 1; const ATTR_I = 3; const ATTR_T = 5; const ATTR_G = 6; const ATTR_TENSORS = 10; const ATTR_GRAPHS = 11;
 const ATTR_SPARSE = 22; const ATTR_SPARSES = 23;
 const TENSOR_DIMS = 1; const TENSOR_DATA_TYPE = 2; const TENSOR_INT32_DATA = 5; const TENSOR_INT64_DATA = 7; const TENSOR_NAME = 8;
-const TENSOR_RAW = 9;
+const TENSOR_RAW = 9; const TENSOR_UINT64_DATA = 11;
 const VALUE_NAME = 1; const VALUE_TYPE = 2;
 const TYPE_TENSOR = 1; const TENSOR_TYPE_ELEM = 1; const TENSOR_TYPE_SHAPE = 2; const SHAPE_DIM = 1; const DIM_VALUE = 1;
 const TWO_63 = 1n << 63n;
@@ -212,12 +212,14 @@ function tensor(data, [start, end], types, source) {
   let dtype = 0;
   const dimFields = [];
   const intFields = [];
+  const wideFields = [];
   let raw = null;
   for (const [number, wire, value] of fields(data, start, end)) {
     if (number === TENSOR_NAME) name = text(data, span(number, wire, value), source);
     else if (number === TENSOR_DATA_TYPE && wire === WIRE_VARINT) dtype = Number(value);
     else if (number === TENSOR_DIMS) dimFields.push([number, wire, value]);
     else if (number === TENSOR_INT32_DATA || number === TENSOR_INT64_DATA) intFields.push([number, wire, value]);
+    else if (number === TENSOR_UINT64_DATA) wideFields.push([number, wire, value]); // never read, but an engine would parse each byte into 8
     else if (number === TENSOR_RAW) raw = span(number, wire, value);
   }
   if (!types.has(dtype)) throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} has type ${dtype}, which nextword's graphs never use`);
@@ -229,7 +231,7 @@ function tensor(data, [start, end], types, source) {
     throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} has dims ${JSON.stringify(dims.slice(0, 10))}`);
   }
   const elements = dims.reduce((a, d) => a * d, 1);
-  const stored = intFieldsCount(data, intFields);
+  const stored = intFieldsCount(data, [...intFields, ...wideFields]);
   if (stored && stored !== elements) {
     throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} stores ${stored} integers for its dims ${JSON.stringify(dims)}`);
   }
