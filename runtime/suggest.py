@@ -110,36 +110,37 @@ class Suggester:
             # _Scorer.prob stays the reference: tests score every candidate with it and compare the bars.
             successors, count_of, learned = scorer.successors, scorer.index.count_of, scorer.learned
             shown_ids, prob_of, per_context = self.shown_ids, probs.item, scorer.followed + ALPHA
-            user_counts = user_mass > 0 and learned > 0
-            scores = {}
-            kth = -1.0  # the k-th highest score so far (none below k scores): what a candidate must beat
+            scores, best = {}, []  # best: the k highest scores so far, highest first; the k-th is the one to beat
+            model_bound = (1.0 - weight) * (floor / model_mass if model_mass > 0 else 0.0)
 
             def add(word: str) -> None:
-                nonlocal kth
+                nonlocal best
                 if word in scores:
                     return
                 word_id = shown_ids.get(word)
                 model_part = prob_of(word_id) / model_mass if word_id is not None and model_mass > 0 else 0.0
                 user_part = 0.0
-                if user_counts:
+                if user_mass > 0 and learned:
                     pair = successors.get(word)
                     user_part = ((pair[0] if pair else 0) + ALPHA * count_of.get(word, 0.0) / learned) / per_context
                     user_part = user_part / user_mass
                 scores[word] = value = (1.0 - weight) * model_part + weight * user_part
-                if len(scores) >= k and value > kth:
-                    kth = sorted(scores.values(), reverse=True)[k - 1]
+                if len(best) < k or value > best[-1]:
+                    best = sorted([*best, value], reverse=True)[:k]
 
-            # A word outside the model's top k scores at most model_bound + weight * its P_user bound, the formula
-            # with its counts at their bounds (its pair count; the largest count of any word): the same operations
-            # on larger operands, so IEEE rounding keeps it an upper bound exactly.
-            model_bound = (1.0 - weight) * (floor / model_mass if model_mass > 0 else 0.0)
+            def beaten(pair_count: int, count: float) -> bool:
+                """Whether a word outside the model's top k, with at most these counts, cannot reach the top k."""
+                if len(best) < k:
+                    return False
+                user_bound = scorer.prob_at_most(pair_count, count) / user_mass if user_mass > 0 else 0.0
+                return model_bound + weight * user_bound < best[-1]
+
             for i in model_ids:
                 add(self.words[i])
             # Each stream comes highest count first: once one word is beaten, so is every later one.
-            unigram_bound = ALPHA * scorer.index.largest / learned if learned else 0.0
+            largest = scorer.index.largest
             for word, pair_count in fits if partial else scorer.successors_by_count():
-                user_bound = (pair_count + unigram_bound) / per_context / user_mass if user_counts else 0.0
-                if model_bound + weight * user_bound < kth:
+                if beaten(pair_count, largest):
                     break
                 add(word)
             if partial:  # the most learned words that fit: k of them
@@ -149,8 +150,7 @@ class Suggester:
                 for word, count in scorer.unigrams_by_count():
                     if word in successors:
                         continue  # read above, with its pair count
-                    user_bound = (0 + ALPHA * count / learned) / per_context / user_mass if user_counts else 0.0
-                    if model_bound + weight * user_bound < kth:
+                    if beaten(0, count):
                         break
                     add(word)
             top = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]

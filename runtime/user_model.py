@@ -403,8 +403,7 @@ class _UserIndex:
     def bump(self, word: str) -> None:
         """One more of a known word: its count, and its place among the most learned."""
         self.counts[bisect_left(self.keys, word)] += 1
-        for end in range(1, len(word) + 1):
-            self.by_prefix.pop(word[:end], None)
+        drop_prefixes(self.by_prefix, word)
         count = self.count_of[word] = self.count_of[word] + 1
         self.largest = max(self.largest, count)
         self.top_by_count = None
@@ -424,8 +423,7 @@ class _UserIndex:
     def _prefix_entry(self, prefix: str) -> dict:
         entry = self.by_prefix.get(prefix)
         if entry is None:
-            if len(self.by_prefix) >= PREFIX_CACHE:
-                self.by_prefix.clear()
+            make_room(self.by_prefix)
             entry = self.by_prefix[prefix] = {}
         return entry
 
@@ -446,6 +444,18 @@ class _UserIndex:
             lo, hi = self.range(prefix)
             words = entry[k] = [self.keys[lo + i] for i in most_learned(self.counts[lo:hi], k)]
         return words
+
+
+def drop_prefixes(cache: dict, word: str) -> None:
+    """Forget what a per-prefix cache holds for every prefix of word (word's count just changed)."""
+    for end in range(1, len(word) + 1):
+        cache.pop(word[:end], None)
+
+
+def make_room(cache: dict) -> None:
+    """A per-prefix cache holds at most PREFIX_CACHE prefixes: past it, it starts again."""
+    if len(cache) >= PREFIX_CACHE:
+        cache.clear()
 
 
 def most_learned(counts: np.ndarray, k: int) -> list[int]:
@@ -476,8 +486,7 @@ class _Successors:
 
     def bump(self, word: str, before: int) -> None:
         """word's count went from `before` to before + 1: move it to the front of its old run (O(1))."""
-        for end in range(1, len(word) + 1):
-            self.by_prefix.pop(word[:end], None)
+        drop_prefixes(self.by_prefix, word)
         if before == 0:
             self.at[word] = len(self.by_count)
             self.by_count.append(word)
@@ -506,8 +515,7 @@ class _Successors:
         """(their counts' sum, (word, count) highest count first) of the successors that start with prefix."""
         entry = self.by_prefix.get(prefix)
         if entry is None:
-            if len(self.by_prefix) >= PREFIX_CACHE:
-                self.by_prefix.clear()
+            make_room(self.by_prefix)
             fits = sorted(self.fitting(prefix), key=lambda word_count: -word_count[1])
             entry = self.by_prefix[prefix] = (sum(count for _, count in fits), fits)
         return entry
@@ -531,6 +539,13 @@ class _Scorer:
             return 0.0
         pair = self.successors.get(word)
         return ((pair[0] if pair else 0) + ALPHA * self.index.count(word) / self.learned) / (self.followed + ALPHA)
+
+    def prob_at_most(self, pair_count: int, largest: float) -> float:
+        """An upper bound of prob() for a word followed pair_count times whose own count is at most `largest`:
+        the same operations on larger operands, so IEEE rounding keeps it an upper bound exactly."""
+        if not self.learned:
+            return 0.0
+        return (pair_count + ALPHA * largest / self.learned) / (self.followed + ALPHA)
 
     def unigrams_by_count(self) -> list[tuple[str, float]]:
         """(word, count) of the UNIGRAM_CANDIDATES most learned words, highest count first: next-word candidates."""

@@ -224,14 +224,14 @@ function tensor(data, [start, end], types, source) {
   }
   if (!types.has(dtype)) throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} has type ${dtype}, which nextword's graphs never use`);
   // Counted before any is decoded: a packed list is one field, however many millions of values it holds.
-  const rank = intFieldsCount(data, dimFields);
+  const rank = countVarints(data, dimFields);
   if (rank > ONNX_MAX_SHAPE_RANK) throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} has ${rank} dims`);
   const dims = decodeAll(data, dimFields);
   if (dims.some((d) => d < 0)) {
     throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} has dims ${JSON.stringify(dims.slice(0, 10))}`);
   }
   const elements = dims.reduce((a, d) => a * d, 1);
-  const stored = intFieldsCount(data, [...intFields, ...wideFields]);
+  const stored = countVarints(data, [...intFields, ...wideFields]);
   if (stored && stored !== elements) {
     throw new CorruptModelError(`${source}: ONNX tensor ${JSON.stringify(name.slice(0, 60))} stores ${stored} integers for its dims ${JSON.stringify(dims)}`);
   }
@@ -249,7 +249,7 @@ function tensor(data, [start, end], types, source) {
 }
 
 // How many varints the fields hold, without decoding them: each ends at a byte below 0x80.
-function intFieldsCount(data, list) {
+function countVarints(data, list) {
   let count = 0;
   for (const [number, wire, value] of list) {
     if (wire === WIRE_VARINT) {
