@@ -11,6 +11,7 @@ import { comparePoints, PrefixIndex, topIds } from './completion.js';
 import { InputError } from './errors.js';
 import { codePoints, pyLower } from './tokenizer/pylower.js';
 import { startsUpper } from './tokenizer/pystring.js';
+import { ALPHA } from './user-model.js';
 
 /** [the finished text, the letters typed of the current word]; char-level models have no partial words.
  *  On code points, as Python: a filter or split string with half of a surrogate pair never splits the pair. */
@@ -102,42 +103,57 @@ export class Suggester {
     const userMass = partial ? scorer.mass(prefix) : 1;
     let weight = userMass > 0 ? scorer.weight : 0;
     if (modelMass <= 0) weight = 1;
-    const score = (word) => {
-      const id = this.idOf(word);
-      const modelPart = id !== null && modelMass > 0 ? probs[id] / modelMass : 0;
-      const userPart = userMass > 0 ? scorer.prob(word) / userMass : 0;
-      return (1 - weight) * modelPart + weight * userPart;
-    };
+    // score(w) = (1 - weight) * P_model(w) / modelMass + weight * P_user(w | v) / userMass, with P_user(w | v) =
+    // (c(v, w) + ALPHA * c(w) / N) / (c(v) + ALPHA) in the order of Python's _Scorer.prob (the same floats), on
+    // what each stream already knows: a model word comes with its id, a successor with its pair count.
+    const { successors, learned } = scorer;
+    const { countOf, largest } = scorer.index;
+    const perContext = scorer.followed + ALPHA;
+    const userSide = userMass > 0 && learned > 0; // false: the user's side scores 0
+    const modelSide = modelMass > 0;
     const scores = new Map();
-    let best = []; // the k highest scores so far, highest first; the k-th is the one to beat
-    const add = (word) => {
-      if (scores.has(word)) return;
-      const value = score(word);
+    const best = []; // the k highest scores so far, highest first; the k-th is the one to beat
+    const add = (word, pairCount, id) => {
+      const modelPart = id !== null && modelSide ? probs[id] / modelMass : 0;
+      const userPart = userSide ? ((pairCount + (ALPHA * (countOf.get(word) ?? 0)) / learned) / perContext) / userMass : 0;
+      const value = (1 - weight) * modelPart + weight * userPart;
       scores.set(word, value);
-      if (best.length < k || value > best[best.length - 1]) best = [...best, value].sort((a, b) => b - a).slice(0, k);
+      if (best.length === k && !(value > best[k - 1])) return;
+      let at = best.length === k ? k - 1 : best.length;
+      while (at > 0 && best[at - 1] < value) {
+        best[at] = best[at - 1];
+        at--;
+      }
+      best[at] = value;
     };
-    const modelBound = (1 - weight) * (modelMass > 0 ? floor / modelMass : 0);
-    const beaten = (pairCount, count) => {
-      if (best.length < k) return false;
-      const userBound = userMass > 0 ? scorer.probAtMost(pairCount, count) / userMass : 0;
-      return modelBound + weight * userBound < best[best.length - 1];
-    };
-    for (const id of modelIds) add(this.words[id]);
-    const { largest } = scorer.index;
+    // A word outside the model's top k followed pairCount times, learned at most `count` times, scores at most
+    // this: the same operations on larger operands, so rounding keeps it a bound.
+    const modelBound = (1 - weight) * (modelSide ? floor / modelMass : 0);
+    const beaten = (pairCount, count) => best.length === k
+      && modelBound + weight * (userSide ? ((pairCount + (ALPHA * count) / learned) / perContext) / userMass : 0) < best[k - 1];
+    for (const id of modelIds) {
+      const word = this.words[id];
+      add(word, successors.get(word)?.count ?? 0, id);
+    }
+    // Each stream comes highest count first: once one word is beaten, so is every later one.
     if (partial) {
-      // The successors that fit are one range, and the most learned are k words: read them all.
-      for (const [word, pairCount] of scorer.fittingSuccessors(prefix)) if (!beaten(pairCount, largest)) add(word);
-      for (const word of scorer.unigramCandidates(prefix, k)) add(word);
-    } else {
-      // Each stream comes highest count first: once one word is beaten, so is every later one.
-      for (const [word, pairCount] of scorer.successorsByCount()) {
+      for (const [word, pairCount] of scorer.fittingByCount(prefix)[1]) { // kept per prefix
         if (beaten(pairCount, largest)) break;
-        add(word);
+        if (!scores.has(word)) add(word, pairCount, this.idOf(word));
+      }
+      for (const word of scorer.unigramCandidates(prefix, k)) { // the most learned words that fit: k of them
+        if (!scores.has(word)) add(word, successors.get(word)?.count ?? 0, this.idOf(word));
+      }
+    } else {
+      for (const word of scorer.ranked?.byCount ?? []) {
+        const pairCount = successors.get(word).count;
+        if (beaten(pairCount, largest)) break;
+        if (!scores.has(word)) add(word, pairCount, this.idOf(word));
       }
       for (const [word, count] of scorer.unigramsByCount()) {
-        if (scorer.successors.has(word)) continue; // read above, with its pair count
+        if (successors.has(word)) continue; // read above, with its pair count
         if (beaten(0, count)) break;
-        add(word);
+        if (!scores.has(word)) add(word, 0, this.idOf(word));
       }
     }
     const top = [...scores].sort((a, b) => b[1] - a[1] || comparePoints(a[0], b[0])).slice(0, k).filter(([, p]) => p > 0);

@@ -25,6 +25,7 @@ export const DEFAULT_MAX_USER_FILE_BYTES = 16 * 1024 * 1024;
 export const MAX_WORD_CHARS = 64; // code points
 const MAX_COUNT = 2 ** 31 - 1;
 const UNIGRAM_CANDIDATES = 32; // the user's most learned words, always considered as next words
+const PREFIX_CACHE = 4096; // typed prefixes whose completion figures are kept (past it, the cache starts again)
 const COLUMNS = ['words', 'forms', 'counts', 'ticks', 'pair_words', 'pair_next', 'pair_counts', 'pair_ticks'];
 const INTEGER_COLUMNS = COLUMNS.slice(2);
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -528,6 +529,9 @@ class UserIndex {
     const order = this.keys.map((_, i) => i).sort((a, b) => this.counts[b] - this.counts[a] || a - b);
     this.top = order.slice(0, UNIGRAM_CANDIDATES).map((i) => this.keys[i]);
     this.topByCount = null; // the same words by count, sorted when read
+    // What completions read per typed prefix (the counts' sum over it; its most learned words per k), kept until a
+    // word with that prefix is learned: the short prefixes recur word after word (Python's by_prefix).
+    this.byPrefix = new Map();
   }
 
   at(word) {
@@ -547,6 +551,7 @@ class UserIndex {
   /** One more of a known word: its count, and its place among the most learned. */
   bump(word) {
     this.counts[this.at(word)] += 1;
+    dropPrefixes(this.byPrefix, word);
     const count = this.countOf.get(word) + 1;
     this.countOf.set(word, count);
     this.largest = Math.max(this.largest, count);
@@ -565,6 +570,51 @@ class UserIndex {
     const lo = bisectLeft(this.keys, prefix, 0);
     return [lo, bisectLeft(this.keys, `${prefix}\u{10ffff}`, lo)];
   }
+
+  #prefixEntry(prefix) {
+    let entry = this.byPrefix.get(prefix);
+    if (!entry) {
+      makeRoom(this.byPrefix);
+      this.byPrefix.set(prefix, (entry = { total: null, candidates: new Map() }));
+    }
+    return entry;
+  }
+
+  /** The counts' sum over the words that start with prefix (an integer, exact in float64). */
+  total(prefix) {
+    const entry = this.#prefixEntry(prefix);
+    if (entry.total === null) {
+      const [lo, hi] = this.range(prefix);
+      let total = 0;
+      for (let i = lo; i < hi; i++) total += this.counts[i];
+      entry.total = total;
+    }
+    return entry.total;
+  }
+
+  /** The k most learned words that start with prefix, ties to the first in code-point order. */
+  candidates(prefix, k) {
+    const entry = this.#prefixEntry(prefix);
+    let words = entry.candidates.get(k);
+    if (!words) {
+      const [lo, hi] = this.range(prefix);
+      words = mostLearned(this.counts.subarray(lo, hi), k).map((i) => this.keys[lo + i]);
+      entry.candidates.set(k, words);
+    }
+    return words;
+  }
+}
+
+/** Forget what a per-prefix cache holds for every prefix of word (its count just changed). Every UTF-16 prefix,
+ *  half pairs included: a typed prefix ending in half a pair is kept under its own key too. */
+function dropPrefixes(cache, word) {
+  if (!cache.size) return;
+  for (let end = 1; end <= word.length; end++) cache.delete(word.slice(0, end));
+}
+
+/** A per-prefix cache holds at most PREFIX_CACHE prefixes: past it, it starts again. */
+function makeRoom(cache) {
+  if (cache.size >= PREFIX_CACHE) cache.clear();
 }
 
 /** The positions of the k largest counts, ties to the earlier (alphabetical) position (Python's most_learned). */
@@ -602,10 +652,14 @@ class Successors {
       if (!this.first.has(count)) this.first.set(count, i);
     });
     this.spelled = [...successors.keys()].sort(comparePoints);
+    // What a completion reads per typed prefix (the fitting successors' count sum, and the same words highest
+    // count first), kept until one of them is learned again (Python's _Successors.by_prefix).
+    this.byPrefix = new Map();
   }
 
   /** word's count went from `before` to before + 1: move it to the front of its old run. */
   bump(word, before) {
+    dropPrefixes(this.byPrefix, word);
     if (before === 0) {
       this.at.set(word, this.byCount.length);
       this.byCount.push(word);
@@ -636,24 +690,31 @@ class Successors {
       yield [this.spelled[at], this.counts.get(this.spelled[at]).count];
     }
   }
+
+  /** [their counts' sum, [word, count] highest count first (ties in spelling order)] of the successors that
+   *  start with prefix. */
+  fittingByCount(prefix) {
+    let entry = this.byPrefix.get(prefix);
+    if (!entry) {
+      makeRoom(this.byPrefix);
+      const fits = [...this.fitting(prefix)].sort((a, b) => b[1] - a[1]); // stable, as Python's sorted
+      let total = 0;
+      for (const [, count] of fits) total += count;
+      this.byPrefix.set(prefix, (entry = [total, fits]));
+    }
+    return entry;
+  }
 }
 
 /** P_user(w | v) for one context, and the words worth scoring. */
 class Scorer {
   constructor(index, successors, ranked, followed, learned, weight) {
-    Object.assign(this, { index, successors, ranked, followed, learned, weight });
-  }
-
-  prob(word) {
-    if (!this.learned) return 0;
-    return ((this.successors.get(word)?.count ?? 0) + (ALPHA * this.index.count(word)) / this.learned) / (this.followed + ALPHA);
-  }
-
-  /** An upper bound of prob() for a word followed pairCount times whose own count is at most `largest`: the
-   *  same operations on larger operands, so rounding keeps it an upper bound. */
-  probAtMost(pairCount, largest) {
-    if (!this.learned) return 0;
-    return (pairCount + (ALPHA * largest) / this.learned) / (this.followed + ALPHA);
+    this.index = index;
+    this.successors = successors; // word -> {count, tick}
+    this.ranked = ranked; // the same words in order (Successors), null when the context has none
+    this.followed = followed;
+    this.learned = learned;
+    this.weight = weight;
   }
 
   /** [word, count] of the most learned words, highest count first: next-word candidates. */
@@ -663,32 +724,23 @@ class Scorer {
 
   /** The k most learned words that fit prefix, ties to the first in code-point order: completion candidates. */
   unigramCandidates(prefix, k) {
-    const [lo, hi] = this.index.range(prefix);
-    return mostLearned(this.index.counts.subarray(lo, hi), k).map((i) => this.index.keys[lo + i]);
+    return this.index.candidates(prefix, k);
   }
 
-  /** [word, count] of the context's successors, highest count first. */
-  *successorsByCount() {
-    if (!this.ranked) return;
-    for (const word of this.ranked.byCount) yield [word, this.successors.get(word).count];
-  }
-
-  fittingSuccessors(prefix) {
-    return this.ranked ? this.ranked.fitting(prefix) : [];
+  /** [their counts' sum, [word, count] highest count first] of the successors that fit prefix. */
+  fittingByCount(prefix) {
+    return this.ranked ? this.ranked.fittingByCount(prefix) : NO_FITS;
   }
 
   /** P_user of every learned word that fits prefix. */
   mass(prefix) {
     if (!this.learned) return 0;
-    const [lo, hi] = this.index.range(prefix);
-    let pairs = 0;
-    for (const [, count] of this.fittingSuccessors(prefix)) pairs += count;
-    let counts = 0;
-    for (let i = lo; i < hi; i++) counts += this.index.counts[i];
-    return (pairs + (ALPHA * counts) / this.learned) / (this.followed + ALPHA);
+    const [pairs] = this.fittingByCount(prefix);
+    return (pairs + (ALPHA * this.index.total(prefix)) / this.learned) / (this.followed + ALPHA);
   }
 }
 
+const NO_FITS = Object.freeze([0, Object.freeze([])]);
 const EMPTY_MAP = new Map();
 
 function bisectLeft(sorted, x, lo) {

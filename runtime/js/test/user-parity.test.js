@@ -162,3 +162,31 @@ test('a full user model (100,000 entries, every one a word) saves and reads back
   assert.equal(again.size, 100_000);
   assert.equal(again.words.get('w99999'), 1);
 });
+
+test('what a completion keeps per typed prefix follows every learned word (as Python)', () => {
+  // The counts' sum, the most learned words and the context's fitting successors are kept per prefix between
+  // bars: after every learned word they must be what reading the live tables afresh gives.
+  let seed = 2;
+  const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const choices = ['ta', 'tb', 'tc', 'tab', 'tba', 'tz', 'ua', 'tÿ', 't😀', 't😀a'];
+  const user = new UserModel();
+  const prefixes = ['t', 'ta', 'tb', 'u', 'x', 't\ud83d', 't😀'];
+  for (let step = 0; step < 600; step++) {
+    user.learn(`the ${choices[Math.floor(next() * choices.length)]} ${step % 7 ? '' : `t${step % 5}`}`);
+    const scorer = user.scorer('the');
+    const words = [...user.words].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const prefix of prefixes) {
+      // Python's startswith over code points: a prefix ending in half a pair fits no learned word.
+      const fits = (word) => word.startsWith(prefix) && !/[\ud800-\udbff]$/.test(prefix);
+      const total = words.filter(([word]) => fits(word)).reduce((sum, [, count]) => sum + count, 0);
+      assert.equal(scorer.index.total(prefix), total, `${step} ${prefix}`);
+      const [pairs, byCount] = scorer.fittingByCount(prefix);
+      const fresh = [...scorer.successors].filter(([word]) => fits(word)).map(([word, { count }]) => [word, count]);
+      assert.equal(pairs, fresh.reduce((sum, [, count]) => sum + count, 0), `${step} ${prefix}`);
+      assert.deepEqual(new Map(byCount), new Map(fresh), `${step} ${prefix}`);
+      assert.deepEqual(byCount.map(([, count]) => count), byCount.map(([, count]) => count).sort((a, b) => b - a));
+      const top2 = words.filter(([word]) => fits(word)).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([word]) => word);
+      assert.deepEqual(new Set(scorer.unigramCandidates(prefix, 2)), new Set(top2), `${step} ${prefix}`);
+    }
+  }
+});
