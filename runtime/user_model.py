@@ -77,7 +77,7 @@ class UserModel:
             self._learned = 0  # N
             self._tick = 0
             self._last: str | None = None  # the last word learned, the context of the next (within a sentence)
-            self._index = None  # the prefix index, rebuilt when a new word arrives
+            self._index = None  # the prefix index, built when first read and kept up to date as words are learned
             self._ranked: dict[str, _Successors] = {}  # a context's successors in order, built when first read
 
     def learn(self, text: str) -> None:
@@ -105,17 +105,17 @@ class UserModel:
     def _learn_word(self, word: str, form: str, sentence_start: bool) -> None:
         self._tick += 1
         entry = self._words.get(word)
-        if entry is None:
+        new = entry is None
+        if new:
             # A sentence's first word is capitalized whatever it is: its form says nothing until seen elsewhere.
             entry = self._words[word] = [word if sentence_start else form, 0, 0]
-            self._index = None
         elif not sentence_start:
             entry[0] = form  # the latest way the user wrote it mid-sentence
         entry[1] = min(entry[1] + 1, MAX_COUNT)
         entry[2] = self._tick
         self._learned += 1
         if self._index is not None:
-            self._index.bump(word)
+            self._index.add(word, entry[1]) if new else self._index.bump(word)
         if self._last is not None:
             successors = self._successors(self._last)
             if successors is None:
@@ -403,8 +403,22 @@ class _UserIndex:
     def bump(self, word: str) -> None:
         """One more of a known word: its count, and its place among the most learned."""
         self.counts[bisect_left(self.keys, word)] += 1
+        self.count_of[word] += 1
+        self.count_rose(word)
+
+    def add(self, word: str, count: int) -> None:
+        """A word learned for the first time, put in its place: rebuilding the index instead sorted every learned
+        word on the keystroke after each new one (50 ms at 34,000 words, in both runtimes)."""
+        at = bisect_left(self.keys, word)
+        self.keys.insert(at, word)
+        self.counts = np.insert(self.counts, at, float(count))
+        self.count_of[word] = float(count)
+        self.count_rose(word)
+
+    def count_rose(self, word: str) -> None:
+        """word's count went up: what is kept by count and per prefix follows."""
         drop_prefixes(self.by_prefix, word)
-        count = self.count_of[word] = self.count_of[word] + 1
+        count = self.count_of[word]
         self.largest = max(self.largest, count)
         self.top_by_count = None
         if word in self.top:

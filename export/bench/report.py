@@ -134,11 +134,19 @@ def keyboard_lines(result: dict) -> list[str]:
     keyboard = result.get("keyboard_us")
     if keyboard is None:
         return []
-    lines = ["", f"{'keyboard, p50 µs a keystroke':<30}{'alone':>10}{'with user':>11}"]
+    # "first pass": the same text typed with the user model once before, its contexts then read for the first time
+    lines = ["", f"{'keyboard, p50 µs a keystroke':<30}{'alone':>10}{'with user':>11}{'first pass':>12}"]
     for fmt, row in keyboard.items():
         lines.append(f"{fmt} ({row['vocab_size']:,} words, user model of {row['user_model_entries']:,} entries)")
+        first = row.get("with_user_first_pass", {})  # a JSON written before this column has none
         for name, us in row["alone"].items():
-            lines.append(f"  {name:<28}{us:>10.1f}{row['with_user'][name]:>11.1f}")
+            first_us = f"{first[name]:>12.1f}" if name in first else ""
+            lines.append(f"  {name:<28}{us:>10.1f}{row['with_user'][name]:>11.1f}{first_us}")
+        if "after_new_word_us" in row:
+            new = row["after_new_word_us"]
+            lines.append(
+                f"  next-word bar after a word new to the user model: {new['p50']:.1f} µs p50, {new['max']:.1f} max"
+            )
     user = result["user_file"]
     lines.append(f"user file: {user['entries']:,} entries, {user['bytes']:,} bytes, loads in {user['load_ms']:.1f} ms")
     return lines

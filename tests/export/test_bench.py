@@ -92,9 +92,14 @@ def assert_keyboard_rows(result: dict, alone_rows: set[str]) -> None:
     """suggest per keystroke in both formats, alone and with a learned user model, and the user file."""
     assert set(result["keyboard_us"]) == {"onnx", "tflite"}
     for fmt, row in result["keyboard_us"].items():
-        assert set(row["alone"]) == set(row["with_user"]) == alone_rows, fmt
+        assert set(row["alone"]) == set(row["with_user"]) == set(row["with_user_first_pass"]) == alone_rows, fmt
         assert all(positive(us) for us in row["alone"].values()), (fmt, row)
         assert all(positive(us) for us in row["with_user"].values()), (fmt, row)
+        assert all(positive(us) for us in row["with_user_first_pass"].values()), (fmt, row)
+        assert (
+            positive(row["after_new_word_us"]["p50"])
+            and row["after_new_word_us"]["max"] >= row["after_new_word_us"]["p50"]
+        )
         assert row["typed_words"] > 0 and row["user_model_entries"] > 0
         assert row["vocab_size"] > 1
     user = result["user_file"]

@@ -424,3 +424,23 @@ def test_completion_figures_kept_per_prefix_follow_every_learned_word():
             for prefix in ["t", "ta", "tb", "u", "x"]:
                 assert scorer.index.total(prefix) == fresh.total(prefix), (step, prefix)
                 assert scorer.index.candidates(prefix, 2) == fresh.candidates(prefix, 2), (step, prefix)
+
+
+def test_a_new_word_goes_into_the_index_in_place_as_a_rebuild_would_put_it():
+    """A word learned for the first time is inserted (a rebuild sorted every learned word on the keystroke after
+    it): keys, counts and the largest count stay what a freshly built index gives."""
+    from nextword.runtime.user_model import _UserIndex
+
+    rng = random.Random(3)
+    user = UserModel()
+    user.learn("a b c")
+    for step in range(400):
+        with user.reading(None) as scorer:
+            index = scorer.index
+            fresh = _UserIndex(user._words)
+            assert index.keys == fresh.keys and index.counts.tolist() == fresh.counts.tolist(), step
+            assert index.count_of == fresh.count_of and index.largest == fresh.largest, step
+            assert set(index.top) <= set(index.keys) and len(index.top) == min(32, len(index.keys))
+        user.learn(f"{rng.choice('abcxyz')}{rng.randrange(60)} é{rng.randrange(3)} \U0001f600{rng.randrange(2)}")
+    with user.reading(None) as scorer:
+        assert scorer.index is index  # kept, never rebuilt, while only learning

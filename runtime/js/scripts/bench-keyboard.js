@@ -54,6 +54,20 @@ for (let round = 0; round < 3; round++) {
   rounds.alone.push(await keystrokes(typed, false));
   rounds.with_user.push(await keystrokes(typed, true));
 }
+// The next-word bar right after the user commits a word the user model has never seen (made-up words): the
+// learned words' index takes it in place (it used to be rebuilt). Last: it teaches the user model new words.
+async function afterNewWord(n = 100) {
+  const session = await predictor.session({ user });
+  await session.feed('and the');
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    user.learn(`the zq${String(i).padStart(4, '0')} `);
+    const t0 = performance.now();
+    await session.suggest('', 3);
+    times.push(performance.now() - t0);
+  }
+  return { p50: p50(times), max: +(Math.max(...times) * 1000).toFixed(1) };
+}
 const median = (runs) => Object.fromEntries(Object.keys(runs[0]).map((key) => [key, runs.map((run) => run[key]).sort((a, b) => a - b)[1]]));
 console.log(JSON.stringify({
   model,
@@ -61,4 +75,5 @@ console.log(JSON.stringify({
   user_model_entries: user.size,
   alone: median(rounds.alone),
   with_user: median(rounds.with_user),
+  after_new_word_us: await afterNewWord(),
 }));

@@ -94,7 +94,7 @@ export class UserModel {
     this._learned = 0; // N
     this._tick = 0;
     this._last = null; // the last word learned, the context of the next (within a sentence)
-    this._index = null; // the prefix index, rebuilt when a new word arrives
+    this._index = null; // the prefix index, built when first read and kept up to date as words are learned
     this._ranked = new Map(); // a context's successors in order (Successors), built when first read
   }
 
@@ -121,18 +121,19 @@ export class UserModel {
   #learnWord(word, form, sentenceStart) {
     this._tick += 1;
     let entry = this._words.get(word);
-    if (entry === undefined) {
+    const isNew = entry === undefined;
+    if (isNew) {
       // A sentence's first word is capitalized whatever it is: its form says nothing until seen elsewhere.
       entry = { form: sentenceStart ? word : form, count: 0, tick: 0 };
       this._words.set(word, entry);
-      this._index = null;
     } else if (!sentenceStart) {
       entry.form = form; // the latest way the user wrote it mid-sentence
     }
     entry.count = Math.min(entry.count + 1, MAX_COUNT);
     entry.tick = this._tick;
     this._learned += 1;
-    this._index?.bump(word);
+    if (isNew) this._index?.add(word, entry.count);
+    else this._index?.bump(word);
     if (this._last !== null) {
       let successors = this._successors(this._last);
       if (!successors) this._pairs.set(this._last, (successors = new Map()));
@@ -551,9 +552,28 @@ class UserIndex {
   /** One more of a known word: its count, and its place among the most learned. */
   bump(word) {
     this.counts[this.at(word)] += 1;
-    dropPrefixes(this.byPrefix, word);
-    const count = this.countOf.get(word) + 1;
+    this.countOf.set(word, this.countOf.get(word) + 1);
+    this.#countRose(word);
+  }
+
+  /** A word learned for the first time, put in its place (Python's add): rebuilding the index instead sorted every
+   *  learned word on the keystroke after each new one. */
+  add(word, count) {
+    const at = this.at(word);
+    this.keys.splice(at, 0, word);
+    const counts = new Float64Array(this.counts.length + 1);
+    counts.set(this.counts.subarray(0, at));
+    counts[at] = count;
+    counts.set(this.counts.subarray(at), at + 1);
+    this.counts = counts;
     this.countOf.set(word, count);
+    this.#countRose(word);
+  }
+
+  /** word's count went up: what is kept by count and per prefix follows. */
+  #countRose(word) {
+    dropPrefixes(this.byPrefix, word);
+    const count = this.countOf.get(word);
     this.largest = Math.max(this.largest, count);
     this.topByCount = null;
     if (this.top.includes(word)) return;

@@ -190,3 +190,25 @@ test('what a completion keeps per typed prefix follows every learned word (as Py
     }
   }
 });
+
+test('a new word goes into the index in place, as a rebuild would put it (as Python)', () => {
+  let seed = 3;
+  const next = (n) => Math.floor(((seed = (seed * 48271) % 2147483647) / 2147483647) * n);
+  const user = new UserModel();
+  const texts = ['a b c'];
+  user.learn(texts[0]);
+  const index = user.scorer(null).index;
+  for (let step = 0; step < 400; step++) {
+    const text = ` ${'abcxyz'[next(6)]}${next(60)} é${next(3)} 😀${next(2)}`;
+    user.learn(text);
+    texts.push(text);
+    const fresh = new UserModel(); // the same words learned, its index built once when first read
+    fresh.learn(texts.join(''));
+    const [got, want] = [user.scorer(null).index, fresh.scorer(null).index];
+    assert.equal(got, index, 'kept, never rebuilt, while only learning');
+    assert.deepEqual(got.keys, want.keys, `${step}`);
+    assert.deepEqual([...got.counts], [...want.counts], `${step}`);
+    assert.deepEqual(got.countOf, want.countOf, `${step}`);
+    assert.equal(got.largest, want.largest);
+  }
+});
