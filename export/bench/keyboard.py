@@ -16,13 +16,16 @@ import argparse
 import functools
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from nextword.runtime.corpus import load_corpus
+from nextword.runtime.errors import NextwordError
 from nextword.runtime.predictor import Predictor
+from nextword.runtime.stderr_filter import filter_stderr
 from nextword.runtime.user_model import UserModel
 
 WORDS = 400  # typed words per figure: a few thousand keystrokes
@@ -187,11 +190,15 @@ def main(argv=None) -> int:
     parser.add_argument("--words", type=int, default=WORDS)
     parser.add_argument("--caches", action="store_true", help="time one bar hot, after an engine step, after 32 MB")
     args = parser.parse_args(argv)
-    text = load_corpus(args.corpus).text
-    if args.caches:
-        print(json.dumps(cache_figures(Predictor.load(args.model), text), indent=2))
-        return 0
-    print(json.dumps(keyboard_bench(args.model, text, args.words), indent=2))
+    filter_stderr()  # LiteRT's "Created TensorFlow Lite XNNPACK delegate" is not a result
+    try:
+        text = load_corpus(args.corpus).text
+        figures = cache_figures(Predictor.load(args.model), text) if args.caches else None
+        figures = figures or keyboard_bench(args.model, text, args.words)
+    except NextwordError as exc:
+        print(f"keyboard bench: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(figures, indent=2))
     return 0
 
 

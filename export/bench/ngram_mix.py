@@ -12,13 +12,16 @@ lam = 0 its n-gram row, so the two ends reproduce `nextword evaluate` exactly.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
 
 import numpy as np
+from nextword.runtime.corpus import load_corpus
+from nextword.runtime.errors import NextwordError
 from nextword.runtime.evaluate import id_stream, oov_id, vocabulary_words, word_stream
 from nextword.runtime.keyboard import DEFAULT_SHOWN, Keyboard
 from nextword.runtime.kneser_ney import KneserNey
 from nextword.runtime.predictor import Predictor
+from nextword.runtime.stderr_filter import filter_stderr
 from nextword.runtime.windows import split_stream
 
 BATCH = 512
@@ -59,9 +62,14 @@ def main() -> None:
     parser.add_argument("--baseline-corpus", help="fit the n-gram on this text's training part instead")
     parser.add_argument("--order", type=int, default=5)
     args = parser.parse_args()
-    predictor = Predictor.load(args.model)
-    baseline = Path(args.baseline_corpus).read_text(encoding="utf-8") if args.baseline_corpus else None
-    rows = mix_rows(predictor, Path(args.corpus).read_text(encoding="utf-8"), order=args.order, baseline_text=baseline)
+    filter_stderr()  # LiteRT's "Created TensorFlow Lite XNNPACK delegate" is not a result
+    try:
+        predictor = Predictor.load(args.model)
+        baseline = load_corpus(args.baseline_corpus).text if args.baseline_corpus else None
+        rows = mix_rows(predictor, load_corpus(args.corpus).text, order=args.order, baseline_text=baseline)
+    except NextwordError as exc:
+        print(f"ngram mix bench: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(f"{'lam (model share)':>18} {'keyboard top-1':>15} {'top-3':>7} {'savings':>8} {'perplexity':>11}")
     for lam, result, perplexity in rows:
         top1, top3, savings = (100 * result[key] for key in ("keyboard_top1", "keyboard_top3", "keystroke_savings"))
