@@ -93,7 +93,7 @@ class Suggester:
         """The model's distribution mixed with the user's (runtime/user_model.py has the formula), over the model's
         own top k, the user's most learned words and the context's successors. The successors are read highest
         count first and no further than one could still rank: what is skipped could not reach the top k, so the
-        bar is the one scoring every candidate gives (and the JS runtime's, which does)."""
+        bar is the one scoring every candidate gives (tested against it), and the JS runtime reads them the same way."""
         probs, prefix = model.probs(state), self.normalize(partial)
         model_ids, model_mass = self.model_top(model, state, probs, prefix, k)
         # A word outside the model's top k has at most the k-th one's probability (none, when fewer words fit).

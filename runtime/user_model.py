@@ -114,8 +114,10 @@ class UserModel:
         entry[1] = min(entry[1] + 1, MAX_COUNT)
         entry[2] = self._tick
         self._learned += 1
-        if self._index is not None:
-            self._index.add(word, entry[1]) if new else self._index.bump(word)
+        if self._index is not None and new:
+            self._index.add(word, entry[1])
+        elif self._index is not None:
+            self._index.bump(word)
         if self._last is not None:
             successors = self._successors(self._last)
             if successors is None:

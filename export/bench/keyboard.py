@@ -193,8 +193,10 @@ def main(argv=None) -> int:
     filter_stderr()  # LiteRT's "Created TensorFlow Lite XNNPACK delegate" is not a result
     try:
         text = load_corpus(args.corpus).text
-        figures = cache_figures(Predictor.load(args.model), text) if args.caches else None
-        figures = figures or keyboard_bench(args.model, text, args.words)
+        if args.caches:
+            figures = cache_figures(Predictor.load(args.model), text)
+        else:
+            figures = keyboard_bench(args.model, text, args.words)
     except NextwordError as exc:
         print(f"keyboard bench: error: {exc}", file=sys.stderr)
         return 2

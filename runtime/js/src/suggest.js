@@ -100,7 +100,8 @@ export class Suggester {
     // A word outside the model's top k has at most the k-th one's probability (none, when fewer words fit).
     const floor = modelIds.length === k ? probs[modelIds[k - 1]] : 0;
     const scorer = user.scorer(previous); // after the awaits: it reads the live tables, so no learn() may interleave
-    const userMass = partial ? scorer.mass(prefix) : 1;
+    const [pairs, fits] = partial ? scorer.fittingByCount(prefix) : [0, []]; // kept per prefix, highest count first
+    const userMass = partial ? scorer.mass(prefix, pairs) : 1;
     let weight = userMass > 0 ? scorer.weight : 0;
     if (modelMass <= 0) weight = 1;
     // score(w) = (1 - weight) * P_model(w) / modelMass + weight * P_user(w | v) / userMass, with P_user(w | v) =
@@ -111,12 +112,13 @@ export class Suggester {
     const perContext = scorer.followed + ALPHA;
     const userSide = userMass > 0 && learned > 0; // false: the user's side scores 0
     const modelSide = modelMass > 0;
+    // P_user(w | v) / userMass for a word followed pairCount times after v and learned `count` times.
+    const userPart = (pairCount, count) => (userSide ? ((pairCount + (ALPHA * count) / learned) / perContext) / userMass : 0);
     const scores = new Map();
     const best = []; // the k highest scores so far, highest first; the k-th is the one to beat
     const add = (word, pairCount, id) => {
       const modelPart = id !== null && modelSide ? probs[id] / modelMass : 0;
-      const userPart = userSide ? ((pairCount + (ALPHA * (countOf.get(word) ?? 0)) / learned) / perContext) / userMass : 0;
-      const value = (1 - weight) * modelPart + weight * userPart;
+      const value = (1 - weight) * modelPart + weight * userPart(pairCount, countOf.get(word) ?? 0);
       scores.set(word, value);
       if (best.length === k && !(value > best[k - 1])) return;
       let at = best.length === k ? k - 1 : best.length;
@@ -129,15 +131,14 @@ export class Suggester {
     // A word outside the model's top k followed pairCount times, learned at most `count` times, scores at most
     // this: the same operations on larger operands, so rounding keeps it a bound.
     const modelBound = (1 - weight) * (modelSide ? floor / modelMass : 0);
-    const beaten = (pairCount, count) => best.length === k
-      && modelBound + weight * (userSide ? ((pairCount + (ALPHA * count) / learned) / perContext) / userMass : 0) < best[k - 1];
+    const beaten = (pairCount, count) => best.length === k && modelBound + weight * userPart(pairCount, count) < best[k - 1];
     for (const id of modelIds) {
       const word = this.words[id];
       add(word, successors.get(word)?.count ?? 0, id);
     }
     // Each stream comes highest count first: once one word is beaten, so is every later one.
     if (partial) {
-      for (const [word, pairCount] of scorer.fittingByCount(prefix)[1]) { // kept per prefix
+      for (const [word, pairCount] of fits) {
         if (beaten(pairCount, largest)) break;
         if (!scores.has(word)) add(word, pairCount, this.idOf(word));
       }

@@ -752,10 +752,10 @@ class Scorer {
     return this.ranked ? this.ranked.fittingByCount(prefix) : NO_FITS;
   }
 
-  /** P_user of every learned word that fits prefix. */
-  mass(prefix) {
+  /** P_user of every learned word that fits prefix (pairs: the fitting successors' counts summed, when the caller
+   *  has read them already, as Python's mass). */
+  mass(prefix, pairs = this.fittingByCount(prefix)[0]) {
     if (!this.learned) return 0;
-    const [pairs] = this.fittingByCount(prefix);
     return (pairs + (ALPHA * this.index.total(prefix)) / this.learned) / (this.followed + ALPHA);
   }
 }
