@@ -18,7 +18,7 @@ python="${PYTHON:-$root/.venv/bin/python}"
 "$nextword" export "$out/train" --out "$out/export" --tflite-batch1 --quantize int8 --allow-accuracy-loss --force
 int8_copy "$out/export" "$out/int8"
 # Copies of each export without a casing table and with one (bare/, cased/): display casing parity both ways.
-"$python" "$here/suggest_fixtures.py" copies "$out/export" "$out"
+"$python" "$root/tests/export/casing_copies.py" "$out/export" "$out"
 "$python" "$here/make_expectations.py" "$out/export/model.onnx" "$out/expected.json" \
   bare="$out/bare/model.onnx" cased="$out/cased/model.onnx" int8="$out/int8/model.onnx"
 "$python" "$here/make_browser_expectations.py" "$out/export" "$out/browser-expected.json"
@@ -28,7 +28,7 @@ int8_copy "$out/export" "$out/int8"
 "$nextword" export "$out/sequence/train" --out "$out/sequence/export" --tflite-batch1 --quantize int8 \
   --allow-accuracy-loss --force
 int8_copy "$out/sequence/export" "$out/sequence/int8"
-"$python" "$here/suggest_fixtures.py" copies "$out/sequence/export" "$out/sequence"
+"$python" "$root/tests/export/casing_copies.py" "$out/sequence/export" "$out/sequence"
 "$python" "$here/make_sequence_expectations.py" "$out/sequence/export/model.onnx" "$out/sequence/expected.json" \
   bare="$out/sequence/bare/model.onnx" cased="$out/sequence/cased/model.onnx" int8="$out/sequence/int8/model.onnx"
 "$python" "$here/make_browser_expectations.py" "$out/sequence/export" "$out/sequence/browser-expected.json"
