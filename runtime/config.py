@@ -35,9 +35,9 @@ class TrainConfig:
     dropout: float = 0.0  # sequence: dropout between layers and before the softmax (one mask per sequence)
     embedding_dropout: float = 0.0  # sequence: dropout on the embeddings (one mask per sequence)
     weight_drop: float = 0.0  # sequence: DropConnect on each LSTM's hidden-to-hidden weights (one mask per batch)
-    tie_embeddings: bool = (
-        False  # sequence: the softmax reads the embedding table backwards (needs units == embedding_dim)
-    )
+    # sequence: the softmax reads the embedding table backwards; with units != embedding_dim a linear projection
+    # (units -> embedding_dim) comes first, so the memory can be wider than the word vectors
+    tie_embeddings: bool = False
     lr_decay: float = 1.0  # multiply the learning rate by this after an epoch that did not improve the held-out metric
     chunk_len: int = 35  # sequence: words per training chunk (truncated back-propagation through time)
     clipnorm: float | None = None  # clip each update's gradient to this global norm (None: no clipping)
@@ -95,8 +95,6 @@ class TrainConfig:
                 raise InputError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if not 0.0 < self.lr_decay <= 1.0:
             raise InputError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
-        if self.tie_embeddings and self.units != self.embedding_dim:
-            raise InputError(f"tie_embeddings needs units == embedding_dim, got {self.units} and {self.embedding_dim}")
         if self.clipnorm is not None and not self.clipnorm > 0:
             raise InputError(f"clipnorm must be positive (or None), got {self.clipnorm}")
         if not isinstance(self.patience, int) or self.patience < 0:
@@ -112,6 +110,11 @@ class TrainConfig:
         """Floats of LSTM state per text for the sequence kind: (h, c) of every layer, laid out
         [h_1, c_1, h_2, c_2, ...] (runtime/contract.py); 0 for the stateless window kind."""
         return 2 * self.layers * self.units if self.kind == "sequence" else 0
+
+    @property
+    def projects(self) -> bool:
+        """Whether a tied sequence model has a projection (train/model.py) between its last LSTM and its softmax."""
+        return self.kind == "sequence" and self.tie_embeddings and self.units != self.embedding_dim
 
     @property
     def lstm_layers(self) -> int:

@@ -75,7 +75,7 @@ def add_train(subparsers, help_line: str) -> None:
         "--tie-embeddings",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="sequence: the softmax reuses the embedding table (needs --units equal to --embedding-dim)",
+        help="sequence: the softmax reuses the embedding table (projected to it when --units is not --embedding-dim)",
     )
     p.add_argument(
         "--lr-decay", type=float, default=None, help="multiply the learning rate by this after an epoch with no gain"

@@ -166,6 +166,8 @@ def check_sequence_architecture(model, config: TrainConfig) -> None:
     expected = {"embedding": (config.vocab_size, config.embedding_dim)}
     if not config.tie_embeddings:
         expected["probs"] = (config.units, config.vocab_size)
+    if config.projects:
+        expected["projection"] = (config.units, config.embedding_dim)
     for layer in range(1, config.layers + 1):
         expected[f"lstm_{layer}"] = (config.embedding_dim if layer == 1 else config.units, 4 * config.units)
     kinds = ("Embedding", "TiedEmbedding", "LSTM", "DropConnectLSTM", "Dense")

@@ -3,7 +3,8 @@
 window:   the classic lesson's network, Embedding -> LSTM -> Dense(relu) -> Dense(softmax), ids of a fixed
           context -> the next word.
 sequence: a language model, Embedding -> LSTM x layers -> Dense(softmax) at every position, trained on
-          contiguous chunks of the text; export turns it into a step graph with explicit state.
+          contiguous chunks of the text; export turns it into a step graph with explicit state. Tied, the softmax
+          is the embedding table read backwards, after a linear projection when the LSTM is wider than the table.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def build_sequence_model(config: TrainConfig) -> keras.Model:
         )
         x, _, _ = lstm(x)
         x = keras.layers.Dropout(config.dropout, noise_shape=(None, 1, config.units), name=f"dropout_{layer}")(x)
+    if config.projects:
+        x = keras.layers.Dense(config.embedding_dim, name="projection")(x)  # linear: the tied table's own space
     if config.tie_embeddings:
         probs = table(x, project=True)
     else:
@@ -57,10 +60,12 @@ def build_sequence_model(config: TrainConfig) -> keras.Model:
 
 
 def output_layer(model, config: TrainConfig):
-    """The softmax at the top of a sequence model: its own Dense, or the embedding table read backwards."""
+    """The softmax at the top of a sequence model: its own Dense, or the embedding table read backwards (after
+    the projection, when the LSTM is wider than the table)."""
     if config.tie_embeddings:
         table = model.get_layer("embedding")
-        return lambda x: table(x, project=True)
+        projection = model.get_layer("projection") if config.projects else None
+        return lambda x: table(projection(x) if projection else x, project=True)
     return model.get_layer("probs")
 
 

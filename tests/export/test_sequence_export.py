@@ -162,6 +162,32 @@ def test_tied_embeddings_train_reload_and_export_as_plain_graphs(tmp_path, embed
     assert [(n.op_type, n.attribute[0].i) for n in proto.graph.node if n.op_type == "Gemm"] == [("Gemm", 1)]
 
 
+def test_a_tied_model_wider_than_its_table_projects_before_the_softmax(tmp_path, embedded_text):
+    """units != embedding_dim with tied tables: a linear projection (units -> embedding_dim) reads the last LSTM,
+    training reloads it, both exports match Keras at every position and the runtime suggests from them."""
+    import dataclasses
+
+    from conftest import tiny_sequence_config
+    from nextword.export.pipeline import export
+    from nextword.runtime import Predictor
+    from nextword.runtime.corpus import load_corpus
+    from nextword.train.fit import train
+    from nextword.train.folder import load_training_dir
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(" ".join(embedded_text.split()[:8000]), encoding="utf-8")
+    config = dataclasses.replace(tiny_sequence_config(), layers=1, embedding_dim=12, units=20, tie_embeddings=True)
+    train(load_corpus(corpus), config, tmp_path / "t", verbose=0)
+    trained = load_training_dir(tmp_path / "t")
+    assert trained.model.get_layer("projection").get_weights()[0].shape == (20, 12)
+    manifest = export(tmp_path / "t", tmp_path / "e", log=lambda *_: None)
+    assert manifest["validation"] and all(row["passed"] for row in manifest["validation"])
+    for name in ("model.onnx", "model.tflite"):
+        predictor = Predictor.load(tmp_path / "e" / name)
+        assert predictor.bundle.config.units == 20 and predictor.bundle.config.projects
+        assert len(predictor.suggest("the ", k=3)) == 3
+
+
 def test_a_tied_config_refuses_an_untied_model(sequence_keras_dir):
     import dataclasses
 

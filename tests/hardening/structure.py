@@ -314,7 +314,6 @@ def config_against_graph(base, rng: random.Random) -> tuple[bytes, str]:
         config["layers"], config["units"] = rng.choice(choices)
     else:
         config[field] = config[field] * 2
-    config["tie_embeddings"] = False  # tied needs units == embedding_dim: kept true, the bundle itself is refused
     detail = f"config layers {config.get('layers')} units {config['units']} embedding_dim {config['embedding_dim']}"
     return _with_metadata(base, "nextword.config", json.dumps(config).encode()), detail
 

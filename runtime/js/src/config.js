@@ -79,9 +79,6 @@ function check(c) {
   }
   if (typeof c.lr_decay !== 'number' || !(c.lr_decay > 0 && c.lr_decay <= 1)) throw new InputError(`lr_decay must be in (0, 1], got ${JSON.stringify(c.lr_decay)}`);
   if (typeof c.tie_embeddings !== 'boolean') throw new InputError(`tie_embeddings must be a boolean, got ${JSON.stringify(c.tie_embeddings)}`);
-  if (c.tie_embeddings && c.units !== c.embedding_dim) {
-    throw new InputError(`tie_embeddings needs units == embedding_dim, got ${c.units} and ${c.embedding_dim}`);
-  }
   if (c.clipnorm !== null && (typeof c.clipnorm !== 'number' || !(c.clipnorm > 0))) {
     throw new InputError(`clipnorm must be positive (or None), got ${JSON.stringify(c.clipnorm)}`);
   }

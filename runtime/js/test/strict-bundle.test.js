@@ -36,7 +36,7 @@ const CORRUPT = {
   'a float in word_index': entries(tokenizer({ wordIndex: JSON.stringify(Object.fromEntries(WORDS.map((w, i) => [w, i + 1]))).replace(':2', ':2.0') })),
   'word_index and index_word disagreeing': entries(tokenizer({ wordIndex: JSON.stringify(Object.fromEntries(WORDS.map((w, i) => [w, ((i + 1) % 5) + 1]))) })),
   'a config without layers': entries(undefined, JSON.stringify({ ...BASE, layers: undefined })),
-  'tie_embeddings with embedding_dim != units': entries(undefined, config({ tie_embeddings: true, units: 16 })),
+  'tie_embeddings not a boolean': entries(undefined, config({ tie_embeddings: 1 })),
   'a boolean where an int goes': entries(undefined, config({ hidden: true })),
 };
 
