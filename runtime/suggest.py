@@ -12,6 +12,8 @@ letters that start no vocabulary word get an empty list: the bar then shows what
 
 from __future__ import annotations
 
+from bisect import insort
+
 import numpy as np
 from nextword.runtime.casing import display, starts_sentence
 from nextword.runtime.completion import PrefixIndex, top_ids
@@ -104,57 +106,71 @@ class Suggester:
             weight = scorer.weight if user_mass > 0 else 0.0
             weight = 1.0 if model_mass <= 0 else weight
 
-            # score(w) = (1 - weight) * P_model(w) / model_mass + weight * P_user(w | v) / user_mass, written out
-            # here with the tables bound to locals (the same operations as _Scorer.prob, in the same order: the
-            # JS runtime must get the same floats): a bar scores ~10 words, and calls were most of its cost.
-            # _Scorer.prob stays the reference: tests score every candidate with it and compare the bars.
+            # score(w) = (1 - weight) * P_model(w) / model_mass + weight * P_user(w | v) / user_mass, with P_user
+            # written out in the order of _Scorer.prob (the JS runtime must get the same floats), on what each
+            # stream already knows: a model word comes with its id, a successor with its pair count. A bar scores
+            # ~10 words, and calls and look-ups were most of its cost; _Scorer.prob stays the reference (tests
+            # score every candidate with it and compare the bars).
             successors, count_of, learned = scorer.successors, scorer.index.count_of, scorer.learned
             shown_ids, prob_of, per_context = self.shown_ids, probs.item, scorer.followed + ALPHA
-            scores, best = {}, []  # best: the k highest scores so far, highest first; the k-th is the one to beat
-            model_bound = (1.0 - weight) * (floor / model_mass if model_mass > 0 else 0.0)
+            user_side, model_side = user_mass > 0 and learned > 0, model_mass > 0  # False: that side scores 0
+            scores = {}
+            lowest_first = []  # the k highest scores so far, negated, so bisect keeps them highest first
+            model_bound = (1.0 - weight) * (floor / model_mass if model_side else 0.0)
 
-            def add(word: str) -> None:
-                nonlocal best
-                if word in scores:
-                    return
+            def add(word: str, pair_count: int) -> None:
                 word_id = shown_ids.get(word)
-                model_part = prob_of(word_id) / model_mass if word_id is not None and model_mass > 0 else 0.0
+                model_part = prob_of(word_id) / model_mass if word_id is not None and model_side else 0.0
                 user_part = 0.0
-                if user_mass > 0 and learned:
-                    pair = successors.get(word)
-                    user_part = ((pair[0] if pair else 0) + ALPHA * count_of.get(word, 0.0) / learned) / per_context
-                    user_part = user_part / user_mass
+                if user_side:
+                    user_part = ((pair_count + ALPHA * count_of.get(word, 0.0) / learned) / per_context) / user_mass
                 scores[word] = value = (1.0 - weight) * model_part + weight * user_part
-                if len(best) < k or value > best[-1]:
-                    best = sorted([*best, value], reverse=True)[:k]
+                if len(lowest_first) < k or -value < lowest_first[-1]:
+                    insort(lowest_first, -value)
+                    del lowest_first[k:]
 
             def beaten(pair_count: int, count: float) -> bool:
-                """Whether a word outside the model's top k, with at most these counts, cannot reach the top k."""
-                if len(best) < k:
+                """Whether a word outside the model's top k, with at most these counts, cannot reach the top k: the
+                same operations as add's on larger operands, so rounding keeps it a bound."""
+                if len(lowest_first) < k:
                     return False
-                user_bound = scorer.prob_at_most(pair_count, count) / user_mass if user_mass > 0 else 0.0
-                return model_bound + weight * user_bound < best[-1]
+                user_bound = ((pair_count + ALPHA * count / learned) / per_context) / user_mass if user_side else 0.0
+                return model_bound + weight * user_bound < -lowest_first[-1]
 
             for i in model_ids:
-                add(self.words[i])
+                word = self.words[i]
+                pair = successors.get(word)
+                add(word, pair[0] if pair else 0)
             # Each stream comes highest count first: once one word is beaten, so is every later one.
             largest = scorer.index.largest
-            for word, pair_count in fits if partial else scorer.successors_by_count():
-                if beaten(pair_count, largest):
-                    break
-                add(word)
-            if partial:  # the most learned words that fit: k of them
-                for word in scorer.unigram_candidates(prefix, k):
-                    add(word)
+            if partial:
+                for word, pair_count in fits:
+                    if beaten(pair_count, largest):
+                        break
+                    if word not in scores:
+                        add(word, pair_count)
+                for word in scorer.unigram_candidates(prefix, k):  # the most learned words that fit: k of them
+                    if word not in scores:
+                        pair = successors.get(word)
+                        add(word, pair[0] if pair else 0)
             else:
+                for word in scorer.ranked.by_count if scorer.ranked is not None else ():
+                    pair_count = successors[word][0]
+                    if beaten(pair_count, largest):
+                        break
+                    if word not in scores:
+                        add(word, pair_count)
                 for word, count in scorer.unigrams_by_count():
                     if word in successors:
                         continue  # read above, with its pair count
                     if beaten(0, count):
                         break
-                    add(word)
-            top = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
-            shown = [(user.form(word) or self.casing.get(word, word), p) for word, p in top if p > 0]
+                    if word not in scores:
+                        add(word, 0)
+            # Only words at or above the k-th score can be shown: sort those (ties to the alphabetically first).
+            kth = -lowest_first[-1] if lowest_first else 0.0
+            top = sorted((item for item in scores.items() if item[1] >= kth), key=lambda item: (-item[1], item[0]))
+            shown = [(user.form(word) or self.casing.get(word, word), p) for word, p in top[:k] if p > 0]
         return [(display(form, {}, capitalize=capitalize), p) for form, p in shown]
 
     def model_top(self, model, state, probs, prefix: str, k: int) -> tuple[list[int], float]:
