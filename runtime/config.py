@@ -35,6 +35,10 @@ class TrainConfig:
     dropout: float = 0.0  # sequence: dropout between layers and before the softmax (one mask per sequence)
     embedding_dropout: float = 0.0  # sequence: dropout on the embeddings (one mask per sequence)
     weight_drop: float = 0.0  # sequence: DropConnect on each LSTM's hidden-to-hidden weights (one mask per batch)
+    # sequence, training only (Merity et al. 2018): activation_reg * mean(h^2) of the last LSTM's output after its
+    # dropout (AR) and temporal_reg * mean((h_t - h_{t-1})^2) of the same output before it (TAR), added to the loss
+    activation_reg: float = 0.0
+    temporal_reg: float = 0.0
     # sequence: the softmax reads the embedding table backwards; with units != embedding_dim a linear projection
     # (units -> embedding_dim) comes first, so the memory can be wider than the word vectors
     tie_embeddings: bool = False
@@ -93,6 +97,9 @@ class TrainConfig:
         for name in ("dropout", "embedding_dropout", "weight_drop"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise InputError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        for name in ("activation_reg", "temporal_reg"):
+            if not 0.0 <= getattr(self, name) < float("inf"):
+                raise InputError(f"{name} must be a non-negative number, got {getattr(self, name)}")
         if not 0.0 < self.lr_decay <= 1.0:
             raise InputError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         if self.clipnorm is not None and not self.clipnorm > 0:

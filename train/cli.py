@@ -72,6 +72,15 @@ def add_train(subparsers, help_line: str) -> None:
         "--weight-drop", type=float, default=None, help="sequence: DropConnect on the LSTMs' hidden-to-hidden weights"
     )
     p.add_argument(
+        "--activation-reg", type=float, default=None, help="sequence: AR, the loss term mean(h^2) is weighted by this"
+    )
+    p.add_argument(
+        "--temporal-reg",
+        type=float,
+        default=None,
+        help="sequence: TAR, the loss term mean((h_t - h_{t-1})^2) is weighted by this",
+    )
+    p.add_argument(
         "--tie-embeddings",
         action=argparse.BooleanOptionalAction,
         default=None,

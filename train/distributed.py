@@ -214,6 +214,9 @@ class Run:
             with tf.GradientTape() as tape:
                 probs = model(x, training=True)
                 loss_sum = tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, probs))
+                if model.losses:  # AR/TAR (train/model.py ActivationPenalty): a mean over this replica's rows,
+                    # weighted by its targets, so the sum over replicas is one process's mean times all targets
+                    loss_sum += tf.cast(tf.size(y), loss_sum.dtype) * tf.add_n(model.losses)
             grads = tape.gradient(loss_sum, model.trainable_variables)
             grads = [tf.convert_to_tensor(g) for g in grads]  # the embedding's IndexedSlices, made dense
             top1, top5 = hits(probs, y)

@@ -145,8 +145,14 @@ def test_a_missing_field_of_a_version_2_config_is_refused(field):
 
 
 def test_version_2_files_written_before_a_training_field_existed_still_load():
-    bundle = decode_bundle(entries(patience=DROP, chunk_len=DROP, dropout=DROP, clipnorm=DROP), source="m")
+    bundle = decode_bundle(entries(patience=DROP, chunk_len=DROP, dropout=DROP, activation_reg=DROP), source="m")
     assert bundle.config.patience == TrainConfig.patience and bundle.config.chunk_len == TrainConfig.chunk_len
+    assert bundle.config.activation_reg == 0.0
+
+
+@pytest.mark.parametrize("field", ["activation_reg", "temporal_reg"])
+def test_a_negative_activation_penalty_is_refused(field):
+    assert field in refusal(entries(**{field: -1.0}))
 
 
 def test_version_1_configs_default_the_newer_fields_but_not_what_the_runtime_reads():

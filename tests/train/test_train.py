@@ -2,10 +2,11 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import corpus_of, tiny_config
+from conftest import corpus_of, tiny_config, tiny_kind_config
 from nextword.runtime.errors import InputError
 
 pytest.importorskip("tensorflow")
@@ -210,3 +211,56 @@ def test_a_damaged_casing_file_is_a_typed_refusal(tmp_path, trained_dir):
     (copy / "casing.json").write_text('{"zzzz-not-a-word": "Z"}', encoding="utf-8")
     with pytest.raises(InputError, match="casing.json.*not in the vocabulary"):
         load_training_dir(copy)
+
+
+def test_activation_penalty_adds_ar_and_tar_in_training_only_and_passes_the_dropped_output_through():
+    from nextword.train.model import ActivationPenalty
+
+    rng = np.random.default_rng(0)
+    memory, dropped = (rng.normal(size=(3, 6, 4)).astype(np.float32) for _ in range(2))
+    penalty = ActivationPenalty(2.0, 1.0)
+    out = penalty([memory, dropped], training=True)
+    np.testing.assert_array_equal(np.asarray(out), dropped)
+    expected = 2.0 * np.mean(dropped**2) + 1.0 * np.mean((memory[:, 1:] - memory[:, :-1]) ** 2)
+    assert len(penalty.losses) == 1
+    np.testing.assert_allclose(float(penalty.losses[0]), expected, rtol=1e-6)
+    inference = ActivationPenalty(2.0, 1.0)
+    inference([memory, dropped], training=False)
+    assert inference.losses == []
+
+
+@pytest.mark.parametrize("path", ["in memory", "streamed"])
+def test_ar_shrinks_the_lstm_outputs_in_both_training_paths_and_the_model_still_exports(path, tmp_path, embedded_text):
+    import keras
+    from nextword.train.distributed import train_stream
+    from nextword.train.fit import train
+    from nextword.train.folder import load_training_dir
+
+    text = " ".join(embedded_text.split()[:6000])
+    (tmp_path / "text.txt").write_text(text, encoding="utf-8")
+    ids = np.arange(1, 41, dtype=np.int32).reshape(2, 20)
+
+    def output_square(activation_reg: float) -> tuple[float, Path]:
+        config = tiny_kind_config("sequence", epochs=1, activation_reg=activation_reg, temporal_reg=activation_reg)
+        out = tmp_path / f"reg-{activation_reg}"
+        if path == "in memory":
+            train(corpus_of(text), config, out, verbose=0)
+        else:  # the custom loop of train/distributed.py, in one process
+            train_stream([tmp_path / "text.txt"], config, out, verbose=0)
+        model = load_training_dir(out).model
+        lstm = keras.Model(model.input, model.get_layer("lstm_1").output[0])
+        return float(np.mean(np.asarray(lstm(ids)) ** 2)), out
+
+    plain, _ = output_square(0.0)
+    penalized, folder = output_square(50.0)
+    assert penalized < 0.5 * plain
+    if path == "in memory":  # the penalty layer is training only: the export builds and validates without it
+        from nextword.export.pipeline import ExportOptions, export
+
+        manifest = export(
+            folder,
+            tmp_path / "export",
+            ExportOptions(formats=("onnx",), corpus=str(tmp_path / "text.txt")),
+            log=lambda *_: None,
+        )
+        assert (tmp_path / "export" / "model.onnx").is_file() and manifest

@@ -9,7 +9,7 @@ import { parseStrictJsonTyped } from './strict-json.js';
 export { CONFIG_VERSION };
 const EARLY_STOPPING_METRICS = ['loss', 'accuracy', 'top5'];
 const DEFAULTS = { kind: 'window', seq_len: 3, embedding_dim: 8, units: 8, hidden: 8, layers: 1, dropout: 0.0,
-  embedding_dropout: 0.0, weight_drop: 0.0, tie_embeddings: false, lr_decay: 1.0, chunk_len: 35,
+  embedding_dropout: 0.0, weight_drop: 0.0, activation_reg: 0.0, temporal_reg: 0.0, tie_embeddings: false, lr_decay: 1.0, chunk_len: 35,
   clipnorm: null, early_stopping: 'loss', patience: 0, epochs: 20, batch_size: 128, validation_split: 0.1, learning_rate: 0.01,
   seed: 0, num_words: null, oov_token: null, vocab_from_training_split: false, min_count: 1, vocab_size: 0, corpus_sha256: '',
   corpus_name: '', preset: 'default', version: CONFIG_VERSION };
@@ -76,6 +76,9 @@ function check(c) {
   }
   for (const name of ['dropout', 'embedding_dropout', 'weight_drop']) {
     if (typeof c[name] !== 'number' || !(c[name] >= 0 && c[name] < 1)) throw new InputError(`${name} must be in [0, 1), got ${JSON.stringify(c[name])}`);
+  }
+  for (const name of ['activation_reg', 'temporal_reg']) {
+    if (typeof c[name] !== 'number' || !(c[name] >= 0 && c[name] < Infinity)) throw new InputError(`${name} must be a non-negative number, got ${JSON.stringify(c[name])}`);
   }
   if (typeof c.lr_decay !== 'number' || !(c.lr_decay > 0 && c.lr_decay <= 1)) throw new InputError(`lr_decay must be in (0, 1], got ${JSON.stringify(c.lr_decay)}`);
   if (typeof c.tie_embeddings !== 'boolean') throw new InputError(`tie_embeddings must be a boolean, got ${JSON.stringify(c.tie_embeddings)}`);

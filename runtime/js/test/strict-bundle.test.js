@@ -37,6 +37,8 @@ const CORRUPT = {
   'word_index and index_word disagreeing': entries(tokenizer({ wordIndex: JSON.stringify(Object.fromEntries(WORDS.map((w, i) => [w, ((i + 1) % 5) + 1]))) })),
   'a config without layers': entries(undefined, JSON.stringify({ ...BASE, layers: undefined })),
   'tie_embeddings not a boolean': entries(undefined, config({ tie_embeddings: 1 })),
+  'a negative activation_reg': entries(undefined, config({ activation_reg: -1 })),
+  'a negative temporal_reg': entries(undefined, config({ temporal_reg: -0.5 })),
   'a boolean where an int goes': entries(undefined, config({ hidden: true })),
 };
 
