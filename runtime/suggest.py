@@ -118,13 +118,14 @@ class Suggester:
             lowest_first = []  # the k highest scores so far, negated, so bisect keeps them highest first
             model_bound = (1.0 - weight) * (floor / model_mass if model_side else 0.0)
 
+            def user_part(pair_count: int, count: float) -> float:
+                return ((pair_count + ALPHA * count / learned) / per_context) / user_mass if user_side else 0.0
+
             def add(word: str, pair_count: int) -> None:
                 word_id = shown_ids.get(word)
                 model_part = prob_of(word_id) / model_mass if word_id is not None and model_side else 0.0
-                user_part = 0.0
-                if user_side:
-                    user_part = ((pair_count + ALPHA * count_of.get(word, 0.0) / learned) / per_context) / user_mass
-                scores[word] = value = (1.0 - weight) * model_part + weight * user_part
+                own = user_part(pair_count, count_of.get(word, 0.0))
+                scores[word] = value = (1.0 - weight) * model_part + weight * own
                 if len(lowest_first) < k or -value < lowest_first[-1]:
                     insort(lowest_first, -value)
                     del lowest_first[k:]
@@ -132,10 +133,9 @@ class Suggester:
             def beaten(pair_count: int, count: float) -> bool:
                 """Whether a word outside the model's top k, with at most these counts, cannot reach the top k: the
                 same operations as add's on larger operands, so rounding keeps it a bound."""
-                if len(lowest_first) < k:
-                    return False
-                user_bound = ((pair_count + ALPHA * count / learned) / per_context) / user_mass if user_side else 0.0
-                return model_bound + weight * user_bound < -lowest_first[-1]
+                return (
+                    len(lowest_first) == k and model_bound + weight * user_part(pair_count, count) < -lowest_first[-1]
+                )
 
             for i in model_ids:
                 word = self.words[i]

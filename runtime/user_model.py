@@ -556,13 +556,6 @@ class _Scorer:
         pair = self.successors.get(word)
         return ((pair[0] if pair else 0) + ALPHA * self.index.count(word) / self.learned) / (self.followed + ALPHA)
 
-    def prob_at_most(self, pair_count: int, largest: float) -> float:
-        """An upper bound of prob() for a word followed pair_count times whose own count is at most `largest`:
-        the same operations on larger operands, so IEEE rounding keeps it an upper bound exactly."""
-        if not self.learned:
-            return 0.0
-        return (pair_count + ALPHA * largest / self.learned) / (self.followed + ALPHA)
-
     def unigrams_by_count(self) -> list[tuple[str, float]]:
         """(word, count) of the UNIGRAM_CANDIDATES most learned words, highest count first: next-word candidates."""
         return self.index.most_learned_by_count()
@@ -570,14 +563,6 @@ class _Scorer:
     def unigram_candidates(self, prefix: str, k: int) -> list[str]:
         """The k most learned words that fit prefix, ties to the alphabetically first: completion candidates."""
         return self.index.candidates(prefix, k)
-
-    def successors_by_count(self):
-        """(word, count) of the context's successors, highest count first."""
-        if self.ranked is None:
-            return
-        counts = self.successors
-        for word in self.ranked.by_count:
-            yield word, counts[word][0]
 
     def fitting_successors(self, prefix: str):
         return self.ranked.fitting(prefix) if self.ranked is not None else iter(())

@@ -354,7 +354,7 @@ def test_a_contexts_successors_stay_in_count_order_as_pairs_are_learned():
         user.learn(f"the w{min(int(rng.expovariate(0.05)), 300)}")
         if step % 97 == 0:
             with user.reading("the") as scorer:
-                ranked = list(scorer.successors_by_count())
+                ranked = [(word, scorer.successors[word][0]) for word in scorer.ranked.by_count]
                 assert [count for _, count in ranked] == sorted((c for _, c in ranked), reverse=True)
                 assert dict(ranked) == {word: pair[0] for word, pair in scorer.successors.items()}
                 assert list(scorer.fitting_successors("w1")) == sorted(
