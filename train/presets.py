@@ -58,9 +58,9 @@ PRESETS["sequence"] = dataclasses.replace(
     clipnorm=1.0,
     epochs=25,
     # 40 chunks a batch at 0.003 rather than 20 at 0.002: on 2 cores most of a step is the recurrent scan's 35
-    # serial steps, whose cost grows little with the batch, so a step of 40 costs ~1.4 of 20 and an epoch ~40 s
-    # instead of ~64 (tinyshakespeare, Intel Xeon: 12 min instead of 20.5); held-out perplexity 190.4 against
-    # 191.9 (README, "A sixth lever")
+    # serial steps, whose cost grows little with the batch, so a step of 40 costs 1.25-1.4 times one of 20 and an
+    # epoch ~40 s instead of ~64 (tinyshakespeare, Intel Xeon: 12 min instead of 20.5); held-out perplexity 190.4
+    # against 191.9 (README, "A sixth lever")
     batch_size=40,
     learning_rate=0.003,
     lr_decay=0.5,
