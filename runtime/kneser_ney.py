@@ -112,6 +112,38 @@ class KneserNey:
                 tables.append(_build_table(keys, counts, d, vocab_size))
         return cls(int(vocab_size), int(order), tuple(discounts), tables, unigram, key_dtype)
 
+    @property
+    def entries(self) -> int:
+        """(context, word) pairs held at orders >= 2: what a copy of this model inside a file would weigh."""
+        return sum(len(table.words) for table in self._tables)
+
+    def pruned(self, min_count: int) -> KneserNey:
+        """The same model without the entries of orders >= 2 counted fewer than min_count times (raw counts at
+        the top order, continuation counts below). What an entry held goes to its context's backoff mass, so
+        every distribution still sums to 1; a context left with no entry backs off whole."""
+        tables = []
+        for k, table in enumerate(self._tables, start=2):
+            discount, types = self.discounts[k - 1], table.ends - table.starts
+            totals = discount * types / table.gammas  # gamma = D * types / total (_build_table)
+            context = np.repeat(np.arange(len(types)), types)
+            counts = np.rint(table.weights * totals[context] + discount)  # weight = (count - D) / total
+            keep = counts >= min_count
+            kept = np.bincount(context[keep], minlength=len(types))
+            held = np.bincount(context[keep], weights=table.weights[keep], minlength=len(types))
+            has = kept > 0
+            ends = np.cumsum(kept[has])
+            tables.append(
+                _OrderTable(
+                    table.context_keys[has],
+                    ends - kept[has],
+                    ends,
+                    (1.0 - held)[has],
+                    table.words[keep],
+                    table.weights[keep],
+                )
+            )
+        return KneserNey(self.vocab_size, self.order, self.discounts, tables, self._unigram, self.key_dtype)
+
     def probs(self, context_ids: np.ndarray) -> np.ndarray:
         """P(w | context) for every id w, shape [vocab_size]; uses the last order-1 ids,
         and a shorter context simply backs off."""

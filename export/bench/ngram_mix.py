@@ -4,9 +4,11 @@ read as `nextword evaluate` reads it, each position's distribution mixed as
     P(w) = lam * P_model(w) + (1 - lam) * P_KN(w)
 
 and scored by evaluate's own keyboard code (runtime/keyboard.py) for several lam. lam = 1 is evaluate's model row,
-lam = 0 its n-gram row, so the two ends reproduce `nextword evaluate` exactly.
+lam = 0 its n-gram row, so the two ends reproduce `nextword evaluate` exactly. A copy inside a file must be bounded:
+`--min-count N` drops the entries counted fewer than N times (KneserNey.pruned) and prints how many are left.
 
     python -m nextword.export.bench.ngram_mix EXPORT/model.onnx --corpus TEXT [--baseline-corpus TRAINING_TEXT]
+        [--order 5] [--min-count 1]
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ BATCH = 512
 WEIGHTS = (1.0, 0.8, 0.7, 0.6, 0.5, 0.0)
 
 
-def mix_rows(predictor, text: str, *, order: int = 5, weights=WEIGHTS, baseline_text: str | None = None) -> list:
-    """[(lam, keyboard result, perplexity)] over the held-out tail of text, for a sequence-kind predictor."""
+def mix_rows(
+    predictor, text: str, *, order: int = 5, weights=WEIGHTS, baseline_text: str | None = None, min_count: int = 1
+) -> tuple[list, int]:
+    """([(lam, keyboard result, perplexity)] over the held-out tail of text, the n-gram's entries), for a
+    sequence-kind predictor."""
     holdout = predictor.bundle.config.validation_split
     ids, _, _, words = word_stream(predictor.tokenizer, text)
     split = split_stream(len(ids), holdout)
@@ -40,6 +45,8 @@ def mix_rows(predictor, text: str, *, order: int = 5, weights=WEIGHTS, baseline_
         baseline_ids = id_stream(predictor.tokenizer, baseline_text)[0]
         training = baseline_ids[: split_stream(len(baseline_ids), holdout)]
     ngram = KneserNey.fit(training, predictor.vocab_size, order=order)
+    if min_count > 1:
+        ngram = ngram.pruned(min_count)
     contexts = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.zeros(order - 1, np.int32), held]), order)
     keyboard = Keyboard(vocabulary_words(predictor), oov_id(predictor), DEFAULT_SHOWN)
     tallies = {lam: keyboard.tally(held, held_words) for lam in weights}
@@ -52,7 +59,8 @@ def mix_rows(predictor, text: str, *, order: int = 5, weights=WEIGHTS, baseline_
             mixed = lam * model + (1 - lam) * kn
             tallies[lam].add(mixed, start)
             nll[lam] -= float(np.log(mixed[np.arange(n), held[start : start + n]]).sum())
-    return [(lam, tallies[lam].result(), float(np.exp(nll[lam] / len(held)))) for lam in weights]
+    rows = [(lam, tallies[lam].result(), float(np.exp(nll[lam] / len(held)))) for lam in weights]
+    return rows, ngram.entries
 
 
 def main() -> None:
@@ -61,15 +69,18 @@ def main() -> None:
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--baseline-corpus", help="fit the n-gram on this text's training part instead")
     parser.add_argument("--order", type=int, default=5)
+    parser.add_argument("--min-count", type=int, default=1, help="drop n-gram entries counted fewer times")
     args = parser.parse_args()
     filter_stderr()  # LiteRT's "Created TensorFlow Lite XNNPACK delegate" is not a result
     try:
         predictor = Predictor.load(args.model)
         baseline = load_corpus(args.baseline_corpus).text if args.baseline_corpus else None
-        rows = mix_rows(predictor, load_corpus(args.corpus).text, order=args.order, baseline_text=baseline)
+        text = load_corpus(args.corpus).text
+        rows, entries = mix_rows(predictor, text, order=args.order, baseline_text=baseline, min_count=args.min_count)
     except NextwordError as exc:
         print(f"ngram mix bench: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    print(f"order {args.order}, min count {args.min_count}: {entries:,} entries of orders >= 2")
     print(f"{'lam (model share)':>18} {'keyboard top-1':>15} {'top-3':>7} {'savings':>8} {'perplexity':>11}")
     for lam, result, perplexity in rows:
         top1, top3, savings = (100 * result[key] for key in ("keyboard_top1", "keyboard_top3", "keystroke_savings"))

@@ -10,7 +10,8 @@ def test_the_mix_ends_reproduce_evaluates_model_and_ngram_rows(sequence_exported
     predictor = Predictor.load(sequence_exported_dir / "model.onnx")
     text = (sequence_keras_dir.parent / "sequence-corpus.txt").read_text(encoding="utf-8")
     report = evaluate(predictor, text, orders=(5,))
-    rows = {lam: (result, perplexity) for lam, result, perplexity in mix_rows(predictor, text, weights=(1.0, 0.5, 0.0))}
+    mixed, _ = mix_rows(predictor, text, weights=(1.0, 0.5, 0.0))
+    rows = {lam: (result, perplexity) for lam, result, perplexity in mixed}
     for lam, row in ((1.0, report["model"]), (0.0, report["baselines"][0])):
         result, perplexity = rows[lam]
         assert result == {key: row[key] for key in result}

@@ -264,6 +264,25 @@ def test_probs_batch_equals_stacked_probs():
     assert np.array_equal(model.probs_batch(contexts), stacked)
 
 
+def test_pruning_drops_rare_entries_and_hands_their_mass_to_the_backoff():
+    model = KneserNey.fit(TINY, vocab_size=6, order=3, discount=0.5)
+    every_context = np.array([[a, b] for a in range(6) for b in range(6)])
+    # min_count 1 keeps everything (each backoff mass recomputed as 1 - the kept weights: equal up to rounding)
+    assert np.allclose(model.pruned(1).probs_batch(every_context), model.probs_batch(every_context), atol=1e-15)
+    pruned = model.pruned(2)
+    # Of the trigrams only "1 2 3" (twice) survives, and no bigram continuation (each seen once): so
+    # P(3 | 1 2) = 1.5/3 + (1 - 0.5) * P1(3) = 0.575 and P(4 | 1 2) = 0.5 * P1(4) = 0.075 (P1 as above: 0.15).
+    assert 0 < pruned.entries < model.entries
+    probs = pruned.probs_batch(every_context)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-12) and np.all(probs[:, 0] == 0.0)
+    after_1_2, before = pruned.probs(np.array([1, 2])), model.probs(np.array([1, 2]))
+    assert after_1_2[3] == pytest.approx(0.575, abs=1e-12) and after_1_2[4] == pytest.approx(0.075, abs=1e-12)
+    assert after_1_2[3] < before[3] and after_1_2[4] < before[4]
+    assert np.array_equal(pruned.probs(np.array([])), model.probs(np.array([])))  # the unigram is kept whole
+    assert model.pruned(100).entries == 0
+    assert np.allclose(model.pruned(100).probs(np.array([1, 2])), model.probs(np.array([])))
+
+
 def test_bad_fit_inputs_are_refused():
     with pytest.raises(InputError):
         KneserNey.fit(np.array([1, 7]), vocab_size=6, order=3)
