@@ -75,8 +75,11 @@ def _estimate_discount(counts: np.ndarray) -> float:
 class KneserNey:
     """An interpolated Kneser-Ney model; build it with KneserNey.fit."""
 
-    def __init__(self, vocab_size: int, order: int, discounts: tuple, tables: list, unigram: np.ndarray, key_dtype):
+    def __init__(
+        self, vocab_size: int, order: int, discounts: tuple, tables: list, unigram: np.ndarray, key_dtype, min_count=1
+    ):
         self.vocab_size = vocab_size
+        self.min_count = min_count  # entries counted fewer times were dropped (pruned)
         self.key_dtype = key_dtype
         self.order = order
         self.discounts = discounts  # discounts[k - 1] is D_k
@@ -120,7 +123,12 @@ class KneserNey:
     def pruned(self, min_count: int) -> KneserNey:
         """The same model without the entries of orders >= 2 counted fewer than min_count times (raw counts at
         the top order, continuation counts below). What an entry held goes to its context's backoff mass, so
-        every distribution still sums to 1; a context left with no entry backs off whole."""
+        every distribution still sums to 1; a context left with no entry backs off whole. Counts are read back
+        from the fitted weights, so only a fitted model can be pruned."""
+        if not isinstance(min_count, (int, np.integer)) or isinstance(min_count, bool) or min_count < 1:
+            raise InputError(f"min_count must be a positive integer, got {min_count!r}")
+        if self.min_count != 1:
+            raise InputError("this model is pruned already: prune the fitted model with the larger min_count")
         tables = []
         for k, table in enumerate(self._tables, start=2):
             discount, types = self.discounts[k - 1], table.ends - table.starts
@@ -142,7 +150,9 @@ class KneserNey:
                     table.weights[keep],
                 )
             )
-        return KneserNey(self.vocab_size, self.order, self.discounts, tables, self._unigram, self.key_dtype)
+        return KneserNey(
+            self.vocab_size, self.order, self.discounts, tables, self._unigram, self.key_dtype, int(min_count)
+        )
 
     def probs(self, context_ids: np.ndarray) -> np.ndarray:
         """P(w | context) for every id w, shape [vocab_size]; uses the last order-1 ids,

@@ -281,6 +281,11 @@ def test_pruning_drops_rare_entries_and_hands_their_mass_to_the_backoff():
     assert np.array_equal(pruned.probs(np.array([])), model.probs(np.array([])))  # the unigram is kept whole
     assert model.pruned(100).entries == 0
     assert np.allclose(model.pruned(100).probs(np.array([1, 2])), model.probs(np.array([])))
+    with pytest.raises(InputError, match="pruned already"):
+        pruned.pruned(3)  # its counts can no longer be read back from its weights
+    for bad in (0, 1.5, True):
+        with pytest.raises(InputError, match="min_count"):
+            model.pruned(bad)
 
 
 def test_bad_fit_inputs_are_refused():
