@@ -129,6 +129,8 @@ class KneserNey:
             raise InputError(f"min_count must be a positive integer, got {min_count!r}")
         if self.min_count != 1:
             raise InputError("this model is pruned already: prune the fitted model with the larger min_count")
+        if min_count == 1:
+            return self  # every entry was counted at least once: nothing to drop
         tables = []
         for k, table in enumerate(self._tables, start=2):
             discount, types = self.discounts[k - 1], table.ends - table.starts

@@ -44,9 +44,7 @@ def mix_rows(
     else:
         baseline_ids = id_stream(predictor.tokenizer, baseline_text)[0]
         training = baseline_ids[: split_stream(len(baseline_ids), holdout)]
-    ngram = KneserNey.fit(training, predictor.vocab_size, order=order)
-    if min_count > 1:
-        ngram = ngram.pruned(min_count)
+    ngram = KneserNey.fit(training, predictor.vocab_size, order=order).pruned(min_count)
     contexts = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.zeros(order - 1, np.int32), held]), order)
     keyboard = Keyboard(vocabulary_words(predictor), oov_id(predictor), DEFAULT_SHOWN)
     tallies = {lam: keyboard.tally(held, held_words) for lam in weights}
