@@ -26,11 +26,6 @@ class PrefixIndex:
         hi = bisect_left(self.words, prefix + "\U0010ffff", lo)  # the largest code point: past every extension
         return lo, hi
 
-    def completions(self, prefix: str) -> np.ndarray:
-        """The ids of the words that start with prefix, in the index's (alphabetical) order."""
-        lo, hi = self.range(prefix)
-        return self.ids[lo:hi]
-
 
 def top_ids(probs: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
     """The k ids of `ids` with the largest probs, highest first, ties to the lower id (as everywhere in nextword).

@@ -72,7 +72,8 @@ def evaluate(
     orders = tuple(orders or predictor.model.evaluation_orders())
     if any(not isinstance(order, int) or not 1 <= order <= MAX_ORDER for order in orders):
         raise InputError(f"n-gram orders must be integers in 1..{MAX_ORDER}, got {list(orders)}")
-    keyboard = Keyboard(vocabulary_words(predictor), oov_id(predictor), shown)  # checks shown first
+    casing = predictor.bundle.casing
+    keyboard = Keyboard(vocabulary_words(predictor), oov_id(predictor), shown, casing)  # checks shown first
     adapter = predictor.suggester if adapt else None
     stream = word_stream(predictor.tokenizer, text)
     fit_on = None

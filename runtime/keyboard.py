@@ -8,6 +8,8 @@ The protocol (the README's `evaluate` entry says the same):
   metrics' top-k. A target outside the vocabulary (the OOV id) is a miss.
 * Keystrokes: before each letter of the target word the bar shows the `shown` likeliest words that start with
   the letters typed so far of that word (nothing typed: the plain next-word suggestions); matching ignores case.
+  As `suggest` does, the bar never offers the word exactly as typed (the typist types lowercase, so a word whose
+  display casing differs, "I" or "London", is offered: its tap would fix the case).
   If the target is shown, one tap enters it and its space: the letters typed so far plus 1. Otherwise the next
   letter is typed. A word never shown costs its letters plus the space, len + 1; a word outside the vocabulary
   always does. Savings = 1 - keystrokes / sum(len + 1).
@@ -36,22 +38,31 @@ def check_shown(shown) -> int:
 class Keyboard:
     """A bar over one vocabulary, built once per evaluation; each scored distribution gets its own tally()."""
 
-    def __init__(self, words: Sequence[str], oov_id: int | None, shown: int = DEFAULT_SHOWN):
-        """words[id] is the word of id for every output id (words[0], padding, is ignored)."""
+    def __init__(
+        self, words: Sequence[str], oov_id: int | None, shown: int = DEFAULT_SHOWN, casing: dict[str, str] | None = None
+    ):
+        """words[id] is the word of id for every output id (words[0], padding, is ignored); casing: the model's
+        display casing table (runtime/casing.py)."""
         self.shown = check_shown(shown)
+        self.casing = casing or {}
         self.words = [word.lower() for word in words]  # what typed letters are matched against
         self.index = PrefixIndex(self.words, {oov_id} if oov_id is not None else set())
         self.visible = np.zeros(len(words), dtype=bool)
         self.visible[self.index.ids] = True
-        self._ranges: dict[str, tuple[int, int]] = {}  # a prefix's range, bisected once per evaluation
+        self._ranges: dict[str, tuple[int, int]] = {}  # what a prefix's bar offers, bisected once per evaluation
 
     def tally(self, targets: np.ndarray, typed: Sequence[str]) -> KeyboardTally:
         """Counts for one distribution's rows over `targets`; typed[i] is the word of targets[i] as written."""
         return KeyboardTally(self, targets, typed)
 
-    def range(self, prefix: str) -> tuple[int, int]:
+    def offered(self, prefix: str) -> tuple[int, int]:
+        """[lo, hi) of the index positions a bar may offer after typing prefix: the words that start with it, less
+        the word spelled as typed when it shows as typed (it sorts first)."""
         if prefix not in self._ranges:
-            self._ranges[prefix] = self.index.range(prefix)
+            lo, hi = self.index.range(prefix)
+            if hi > lo and self.index.words[lo] == prefix and self.casing.get(prefix, prefix) == prefix:
+                lo += 1
+            self._ranges[prefix] = lo, hi
         return self._ranges[prefix]
 
     def ranks(self, ordered: np.ndarray, target_probs: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -70,7 +81,7 @@ class Keyboard:
             return 1
         letters = self.words[target]  # the target's own letters, so each prefix's range holds it
         for typed in range(1, len(letters)):
-            lo, hi = self.range(letters[:typed])
+            lo, hi = self.offered(letters[:typed])
             if hi - lo <= self.shown:
                 return typed + 1
             # Shown exactly when fewer than `shown` words of the range rank ahead of it: no sort, no partition.

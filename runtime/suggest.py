@@ -7,7 +7,10 @@ display casing (runtime/casing.py).
     text "to be or "   -> finished "to be or ", partial "":  the likeliest next words, with their probabilities
 
 A word ends where the tokenizer would end it: at its split string or at any of its filter characters. Typed
-letters that start no vocabulary word get an empty list: the bar then shows what was typed, as it is.
+letters that start no vocabulary word get an empty list: the bar then shows what was typed, as it is. A completion
+never offers the word exactly as it is typed ("the" after "the"): tapping it would save nothing a space does not,
+so its slot goes to the next word ("there"). It is offered when its display casing differs ("I" after "i",
+"London" after "london"): the tap then fixes the case. Its probability still counts in what the letters allow.
 """
 
 from __future__ import annotations
@@ -81,9 +84,9 @@ class Suggester:
         if partial:
             # Completions are ranked, and their probabilities given, among the words the letters allow: the
             # probability that the word being typed is this one, given the text so far and its first letters.
-            probs = model.probs(state)
-            fitting = self.index.completions(self.normalize(partial))
-            ids = top_ids(probs, fitting, k).tolist()
+            probs, prefix = model.probs(state), self.normalize(partial)
+            fitting, offered = self.fitting(prefix, self.shows_as_typed(prefix, partial, capitalize))
+            ids = top_ids(probs, offered, k).tolist()
             mass = float(probs[fitting].sum(dtype=np.float64))
             chosen = [(i, p / mass) for i, p in zip(ids, probs[ids].tolist())] if mass > 0 else []
         else:
@@ -97,7 +100,11 @@ class Suggester:
         count first and no further than one could still rank: what is skipped could not reach the top k, so the
         bar is the one scoring every candidate gives (tested against it), and the JS runtime reads them the same way."""
         probs, prefix = model.probs(state), self.normalize(partial)
-        model_ids, model_mass = self.model_top(model, state, probs, prefix, k)
+        # The word exactly as typed (in the form this bar shows it) is never offered, see the module's docstring:
+        # its key, which every stream skips.
+        skip = bool(partial) and self.shows_as_typed(prefix, partial, capitalize, user.form(prefix))
+        as_typed = prefix if skip else None
+        model_ids, model_mass = self.model_top(model, state, probs, prefix, skip, k)
         # A word outside the model's top k has at most the k-th one's probability (none, when fewer words fit).
         floor = float(probs[model_ids[-1]]) if len(model_ids) == k else 0.0
         with user.reading(previous) as scorer:
@@ -145,12 +152,15 @@ class Suggester:
             largest = scorer.index.largest
             if partial:
                 for word, pair_count in fits:
+                    if word == as_typed:
+                        continue
                     if beaten(pair_count, largest):
                         break
                     if word not in scores:
                         add(word, pair_count)
-                for word in scorer.unigram_candidates(prefix, k):  # the most learned words that fit: k of them
-                    if word not in scores:
+                # The most learned words that fit: k of them, one more when the word as typed may be among them.
+                for word in scorer.unigram_candidates(prefix, k + (as_typed is not None)):
+                    if word not in scores and word != as_typed:
                         pair = successors.get(word)
                         add(word, pair[0] if pair else 0)
             else:
@@ -173,14 +183,27 @@ class Suggester:
             shown = [(user.form(word) or self.casing.get(word, word), p) for word, p in top[:k] if p > 0]
         return [(display(form, {}, capitalize=capitalize), p) for form, p in shown]
 
-    def model_top(self, model, state, probs, prefix: str, k: int) -> tuple[list[int], float]:
-        """(the model's k likeliest bar words that fit prefix, their share of the distribution's mass): what the
-        user's distribution is mixed with. Between words the mass is the whole distribution's, 1."""
+    def model_top(self, model, state, probs, prefix: str, skip_as_typed: bool, k: int) -> tuple[list[int], float]:
+        """(the model's k likeliest bar words that fit prefix, the mass of every word that fits): what the user's
+        distribution is mixed with. Between words the mass is the whole distribution's, 1."""
         if prefix:
-            fitting = self.index.completions(prefix)
-            return top_ids(probs, fitting, k).tolist(), float(probs[fitting].sum(dtype=np.float64))
+            fitting, offered = self.fitting(prefix, skip_as_typed)
+            return top_ids(probs, offered, k).tolist(), float(probs[fitting].sum(dtype=np.float64))
         ranked, _ = model.top(state, min(k + len(self.hidden), model.vocab_size - 1))
         return [i for i in ranked if i not in self.hidden][:k], 1.0
+
+    def fitting(self, prefix: str, skip_as_typed: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(the ids of every word the typed letters allow, the ones a completion may offer): all of them but the
+        word spelled as typed, when skip_as_typed. That word sorts first among them, if it is there."""
+        lo, hi = self.index.range(prefix)
+        fitting = self.index.ids[lo:hi]
+        if skip_as_typed and hi > lo and self.index.words[lo] == prefix:
+            return fitting, fitting[1:]
+        return fitting, fitting
+
+    def shows_as_typed(self, word: str, partial: str, capitalize: bool, user_form: str | None = None) -> bool:
+        """Whether the bar would show `word` exactly as `partial` is typed (in the user's form, if it has one)."""
+        return display(user_form or self.casing.get(word, word), {}, capitalize=capitalize) == partial
 
     def id_of(self, word: str) -> int | None:
         """The model's id of a word it can show, or None."""

@@ -46,7 +46,7 @@ def mix_rows(
         training = baseline_ids[: split_stream(len(baseline_ids), holdout)]
     ngram = KneserNey.fit(training, predictor.vocab_size, order=order).pruned(min_count)
     contexts = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.zeros(order - 1, np.int32), held]), order)
-    keyboard = Keyboard(vocabulary_words(predictor), oov_id(predictor), DEFAULT_SHOWN)
+    keyboard = Keyboard(vocabulary_words(predictor), oov_id(predictor), DEFAULT_SHOWN, predictor.bundle.casing)
     tallies = {lam: keyboard.tally(held, held_words) for lam in weights}
     nll = dict.fromkeys(weights, 0.0)
     read = predictor.stream_reader(held)

@@ -43,7 +43,7 @@ def uniform_predictor(tokenizer: Tokenizer, **config) -> SimpleNamespace:
 
     kind = SimpleNamespace(evaluation_orders=lambda: (config.seq_len,), evaluate_tail=evaluate_windows_tail)
     return SimpleNamespace(
-        bundle=SimpleNamespace(config=config),
+        bundle=SimpleNamespace(config=config, casing={}),
         model=kind,  # the window kind's two evaluation hooks (runtime/kinds/window.py)
         tokenizer=tokenizer,
         probabilities=probabilities,
@@ -241,11 +241,13 @@ def test_evaluate_sequence_kind_scores_the_tail_as_training_did(cli, sequence_mo
 # --- keyboard metrics on the real models, against the protocol read literally ------------------------------
 
 
-def literal_keyboard(probs, targets, typed, words, oov_id, shown=3) -> dict:
+def literal_keyboard(probs, targets, typed, words, oov_id, casing, shown=3) -> dict:
     """The README's protocol with no shortcut: every row fully sorted (ties to the lower id), the words the bar
-    may show filtered by the letters typed, the first `shown` of them on the bar."""
+    may show filtered by the letters typed, less the word as typed unless the casing table writes it otherwise,
+    the first `shown` of them on the bar."""
     lowered = np.array([word.lower() for word in words])
     showable = np.array([bool(word) and i not in (0, oov_id) for i, word in enumerate(words)])
+    unchanged = np.array([casing.get(word, word) == word for word in lowered])  # shown as the typist types it
     fits: dict[str, np.ndarray] = {}
     hits, keystrokes = {1: 0, 3: 0}, 0
     for row, target, word in zip(probs, targets.tolist(), typed):
@@ -257,7 +259,7 @@ def literal_keyboard(probs, targets, typed, words, oov_id, shown=3) -> dict:
         for letters in range(len(word)):
             prefix = word[:letters].lower()
             if prefix not in fits:
-                fits[prefix] = np.char.startswith(lowered, prefix)
+                fits[prefix] = np.char.startswith(lowered, prefix) & ~((lowered == prefix) & unchanged)
             if target in ranking[fits[prefix][ranking]][:shown]:
                 cost = letters + 1
                 break
@@ -294,11 +296,15 @@ def test_keyboard_metrics_of_a_window_model_and_its_n_gram(exported_dir, trained
     held, held_typed = windows[split:], typed[split + seq_len - 1 :]
     words, oov = words_and_oov(predictor)
     assert all(words[t] == w for t, w in zip(held[:, -1].tolist(), held_typed) if t != oov)  # ids and words align
-    model = literal_keyboard(predictor.probabilities(held[:, :-1]), held[:, -1], held_typed, words, oov)
+    model = literal_keyboard(
+        predictor.probabilities(held[:, :-1]), held[:, -1], held_typed, words, oov, predictor.bundle.casing
+    )
     assert keyboard_part(report["model"]) == pytest.approx(model, abs=1e-12)
     # The baseline's order is the window's length, so it reads the same contexts.
     baseline = KneserNey.fit(ids[: split + seq_len - 1], predictor.vocab_size, order=seq_len)
-    expected = literal_keyboard(baseline.probs_batch(held[:, :-1]), held[:, -1], held_typed, words, oov)
+    expected = literal_keyboard(
+        baseline.probs_batch(held[:, :-1]), held[:, -1], held_typed, words, oov, predictor.bundle.casing
+    )
     assert keyboard_part(report["baseline"]) == pytest.approx(expected, abs=1e-12)
     assert report["keystrokes_without_prediction"] == sum(len(word) + 1 for word in held_typed)
     # More suggestions never cost more keystrokes.
@@ -319,13 +325,15 @@ def test_keyboard_metrics_of_a_sequence_model_and_its_n_grams(sequence_exported_
     words, oov = words_and_oov(predictor)
     assert report["targets_outside_vocabulary"] == int(np.count_nonzero(held == oov)) > 0  # the fixture has <unk>
     probs = predictor.stream_reader(held)(len(held))
-    expected = literal_keyboard(probs, held, held_typed, words, oov, shown=2)
+    expected = literal_keyboard(probs, held, held_typed, words, oov, predictor.bundle.casing, shown=2)
     assert keyboard_part(report["model"]) == pytest.approx(expected, abs=1e-12)
     for row, order in zip(report["baselines"], (4, 5)):
         baseline = KneserNey.fit(ids[:split], predictor.vocab_size, order=order)
         padded = np.concatenate([np.zeros(order - 1, dtype=ids.dtype), held])
         contexts = np.lib.stride_tricks.sliding_window_view(padded, order)[:, :-1]
-        expected = literal_keyboard(baseline.probs_batch(contexts), held, held_typed, words, oov, shown=2)
+        expected = literal_keyboard(
+            baseline.probs_batch(contexts), held, held_typed, words, oov, predictor.bundle.casing, shown=2
+        )
         assert keyboard_part(row) == pytest.approx(expected, abs=1e-12), row["name"]
 
 
@@ -388,7 +396,7 @@ def test_baselines_fitted_on_another_text(sequence_exported_dir, sequence_corpus
     words, oov = words_and_oov(predictor)
     baseline = KneserNey.fit(fitted, predictor.vocab_size, order=3)
     contexts = np.lib.stride_tricks.sliding_window_view(np.concatenate([[0, 0], held]).astype(held.dtype), 3)[:, :-1]
-    expected = literal_keyboard(baseline.probs_batch(contexts), held, held_typed, words, oov)
+    expected = literal_keyboard(baseline.probs_batch(contexts), held, held_typed, words, oov, predictor.bundle.casing)
     assert keyboard_part(shifted["baseline"]) == pytest.approx(expected, abs=1e-12)
     assert keyboard_part(shifted["baseline"]) != keyboard_part(plain["baseline"])
     code, out, _ = cli(

@@ -103,8 +103,9 @@ def keyboard_scores(shown: int, row=KB_ROW, targets=KB_TARGETS, typed=KB_TYPED, 
     "shown, keystrokes",
     [
         # 1 shown: "to" at once (1); "the": bar [to], [to] after "t", [the] after "th": 2 letters + tap = 3;
-        # "then": [to], [to], [the] after "th", [the] after "the": never shown, 4 letters + space = 5; "xyz": 4.
-        (1, 1 + 3 + 5 + 4),
+        # "then": [to], [to], [the] after "th", and after "the" not "the", the word as typed: [then], 3 + tap = 4;
+        # "xyz": 4.
+        (1, 1 + 3 + 4 + 4),
         # 2 shown: "to" and "the" at once; "then": [to, the] twice, then "th" leaves only [the, then]: 3; "xyz": 4.
         (2, 1 + 1 + 3 + 4),
         # 3 shown: every word of the vocabulary is in the first bar; the OOV word is still typed in full.
@@ -130,9 +131,9 @@ def test_ties_go_to_the_lower_id():
     # The same words under other ids: "the" is now id 2 and wins the tie with "to".
     words = ["", "<unk>", "the", "to", "then"]
     scores = keyboard_scores(1, targets=np.array([3, 2, 4, 1]), words=words)
-    # "to": [the] before both its letters, so 2 letters + space = 3; "the": 1; "then": [the] before every
-    # letter, 5; "xyz": 4.
-    assert scores["keystroke_savings"] == pytest.approx(1 - (3 + 1 + 5 + 4) / 16)
+    # "to": [the] before both its letters, so 2 letters + space = 3; "the": 1; "then": [the] up to "th", then
+    # [then] (not "the" as typed): 4; "xyz": 4.
+    assert scores["keystroke_savings"] == pytest.approx(1 - (3 + 1 + 4 + 4) / 16)
     assert scores["keyboard_top1"] == pytest.approx(1 / 4)  # "the"
 
 
@@ -153,10 +154,10 @@ def test_prefix_ranges_are_contiguous_and_ignore_case():
     words = ["", "<unk>", "The", "then", "a", "Théâtre", "to", "tHe"]
     keyboard = Keyboard(words, oov_id=1)
     for prefix in ["", "t", "th", "the", "then", "thé", "x", "a"]:
-        lo, hi = keyboard.range(prefix)
+        lo, hi = keyboard.index.range(prefix)
         expected = sorted(i for i, w in enumerate(words) if i > 1 and w.lower().startswith(prefix))
         assert sorted(keyboard.index.ids[lo:hi].tolist()) == expected, prefix
-    assert keyboard.range("zz")[0] == keyboard.range("zz")[1]
+    assert keyboard.index.range("zz")[0] == keyboard.index.range("zz")[1]
     # Typed letters match a word whatever its case. Before any letter the bar is [to, then, a]; after "t" it is
     # [to, then, The] (three words tie at 0.1, "The" has the lowest id): 1 letter + tap of 4 keystrokes.
     row = [0, 0, 0.1, 0.2, 0.2, 0.1, 0.3, 0.1]
@@ -360,3 +361,21 @@ def test_kneser_ney_beats_unigram_and_add_one_on_tinyshakespeare(shakespeare_pat
     )
     assert kn["perplexity"] < unigram_perplexity
     assert kn["perplexity"] < add_one_perplexity
+
+
+def test_the_bar_never_offers_the_word_as_typed_unless_its_casing_differs():
+    words = ["", "<unk>", "the", "there", "i", "it"]
+    row = [0.0, 0.0, 0.5, 0.1, 0.3, 0.1]
+    targets, typed = np.array([3, 5]), ["there", "it"]  # 6 + 3 keystrokes in full
+    probs = np.tile(np.asarray(row), (2, 1))
+
+    def keystrokes(casing):
+        tally = Keyboard(words, 1, 1, casing).tally(targets, typed)
+        tally.add(probs, 0)
+        return round((1 - tally.result()["keystroke_savings"]) * 9)
+
+    # "there": [the] before "t", "th" and "the"? No: after "the" the bar leaves out "the" as typed: [there], 3 + tap.
+    # "it": [the], then after "i" the bar leaves out "i": [it], 1 + tap.
+    assert keystrokes(None) == 4 + 2
+    # With "i" written "I", the bar offers "I" after "i" (its tap fixes the case): "it" is never shown, 3.
+    assert keystrokes({"i": "I"}) == 4 + 3

@@ -16,7 +16,19 @@ from nextword.runtime.predictor import Predictor
 from nextword.runtime.suggest import split_partial
 from nextword.runtime.tokenizer import Tokenizer
 
-TEXTS = ["", "the", "the value of", "the value of t", "the value of th", "if the obj", "x. Th", "and ", "a, b", "qqqq"]
+TEXTS = [
+    "",
+    "the",
+    "the value of",
+    "the value of t",
+    "the value of th",
+    "if the obj",
+    "x. Th",
+    "x. The",
+    "and ",
+    "a, b",
+    "qqqq",
+]
 
 
 @pytest.fixture(scope="module", params=["window", "sequence"])
@@ -25,19 +37,22 @@ def predictor(request, model_path, sequence_model_path) -> Predictor:
 
 
 def brute_force(predictor: Predictor, text: str, k: int) -> list[tuple[str, float]]:
-    """Rank every word by hand: the whole distribution, ties to the lower id, filtered by the typed prefix."""
+    """Rank every word by hand: the whole distribution, ties to the lower id, filtered by the typed prefix, less the
+    word that would show exactly as typed."""
     finished, partial = split_partial(text, predictor.tokenizer)
     ids, _ = predictor.encode_words(finished)
     probs = predictor.model.probs(predictor.model.begin(ids, full=True))
     ranked = sorted(range(1, predictor.vocab_size), key=lambda i: (-probs[i], i))
-    shown = [
+    fits = [
         i
         for i in ranked
         if i != predictor.oov_id and predictor.words[i] and predictor.words[i].startswith(partial.lower())
     ]
     capitalize = starts_sentence(finished) or partial[:1].isupper()
-    mass = sum(float(probs[i]) for i in shown) if partial else 1.0  # completions: among the words that fit
-    return [(display(predictor.words[i], {}, capitalize=capitalize), float(probs[i]) / mass) for i in shown[:k]]
+    shown = [display(predictor.words[i], predictor.bundle.casing, capitalize=capitalize) for i in fits]
+    mass = sum(float(probs[i]) for i in fits) if partial else 1.0  # completions: among the words that fit
+    offered = [(word, float(probs[i]) / mass) for word, i in zip(shown, fits) if not partial or word != partial]
+    return offered[:k]
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -85,9 +100,11 @@ def test_the_prefix_index_finds_exactly_the_words_that_start_with_the_prefix():
     index = PrefixIndex(words, skip={1})
     for prefix in ["", "t", "th", "the", "then", "thé", "x", "<"]:
         expected = sorted(i for i, w in enumerate(words) if i > 1 and w and w.startswith(prefix))
-        assert sorted(index.completions(prefix).tolist()) == expected
+        lo, hi = index.range(prefix)
+        assert sorted(index.ids[lo:hi].tolist()) == expected
     probs = np.array([0, 0, 0.2, 0.1, 0.2, 0.3, 0.05, 0.1, 0.05, 0])
-    assert top_ids(probs, index.completions("th"), 3).tolist() == [2, 4, 3]  # ties to the lower id
+    lo, hi = index.range("th")
+    assert top_ids(probs, index.ids[lo:hi], 3).tolist() == [2, 4, 3]  # ties to the lower id
 
 
 def test_a_session_suggests_what_the_predictor_suggests(sequence_model_path):
@@ -165,6 +182,28 @@ def test_a_bundled_case_table_round_trips_and_shows(model_path):
     plain = [w for w, _ in real.suggest("the value of ", 50)]
     shown = [w for w, _ in cased.suggest("the value of ", 50)]
     assert (form in shown) == (word in plain) and [w.lower() for w in shown] == plain
+
+
+def test_a_completion_never_offers_the_word_as_typed_unless_its_casing_differs(model_path):
+    real = Predictor.load(model_path)
+    # A word without a casing entry that starts longer words: typed in full, the bar leaves it out.
+    word = next(
+        w
+        for w in real.words[2:]
+        if w.isalpha() and w not in real.bundle.casing and sum(o.startswith(w) for o in real.words[1:]) > 6
+    )
+    plain = dict(real.suggest(f"the value of {word}", 5))
+    assert len(plain) == 5 and word not in plain and all(w.lower().startswith(word) for w in plain)
+    # Written otherwise by the casing table, it is offered (the tap fixes the case) at its rank among the same
+    # words, whose probabilities do not change: the word as typed counts in the mass of the words that fit.
+    form = word.upper()
+    casing = {**real.bundle.casing, word: form}
+    cased = Predictor(real.backend, dataclasses.replace(real.bundle, casing=casing), "m")
+    shown = dict(cased.suggest(f"the value of {word}", 5))
+    assert form in shown and [w for w in shown if w != form] == list(plain)[:4]
+    assert all(shown[w] == plain[w] for w in shown if w != form)
+    # Typed as the table writes it, it is the word as typed again.
+    assert dict(cased.suggest(f"the value of {form}", 5)) == {w[:1].upper() + w[1:]: p for w, p in plain.items()}
 
 
 @pytest.mark.parametrize(

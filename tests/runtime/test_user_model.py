@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 from nextword.runtime import user_file
+from nextword.runtime.casing import display, starts_sentence
 from nextword.runtime.errors import InputError, NextwordError
 from nextword.runtime.predictor import Predictor
 from nextword.runtime.user_model import CorruptUserModelError, UserModel
@@ -370,21 +371,25 @@ def test_a_contexts_successors_stay_in_count_order_as_pairs_are_learned():
 
 def brute_force_mix(predictor: Predictor, text: str, k: int, user: UserModel) -> list[str]:
     """What Suggester.mixed must return: every candidate scored (the model's top k, every successor that fits,
-    the most learned words), none skipped."""
+    the most learned words), none skipped but the word that would show exactly as typed."""
     from nextword.runtime.suggest import previous_word, split_partial
 
     suggester, model = predictor.suggester, predictor.model
     finished, partial = split_partial(text, predictor.tokenizer)
     state = model.begin(predictor.encode_words(finished)[0], full=True)
     probs, prefix = model.probs(state), suggester.normalize(partial)
-    model_ids, model_mass = suggester.model_top(model, state, probs, prefix, k)  # the model's side, as mixed reads it
+    capitalize = starts_sentence(finished) or partial[:1].isupper()
+    form = user.form(prefix) or predictor.bundle.casing.get(prefix, prefix)
+    as_typed = prefix if partial and display(form, {}, capitalize=capitalize) == partial else None
+    # the model's side as mixed reads it: its top k of the words that fit, less the word as typed
+    model_ids, model_mass = suggester.model_top(model, state, probs, prefix, as_typed is not None, k)
     with user.reading(previous_word(finished)) as scorer:
         user_mass = scorer.mass(prefix) if partial else 1.0
         weight = 1.0 if model_mass <= 0 else (scorer.weight if user_mass > 0 else 0.0)
         candidates = [predictor.words[i] for i in model_ids] + [w for w in scorer.successors if w.startswith(prefix)]
-        candidates += scorer.unigram_candidates(prefix, k) if partial else scorer.index.top
+        candidates += scorer.unigram_candidates(prefix, k + 1) if partial else scorer.index.top
         scores = {}
-        for word in candidates:
+        for word in set(candidates) - {as_typed}:
             word_id = suggester.id_of(word)
             model_part = float(probs[word_id]) / model_mass if word_id is not None and model_mass > 0 else 0.0
             user_part = scorer.prob(word) / user_mass if user_mass > 0 else 0.0
@@ -401,13 +406,13 @@ def test_skipping_successors_that_cannot_rank_gives_the_bar_scoring_every_one_gi
         user.learn(" ".join(rng.choice(vocabulary[:40] + [f"zq{i}" for i in range(30)]) for _ in range(12)) + ".")
     compared = 0
     for context in vocabulary[:40:3]:
-        for partial in ["", context[:1], "zq", "zq1"]:
+        for partial in ["", context[:1], "zq", "zq1", context, "zq1" + context[:1]]:
             for k in (1, 3, 8):
                 expected = brute_force_mix(predictor, f"x {context} {partial}", k, user)
                 got = [w.lower() for w, _ in predictor.suggest(f"x {context} {partial}", k, user=user)]
                 assert got == expected, (context, partial, k)
                 compared += 1
-    assert compared == 14 * 4 * 3
+    assert compared == 14 * 6 * 3
 
 
 def test_completion_figures_kept_per_prefix_follow_every_learned_word():

@@ -20,12 +20,6 @@ export class PrefixIndex {
     const lo = bisectLeft(this.words, prefix, 0);
     return [lo, bisectLeft(this.words, `${prefix}\u{10ffff}`, lo)]; // the largest code point: past every extension
   }
-
-  /** The ids of the words that start with prefix, in the index's (alphabetical) order. */
-  completions(prefix) {
-    const [lo, hi] = this.range(prefix);
-    return this.ids.subarray(lo, hi);
-  }
 }
 
 /** The k ids of ids with the largest probs, highest first, ties to the lower id (as everywhere in nextword). */

@@ -6,6 +6,9 @@
 //   'to be or '   -> finished 'to be or ', partial '':  the likeliest next words, with their probabilities
 // A word ends where the tokenizer would end it: at its split string or at any of its filter characters.
 // Typed letters that start no vocabulary word get an empty list: the bar then shows what was typed, as it is.
+// A completion never offers the word exactly as it is typed ('the' after 'the'): tapping it would save nothing a
+// space does not, so its slot goes to the next word. It is offered when its display casing differs ('I' after
+// 'i', 'London' after 'london'): the tap then fixes the case. Its probability still counts in what the letters allow.
 import { display } from './casing.js';
 import { comparePoints, PrefixIndex, topIds } from './completion.js';
 import { InputError } from './errors.js';
@@ -69,10 +72,11 @@ export class Suggester {
       // Completions are ranked, and their probabilities given, among the words the letters allow: the
       // probability that the word being typed is this one, given the text so far and its first letters.
       const probs = await source.probs();
-      const fitting = this.index.completions(this.normalize(partial));
+      const prefix = this.normalize(partial);
+      const [fitting, offered] = this.fitting(prefix, this.showsAsTyped(prefix, partial, capitalize));
       let mass = 0;
       for (const id of fitting) mass += probs[id];
-      chosen = mass > 0 ? topIds(probs, fitting, k).map((id) => [id, probs[id] / mass]) : [];
+      chosen = mass > 0 ? topIds(probs, offered, k).map((id) => [id, probs[id] / mass]) : [];
     } else {
       const { ids, probs } = await source.top(Math.min(k + this.hidden.size, this.words.length - 1));
       chosen = ids.map((id, i) => [id, probs[i]]).filter(([id]) => !this.hidden.has(id)).slice(0, k);
@@ -86,11 +90,13 @@ export class Suggester {
   async mixed(source, partial, k, user, previous, capitalize) {
     const probs = await source.probs();
     const prefix = this.normalize(partial);
+    // The word exactly as typed (in the form this bar shows it) is never offered: its key, which every stream skips.
+    const asTyped = partial && this.showsAsTyped(prefix, partial, capitalize, user.form(prefix)) ? prefix : null;
     let modelIds;
     let modelMass = 1;
     if (partial) {
-      const fitting = this.index.completions(prefix);
-      modelIds = topIds(probs, fitting, k);
+      const [fitting, offered] = this.fitting(prefix, asTyped !== null);
+      modelIds = topIds(probs, offered, k);
       modelMass = 0;
       for (const id of fitting) modelMass += probs[id];
     } else {
@@ -139,11 +145,13 @@ export class Suggester {
     // Each stream comes highest count first: once one word is beaten, so is every later one.
     if (partial) {
       for (const [word, pairCount] of fits) {
+        if (word === asTyped) continue;
         if (beaten(pairCount, largest)) break;
         if (!scores.has(word)) add(word, pairCount, this.idOf(word));
       }
-      for (const word of scorer.unigramCandidates(prefix, k)) { // the most learned words that fit: k of them
-        if (!scores.has(word)) add(word, successors.get(word)?.count ?? 0, this.idOf(word));
+      // The most learned words that fit: k of them, one more when the word as typed may be among them.
+      for (const word of scorer.unigramCandidates(prefix, k + (asTyped !== null ? 1 : 0))) {
+        if (!scores.has(word) && word !== asTyped) add(word, successors.get(word)?.count ?? 0, this.idOf(word));
       }
     } else {
       for (const word of scorer.ranked?.byCount ?? []) {
@@ -162,6 +170,20 @@ export class Suggester {
       word: display(user.form(word) ?? this.casing.get(word) ?? word, EMPTY, { capitalize }),
       probability,
     }));
+  }
+
+  /** [the ids of every word the typed letters allow, the ones a completion may offer]: all of them but the word
+   *  spelled as typed, when skipAsTyped. That word sorts first among them, if it is there. */
+  fitting(prefix, skipAsTyped) {
+    const [lo, hi] = this.index.range(prefix);
+    const fitting = this.index.ids.subarray(lo, hi);
+    if (skipAsTyped && hi > lo && this.index.words[lo] === prefix) return [fitting, fitting.subarray(1)];
+    return [fitting, fitting];
+  }
+
+  /** Whether the bar would show word exactly as partial is typed (in the user's form, if it has one). */
+  showsAsTyped(word, partial, capitalize, userForm = null) {
+    return display(userForm ?? this.casing.get(word) ?? word, EMPTY, { capitalize }) === partial;
   }
 
   /** The model's id of a word it can show, or null. */
